@@ -1,0 +1,40 @@
+# Every target bootstraps what it needs: uv (installed with pip if missing) and the locked environment.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+# Resolved when a recipe runs, so that a uv installed by the `uv` target is found.
+UV = $$(command -v uv || echo python3 -m uv)
+PY_SOURCES := graphs nodes tools server evals bench tests
+
+.PHONY: help uv sync run test lint typecheck pytest fmt bench
+
+help:
+	@echo "make run | test | lint | fmt | bench"
+
+uv:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
+		python3 -m pip install --quiet --disable-pip-version-check uv
+
+sync: uv
+	@$(UV) sync --frozen --quiet
+
+run: sync
+	exec .venv/bin/keel serve
+
+test: sync lint typecheck pytest
+
+lint: sync
+	.venv/bin/ruff check $(PY_SOURCES)
+	.venv/bin/ruff format --check $(PY_SOURCES)
+
+typecheck: sync
+	.venv/bin/mypy
+
+pytest: sync
+	.venv/bin/pytest
+
+fmt: sync
+	.venv/bin/ruff check --fix $(PY_SOURCES)
+	.venv/bin/ruff format $(PY_SOURCES)
+
+bench: sync
+	.venv/bin/python -m bench

@@ -1,0 +1,131 @@
+"""keel's settings: four groups read from the environment (and `.env`), validated at start-up.
+
+A bad value stops keel with one line naming the variable and what it expects
+(`SettingsError`), never a traceback.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from psycopg.conninfo import conninfo_to_dict
+from pydantic import AfterValidator, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# An empty variable (`OPENAI_API_KEY=` in compose or .env) means "not set".
+_ENV = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
+
+
+def _check_postgres_url(url: str | None) -> str | None:
+    if url is None or url == "":
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ValueError("expected a URL starting with postgresql:// (e.g. postgresql://user:pass@host:5432/db)")
+    try:
+        conninfo_to_dict(url)
+        _ = urlsplit(url).port  # libpq defers port checks to connect time; fail now instead
+    except Exception as exc:  # psycopg's ProgrammingError or urllib's ValueError, with the reason
+        raise ValueError(f"not a valid PostgreSQL URL ({exc})") from None
+    return url
+
+
+PostgresUrl = Annotated[str | None, AfterValidator(_check_postgres_url)]
+
+
+class DatabaseSettings(BaseSettings):
+    model_config = _ENV
+
+    url: PostgresUrl = Field(default=None, validation_alias="DATABASE_URL")
+    data_dir: Path = Field(default=Path(".keel"), validation_alias="KEEL_DATA_DIR")
+    pool_min_size: int = Field(default=2, ge=1, validation_alias="KEEL_DB_POOL_MIN")
+    pool_max_size: int = Field(default=20, ge=1, validation_alias="KEEL_DB_POOL_MAX")
+
+    @property
+    def embedded(self) -> bool:
+        """True when keel must run its own PostgreSQL (no DATABASE_URL given)."""
+        return self.url is None
+
+    @property
+    def pgdata(self) -> Path:
+        return self.data_dir / "pgdata"
+
+
+class ModelSettings(BaseSettings):
+    model_config = _ENV
+
+    api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
+    name: str | None = Field(default=None, validation_alias="KEEL_MODEL")
+    router: str | None = Field(default=None, validation_alias="KEEL_MODEL_ROUTER")
+    worker: str | None = Field(default=None, validation_alias="KEEL_MODEL_WORKER")
+    synthesis: str | None = Field(default=None, validation_alias="KEEL_MODEL_SYNTHESIS")
+    max_retries: int = Field(default=3, ge=0, validation_alias="KEEL_MODEL_MAX_RETRIES")
+    timeout_s: float = Field(default=60.0, gt=0, validation_alias="KEEL_MODEL_TIMEOUT")
+
+    @property
+    def default_name(self) -> str:
+        """`offline` unless a key is configured; then `KEEL_MODEL` or gpt-4o-mini."""
+        if self.name:
+            return self.name
+        return "gpt-4o-mini" if self.api_key else "offline"
+
+
+class LangfuseSettings(BaseSettings):
+    model_config = _ENV
+
+    public_key: str | None = Field(default=None, validation_alias="LANGFUSE_PUBLIC_KEY")
+    secret_key: SecretStr | None = Field(default=None, validation_alias="LANGFUSE_SECRET_KEY")
+    base_url: str | None = Field(default=None, validation_alias="LANGFUSE_BASE_URL")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.public_key and self.secret_key and self.base_url)
+
+
+class ServerSettings(BaseSettings):
+    model_config = _ENV
+
+    host: str = Field(default="127.0.0.1", validation_alias="KEEL_HOST")
+    port: int = Field(default=8000, ge=0, le=65535, validation_alias="KEEL_PORT")
+    config: Path = Field(default=Path("langgraph.json"), validation_alias="KEEL_CONFIG")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(default="info", validation_alias="KEEL_LOG_LEVEL")
+
+
+class SettingsError(Exception):
+    """A setting has a bad value. `str()` is the one line to show the operator."""
+
+
+class Settings:
+    """The groups, read once. Use `get_settings()`; tests call `get_settings.cache_clear()`."""
+
+    def __init__(self) -> None:
+        try:
+            self.database = DatabaseSettings()
+            self.model = ModelSettings()
+            self.langfuse = LangfuseSettings()
+            self.server = ServerSettings()
+        except ValidationError as exc:
+            raise SettingsError(_one_line(exc)) from None
+
+
+# Values that may carry credentials are never echoed back.
+_SENSITIVE = frozenset({"DATABASE_URL", "OPENAI_API_KEY", "LANGFUSE_SECRET_KEY"})
+
+
+def _one_line(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    variable = ".".join(str(part) for part in first["loc"]) or exc.title
+    message = first["msg"].removeprefix("Value error, ")
+    got = first.get("input")
+    hidden = variable in _SENSITIVE or isinstance(got, dict) or got is None
+    shown = "" if hidden else f" (got {str(got)[:80]!r})"
+    extra = f"; {exc.error_count() - 1} more invalid setting(s)" if exc.error_count() > 1 else ""
+    return f"invalid setting {variable}: {message}{shown}{extra}"
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,67 @@
+"""Shared fixtures: real PostgreSQL for every test that touches a database."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from server.db.embedded import embedded_server
+from server.settings import get_settings
+from tests.pg import drop_database, migrated_template, scratch_database
+
+# Settings the developer's shell or .env might carry must not leak into tests.
+_KEEL_ENV = (
+    "DATABASE_URL",
+    "KEEL_DATA_DIR",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "KEEL_MODEL",
+    "LANGFUSE_PUBLIC_KEY",
+    "LANGFUSE_SECRET_KEY",
+    "LANGFUSE_BASE_URL",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    for name in _KEEL_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env, and .keel/ lands in the test's own folder
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A superuser URL: KEEL_TEST_DATABASE_URL if set, else one embedded server for the whole run."""
+    external = os.environ.get("KEEL_TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    with embedded_server(tmp_path_factory.mktemp("pg") / "pgdata") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def migrated_template_db(pg_admin_url: str) -> Iterator[str]:
+    name = migrated_template(pg_admin_url)
+    yield name
+    drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+def database_url(pg_admin_url: str, migrated_template_db: str) -> Iterator[str]:
+    """A fresh database of this test's own, with keel's migrations and the checkpoint schema."""
+    with scratch_database(pg_admin_url, template=migrated_template_db) as url:
+        yield url
+
+
+@pytest.fixture
+def empty_database_url(pg_admin_url: str) -> Iterator[str]:
+    """A fresh database with nothing in it (for migration tests)."""
+    with scratch_database(pg_admin_url) as url:
+        yield url
