@@ -1,6 +1,8 @@
 # Every target bootstraps what it needs: uv (installed with pip if missing) and the locked environment.
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
+# Trust the system certificate store (corporate proxies add their root there).
+export UV_SYSTEM_CERTS ?= 1
 # Resolved when a recipe runs, so that a uv installed by the `uv` target is found.
 UV = $$(command -v uv || echo python3 -m uv)
 PY_SOURCES := graphs nodes tools server evals bench tests
