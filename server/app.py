@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from typing_extensions import TypedDict
 
 from server import __version__
@@ -18,7 +19,9 @@ from server.settings import Settings
 class State(TypedDict):
     """What the lifespan hands to every request (`request.state`)."""
 
+    settings: Settings
     pool: Pool
+    saver: AsyncPostgresSaver
 
 
 def create_app(settings: Settings, database_url: str) -> FastAPI:
@@ -31,7 +34,8 @@ def create_app(settings: Settings, database_url: str) -> FastAPI:
         try:
             async with pool.connection() as conn:
                 await upgrade(conn)
-            yield {"pool": pool}
+            saver = AsyncPostgresSaver(pool)
+            yield {"settings": settings, "pool": pool, "saver": saver}
         finally:
             await pool.close()
 
