@@ -8,13 +8,21 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import BaseModel, ConfigDict
 
 
 class Risk(StrEnum):
     READ_ONLY = "read_only"  # no side effects: retry and replay freely
     IDEMPOTENT_WRITE = "idempotent_write"  # writes once per idempotency key; a repeat returns the first result
     APPROVAL_REQUIRED = "approval_required"  # runs only after a person accepts (or edits) the call
+
+
+class ToolArgs(BaseModel):
+    """Base for argument schemas: unknown fields are refused (a misspelt argument is an error the model
+    sees, not a silently ignored value) and surrounding whitespace is stripped from strings."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,3 +48,12 @@ class ToolSpec:
 
 class ToolError(Exception):
     """A failure the model can act on (not found, invalid state). `str()` is shown to the model."""
+
+
+def as_langchain_tool(spec: ToolSpec) -> dict[str, Any]:
+    """The OpenAI function-tool schema for `spec` (what `BaseChatModel.bind_tools` accepts):
+    `{"type": "function", "function": {"name", "description", "parameters"}}`."""
+    tool = convert_to_openai_tool(spec.args)
+    tool["function"]["name"] = spec.name
+    tool["function"]["description"] = spec.description
+    return tool

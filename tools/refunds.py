@@ -1,0 +1,81 @@
+"""Refunds against a customer's paid invoices, never more in total than the invoice amount."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from tools.contract import Risk, ToolArgs, ToolCall, ToolError, ToolSpec
+from tools.db import INVOICES_WITH_REFUNDS, Connection, Row, money, require_customer
+from tools.ledger import write_once
+
+# Amounts above this are typos or need finance, not a support agent.
+MAX_REFUND = 100_000.0
+
+
+class IssueRefundArgs(ToolArgs):
+    customer_id: str = Field(description="The customer's id (cus_…), from lookup_customer")
+    invoice_id: str = Field(description="The paid invoice to refund (inv_…), from check_billing_status")
+    amount: float = Field(gt=0, le=MAX_REFUND, description="Amount to refund in USD, e.g. 49.00")
+    reason: str = Field(min_length=3, max_length=500, description="Why, in one sentence, for the customer's record")
+
+
+def _cents(amount: float) -> int:
+    cents = round(amount * 100)
+    if abs(cents - amount * 100) > 1e-6:
+        raise ToolError(f"amount {amount} has more than two decimals; give USD with cents, e.g. 49.00")
+    return cents
+
+
+async def issue_refund(args: IssueRefundArgs, call: ToolCall) -> Row:
+    cents = _cents(args.amount)
+
+    async def write(conn: Connection) -> Row:
+        await require_customer(conn, args.customer_id, lock=True)  # serializes refunds for this customer
+        invoice = await (
+            await conn.execute(
+                INVOICES_WITH_REFUNDS + " WHERE i.invoice_id = %s",
+                (args.invoice_id,),
+            )
+        ).fetchone()
+        if invoice is None or invoice["customer_id"] != args.customer_id:
+            raise ToolError(
+                f"{args.customer_id} has no invoice {args.invoice_id!r}; check_billing_status lists its invoices"
+            )
+        if invoice["status"] != "paid":
+            raise ToolError(
+                f"invoice {args.invoice_id} is {invoice['status']}, not paid; only paid invoices can be refunded"
+            )
+        refundable = invoice["amount_cents"] - invoice["refunded_cents"]
+        if cents > refundable:
+            raise ToolError(
+                f"invoice {args.invoice_id} has only {money(refundable):.2f} USD left to refund "
+                f"({money(invoice['refunded_cents']):.2f} of {money(invoice['amount_cents']):.2f} already refunded)"
+            )
+        refund = await (
+            await conn.execute(
+                "INSERT INTO desk.refunds (customer_id, invoice_id, amount_cents, reason) VALUES (%s, %s, %s, %s)"
+                " RETURNING refund_id",
+                (args.customer_id, args.invoice_id, cents, args.reason),
+            )
+        ).fetchone()
+        assert refund is not None
+        return {
+            "refund_id": refund["refund_id"],
+            "customer_id": args.customer_id,
+            "invoice_id": args.invoice_id,
+            "amount": money(cents),
+            "currency": "USD",
+            "invoice_refundable_left": money(refundable - cents),
+        }
+
+    return await write_once(call, "issue_refund", write)
+
+
+ISSUE_REFUND = ToolSpec(
+    name="issue_refund",
+    description="Refund part or all of a customer's paid invoice (amount in USD). Needs a person's approval. "
+    "Refused for unpaid invoices and for more than what is left to refund on the invoice.",
+    args=IssueRefundArgs,
+    run=issue_refund,
+    risk=Risk.APPROVAL_REQUIRED,
+)
