@@ -1,0 +1,92 @@
+"""The approval node: the only place in keel that calls `interrupt()`.
+
+One task per approval_required call (the tool runner sends them). The run stops with this payload:
+
+    {"tool": "issue_refund", "args": {...}, "agent": "billing", "reason": "...", "description": "...",
+     "tool_call_id": "call_…", "error": None}
+
+and resumes with one decision:
+
+    {"type": "accept"}                          run the call as proposed
+    {"type": "edit", "args": {...}}             run it with these arguments (validated again)
+    {"type": "reject", "reason": "..."}         do not run it; the model is told why
+    {"type": "respond", "message": "..."}       do not run it; the model gets this message instead
+
+An invalid decision (unknown type, an edit whose arguments fail validation) does not end the approval:
+the node interrupts again with the same call and `error` saying what was wrong, so it stays pending.
+On resume LangGraph re-runs this node from its start, so nothing before `interrupt()` has side effects.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langchain_core.messages import ToolMessage
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from graphs.context import Context
+from graphs.state import ApprovalTask, ToolCallDict
+from nodes.run_tools import execute, validation_problem
+from tools import TOOLS
+
+
+class Decision(BaseModel):
+    """A resume value, checked before anything runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["accept", "edit", "reject", "respond"]
+    args: dict[str, Any] | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+def _problem(decision: Any, tool: str) -> Decision | str:
+    """The decision, or what is wrong with it (shown in the next interrupt's `error`)."""
+    try:
+        parsed = Decision.model_validate(decision)
+    except ValidationError as exc:
+        expected = "{'type': 'accept' | 'edit' | 'reject' | 'respond', ...}"
+        return f"invalid decision {decision!r}: {exc.errors()[0]['msg']}. Expected {expected}"
+    if parsed.type == "edit":
+        if parsed.args is None:
+            return "an edit needs 'args': the complete new arguments"
+        return validation_problem(TOOLS[tool], parsed.args) or parsed
+    if parsed.type == "respond" and not parsed.message:
+        return "a respond decision needs 'message': the text the agent gets instead of the tool's result"
+    return parsed
+
+
+def payload(task: ApprovalTask, error: str | None) -> dict[str, Any]:
+    call = task["call"]
+    spec = TOOLS[call["name"]]
+    return {
+        "tool": call["name"],
+        "args": call["args"],
+        "agent": task["agent"],
+        "reason": task["reason"],
+        "description": spec.description,
+        "tool_call_id": call["id"],
+        "error": error,
+    }
+
+
+async def approval(task: ApprovalTask, runtime: Runtime[Context]) -> dict[str, list[ToolMessage]]:
+    call = task["call"]
+    error: str | None = None
+    while True:  # each invalid decision asks again; LangGraph matches resume values to interrupts by order
+        decision = _problem(interrupt(payload(task, error)), call["name"])
+        if isinstance(decision, Decision):
+            break
+        error = decision
+    if decision.type == "reject":
+        why = decision.reason or "no reason given"
+        reply = f"Error: a reviewer rejected {call['name']} and it did not run. Reason: {why}"
+        return {"messages": [ToolMessage(content=reply, tool_call_id=call["id"], name=call["name"], status="error")]}
+    if decision.type == "respond":
+        reply = f"A reviewer answered instead of running {call['name']}: {decision.message}"
+        return {"messages": [ToolMessage(content=reply, tool_call_id=call["id"], name=call["name"])]}
+    approved = ToolCallDict(name=call["name"], args=decision.args or call["args"], id=call["id"])
+    return {"messages": [await execute(approved, TOOLS[call["name"]], runtime, task["agent"])]}

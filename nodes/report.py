@@ -1,0 +1,27 @@
+"""The final answer of a run: the synthesis model over the conversation, plus what the plan could not do."""
+
+from __future__ import annotations
+
+from langchain_core.messages import AIMessage, SystemMessage
+from langgraph.runtime import Runtime
+
+from graphs.context import Context
+from graphs.state import OnboardingState
+from nodes.spec import NodeSpec
+
+PROMPT = """Reply to the customer-desk request in a few sentences: what was set up or changed (with ids), what
+a person declined, and what is still open."""
+
+
+async def report(state: OnboardingState, runtime: Runtime[Context]) -> dict[str, list[AIMessage]]:
+    reply = await runtime.context.models.chat("synthesis").ainvoke([SystemMessage(PROMPT), *state["messages"]])
+    errors = state.get("plan_errors", [])
+    if not errors:
+        return {"messages": [reply]}
+    not_done = "\nNot planned, because validation still rejected it: " + "; ".join(errors)
+    return {
+        "messages": [AIMessage(content=f"{reply.content}{not_done}", id=reply.id, usage_metadata=reply.usage_metadata)]
+    }
+
+
+SPEC = NodeSpec(name="report", fn=report, description="Writes the final answer.", role="synthesis")

@@ -1,0 +1,29 @@
+"""Runs one onboarding route's agent sub-graph and adds its report to the conversation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage
+from langgraph.runtime import Runtime
+
+from graphs.context import Context
+from graphs.state import OnboardingState
+from nodes.delegate import Worker, answer_of, run_worker
+from nodes.intake import request_of
+
+# What each route's agent is told besides the request itself.
+BRIEFS = {
+    "standard_setup": "Set up customer {customer_id} ({name}).",
+    "billing_review": "Billing review for customer {customer_id} ({name}): the account is past due, so setup waits.",
+}
+
+
+def make_route_worker(name: str, worker: Worker) -> Any:
+    async def route_worker(state: OnboardingState, runtime: Runtime[Context]) -> dict[str, list[AIMessage]]:  # noqa: ARG001
+        customer = state.get("customer", {})
+        brief = BRIEFS[name].format(customer_id=customer.get("customer_id"), name=customer.get("name"))
+        conversation = await run_worker(worker, f"{brief}\nRequest: {request_of(state)}")
+        return {"messages": [AIMessage(content=answer_of(conversation), name=name)]}
+
+    return route_worker

@@ -1,0 +1,127 @@
+"""The tool runner: executes an agent's tool calls and turns every failure into a ToolMessage the model can
+act on (unknown tool, invalid arguments, a ToolError, a timeout). Nothing here crashes the graph.
+
+Risk decides the path. read_only and idempotent_write calls run here, one after the other (so a crash
+between two writes replays the first with the same idempotency key, which returns its recorded result).
+approval_required calls do not run here: each becomes its own `Send` to the approval node, so two pending
+at once get two interrupt ids. Calls named in `handoffs` (the supervisor's `ask_<worker>`) go to that node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langchain_core.messages import AIMessage, ToolMessage
+from langgraph.runtime import ExecutionInfo, Runtime
+from langgraph.types import Command, Send
+from pydantic import BaseModel, ValidationError
+
+from graphs.context import Context
+from graphs.state import AgentState, ApprovalTask, Delegation, ToolCallDict
+from tools import TOOLS
+from tools.contract import Risk, ToolCall, ToolError, ToolSpec
+
+
+def execution(runtime: Runtime[Context]) -> ExecutionInfo:
+    """Where this node runs (thread, namespace, task); LangGraph sets it for every task of a graph run."""
+    if runtime.execution_info is None:
+        raise RuntimeError("tools run inside a LangGraph task; this runtime has no execution info")
+    return runtime.execution_info
+
+
+def idempotency_key(runtime: Runtime[Context], call_id: str) -> str:
+    """Stable across replays of the same task: thread, checkpoint namespace, task id and tool-call id."""
+    info = execution(runtime)
+    parts = [info.thread_id or "", info.checkpoint_ns, info.task_id, call_id]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _error(call: ToolCallDict, text: str) -> ToolMessage:
+    return ToolMessage(content=f"Error: {text}", tool_call_id=call["id"], name=call["name"], status="error")
+
+
+def _expected(schema: type[BaseModel]) -> str:
+    fields = schema.model_json_schema().get("properties", {})
+    required = set(schema.model_json_schema().get("required", []))
+    return ", ".join(
+        f"{name} ({prop.get('type') or 'value'}{', required' if name in required else ''}"
+        f"{', one of ' + '/'.join(map(str, prop['enum'])) if 'enum' in prop else ''})"
+        for name, prop in fields.items()
+    )
+
+
+def validation_problem(spec: ToolSpec, args: dict[str, Any]) -> str | None:
+    """None when `args` fit the tool's schema, else what is wrong and what is valid, in one line."""
+    try:
+        spec.args.model_validate(args)
+    except ValidationError as exc:
+        wrong = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
+        return f"invalid arguments for {spec.name}: {wrong}. Expected: {_expected(spec.args)}"
+    return None
+
+
+def allowed_spec(call: ToolCallDict, allowed: Sequence[str]) -> ToolSpec | str:
+    """The tool's spec, or why the call cannot run (unknown tool, not this agent's, invalid arguments)."""
+    spec = TOOLS.get(call["name"])
+    if spec is None or call["name"] not in allowed:
+        return f"unknown tool {call['name']!r}. Valid tools for this agent: {', '.join(allowed) or 'none'}"
+    return validation_problem(spec, call["args"]) or spec
+
+
+async def execute(call: ToolCallDict, spec: ToolSpec, runtime: Runtime[Context], agent: str) -> ToolMessage:
+    """Run one validated call. Its result (JSON) or its error becomes the ToolMessage."""
+    args = spec.args.model_validate(call["args"])
+    context = ToolCall(
+        db=runtime.context.db,
+        idempotency_key=idempotency_key(runtime, call["id"]),
+        thread_id=execution(runtime).thread_id or "",
+        agent=agent,
+    )
+    try:
+        result = await asyncio.wait_for(spec.run(args, context), timeout=spec.timeout_s)
+    except ToolError as exc:
+        return _error(call, f"{spec.name} failed: {exc}")
+    except TimeoutError:
+        return _error(call, f"{spec.name} timed out after {spec.timeout_s:g}s; try again later or ask a person")
+    content = json.dumps(result, default=str)
+    return ToolMessage(content=content, tool_call_id=call["id"], name=call["name"], artifact=result)
+
+
+def approval_reason(spec: ToolSpec, message: AIMessage) -> str:
+    said = message.content if isinstance(message.content, str) else ""
+    return said.strip() or f"{spec.name} is approval_required: {spec.description}"
+
+
+def make_tool_runner(*, agent: str, allowed: Sequence[str], back_to: str, handoffs: Mapping[str, str] = {}) -> Any:
+    """The tool node of one agent: runs `allowed` tools, routes the rest, then returns to `back_to`."""
+
+    async def run_tools(state: AgentState, runtime: Runtime[Context]) -> Command[str]:
+        last = state["messages"][-1]
+        assert isinstance(last, AIMessage), "the tool runner only follows a model turn with tool calls"
+        replies: list[ToolMessage] = []
+        sends: list[Send] = []
+        for raw in last.tool_calls:
+            call = ToolCallDict(name=raw["name"], args=raw["args"], id=raw["id"] or raw["name"])
+            if call["name"] in handoffs:
+                request = str(call["args"].get("request") or "")
+                sends.append(
+                    Send(
+                        handoffs[call["name"]],
+                        Delegation(request=request, tool_call_id=call["id"], tool_name=call["name"]),
+                    )
+                )
+                continue
+            spec = allowed_spec(call, allowed)
+            if isinstance(spec, str):
+                replies.append(_error(call, spec))
+            elif spec.risk is Risk.APPROVAL_REQUIRED:
+                sends.append(Send("approval", ApprovalTask(call=call, agent=agent, reason=approval_reason(spec, last))))
+            else:
+                replies.append(await execute(call, spec, runtime, agent))
+        return Command(update={"messages": replies}, goto=sends or back_to)
+
+    return run_tools

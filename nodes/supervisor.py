@@ -1,0 +1,69 @@
+"""The support supervisor: looks customers up itself (read-only tools) and delegates the rest to worker
+agents through one `ask_<worker>` tool each, until it can answer. Past Context.max_steps it stops and
+explains instead of looping."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
+from langgraph.runtime import Runtime
+
+from graphs.context import Context
+from graphs.state import SupportState
+from nodes.agent import tool_schemas
+from nodes.spec import NodeSpec
+
+READ_TOOLS = ("lookup_customer",)
+
+PROMPT = """You are the support supervisor of a SaaS company's customer desk. Look customers up yourself;
+delegate everything else to the worker whose description fits, with its ask_<worker> tool and the customer's
+request (including ids). When the workers have answered, reply to the request in a few sentences, citing what
+they found or changed. Tools and when to use them:
+- lookup_customer: a customer's record (keywords: who is, look up, customer record)
+{workers}"""
+
+
+def handoff_name(worker: NodeSpec) -> str:
+    return f"ask_{worker.name}"
+
+
+def handoff_schema(worker: NodeSpec) -> dict[str, Any]:
+    parameters = {
+        "type": "object",
+        "properties": {"request": {"type": "string", "description": "The request, with every id and detail"}},
+        "required": ["request"],
+    }
+    return {
+        "type": "function",
+        "function": {"name": handoff_name(worker), "description": worker.description, "parameters": parameters},
+    }
+
+
+def prompt_for(workers: Sequence[NodeSpec]) -> str:
+    lines = [f"- {handoff_name(w)}: {w.description} (keywords: {', '.join(w.keywords)})" for w in workers]
+    return PROMPT.format(workers="\n".join(lines))
+
+
+def step_limit_answer(state: SupportState, turns: int) -> AIMessage:
+    found = [m.content for m in state["messages"] if isinstance(m, ToolMessage)]
+    so_far = " So far: " + " | ".join(str(f)[:200] for f in found[-3:]) if found else ""
+    return AIMessage(
+        content=f"I could not finish this request within the step limit ({turns} steps), so I stopped here.{so_far}"
+    )
+
+
+def make_supervisor(workers: Sequence[NodeSpec]) -> Any:
+    tools = [*tool_schemas(READ_TOOLS), *(handoff_schema(w) for w in workers)]
+    prompt = prompt_for(workers)
+
+    async def supervisor(state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
+        turns = state.get("turns", 0)
+        if turns >= runtime.context.max_steps:
+            return {"messages": [step_limit_answer(state, turns)]}
+        model = runtime.context.models.chat("router").bind_tools(tools)
+        reply = await model.ainvoke([SystemMessage(prompt), *state["messages"]])
+        return {"messages": [reply], "turns": turns + 1}
+
+    return supervisor

@@ -1,0 +1,25 @@
+"""Fixtures for graph tests: each graph compiled over a fresh database, the way the server runs it.
+
+Child processes (tests/graphs/child.py) run with LANGGRAPH_STRICT_MSGPACK=true, as the server does, so a
+checkpoint holding a type that is not allow-listed fails the restart and crash tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+import graphs
+from tests.graphs.harness import Desk, open_desk
+
+
+@pytest.fixture
+async def support(database_url: str) -> AsyncIterator[Desk]:
+    async with open_desk(database_url, graphs.builder("support")) as desk:
+        yield desk
+
+
+@pytest.fixture
+async def onboarding(database_url: str) -> AsyncIterator[Desk]:
+    async with open_desk(database_url, graphs.builder("onboarding")) as desk:
+        yield desk

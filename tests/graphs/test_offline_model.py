@@ -1,0 +1,72 @@
+"""The offline model's documented rules, without a graph."""
+
+from __future__ import annotations
+
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage
+
+from server.models.offline import OfflineChatModel
+from tools import TOOLS
+from tools.contract import as_langchain_tool
+
+REFUND = [as_langchain_tool(TOOLS["issue_refund"]), as_langchain_tool(TOOLS["search_docs"])]
+
+
+async def test_calls_the_matching_tool_with_arguments_from_the_request() -> None:
+    model = OfflineChatModel().bind_tools(REFUND)
+    reply = await model.ainvoke([HumanMessage("Refund $12.50 on inv_acme_2026_10 for cus_acme please")])
+    [call] = reply.tool_calls
+    assert call["name"] == "issue_refund"
+    assert call["args"] == {
+        "customer_id": "cus_acme",
+        "invoice_id": "inv_acme_2026_10",
+        "amount": 12.5,
+        "reason": "Refund $12.50 on inv_acme_2026_10 for cus_acme please",
+    }
+    assert reply.response_metadata["finish_reason"] == "tool_calls"
+
+
+async def test_declared_keywords_steer_the_choice() -> None:
+    system = SystemMessage("Tools:\n- search_docs: the knowledge base (keywords: policy)")
+    reply = await OfflineChatModel().bind_tools(REFUND).ainvoke([system, HumanMessage("What is your policy?")])
+    assert [c["name"] for c in reply.tool_calls] == ["search_docs"]
+
+
+async def test_after_tool_results_it_summarises_them() -> None:
+    call = {"name": "search_docs", "args": {"query": "x"}, "id": "c1", "type": "tool_call"}
+    messages = [
+        HumanMessage("Find the docs"),
+        AIMessage(content="", tool_calls=[call]),
+        ToolMessage(content='{"title": "Refunds", "score": 3}', tool_call_id="c1", name="search_docs"),
+    ]
+    reply = await OfflineChatModel().bind_tools(REFUND).ainvoke(messages)
+    assert reply.tool_calls == []
+    assert reply.content == "search_docs: title: Refunds, score: 3"
+
+
+async def test_a_failed_call_is_retried_when_the_error_names_a_valid_value() -> None:
+    call = {"name": "search_docs", "args": {"query": "Find the docs"}, "id": "c1", "type": "tool_call"}
+    error = ToolMessage(content="Error: too broad; use limit=1", tool_call_id="c1", name="search_docs", status="error")
+    messages = [HumanMessage("Find the docs"), AIMessage(content="", tool_calls=[call]), error]
+    reply = await OfflineChatModel().bind_tools(REFUND).ainvoke(messages)
+    assert [c["args"] for c in reply.tool_calls] == [{"query": "Find the docs", "limit": 1}]
+
+
+async def test_streams_word_by_word_and_reports_usage() -> None:
+    chunks = [c async for c in OfflineChatModel().astream([HumanMessage("Hello there")])]
+    words = [c.content for c in chunks if c.content]
+    assert len(words) > 5
+    assert all(isinstance(c, AIMessageChunk) for c in chunks)
+    total = chunks[0]
+    for chunk in chunks[1:]:
+        total += chunk
+    assert str(total.content).startswith("Hello! I'm keel's offline model")
+    assert total.usage_metadata is not None
+    assert total.usage_metadata["input_tokens"] == 2
+    assert total.usage_metadata["output_tokens"] == len(str(total.content).split())
+
+
+async def test_is_deterministic() -> None:
+    messages = [HumanMessage("Refund $5 on inv_acme_2026_10 for cus_acme")]
+    first = await OfflineChatModel().bind_tools(REFUND).ainvoke(messages)
+    second = await OfflineChatModel().bind_tools(REFUND).ainvoke(messages)
+    assert first.tool_calls == second.tool_calls

@@ -1,0 +1,107 @@
+"""The onboarding graph end to end on real PostgreSQL with the offline model: routes, answers, desk rows."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from langchain_core.messages import ToolMessage
+from langgraph.types import StateSnapshot
+
+from tests.graphs.harness import Desk, answer
+
+
+def thread() -> str:
+    return str(uuid.uuid4())
+
+
+async def test_a_greeting_needs_no_tool_and_routes_nowhere(onboarding: Desk) -> None:
+    values = await onboarding.ask(thread(), "Hello!")
+    assert answer(values).startswith("Hello! I'm keel's offline model")
+    assert "route" not in values
+
+
+async def test_unknown_customer_ends_at_intake_with_the_tool_error(onboarding: Desk) -> None:
+    values = await onboarding.ask(thread(), "Please onboard nobody@nowhere.example")
+    assert "route" not in values
+    assert "no customer matches 'nobody@nowhere.example'" in answer(values)
+
+
+async def test_standard_setup_creates_each_quoted_workspace(onboarding: Desk) -> None:
+    values = await onboarding.ask(thread(), 'Set up workspaces "Acme Data" and "Acme QA" for cus_acme')
+    assert values["route"] == "standard_setup"
+    rows = await onboarding.rows(
+        "SELECT workspace_id, name FROM desk.workspaces WHERE customer_id = 'cus_acme' AND name LIKE 'Acme %%' "
+        "AND workspace_id NOT IN ('ws_acme_main', 'ws_acme_staging') ORDER BY name"
+    )
+    assert [r["name"] for r in rows] == ["Acme Data", "Acme QA"]
+    assert all(r["workspace_id"] in answer(values) for r in rows)
+
+
+async def test_existing_workspace_name_is_a_tool_error_not_a_crash(onboarding: Desk) -> None:
+    values = await onboarding.ask(thread(), 'Set up a workspace "Acme Main" for cus_acme')
+    assert values["route"] == "standard_setup"
+    assert "create_workspace failed" in answer(values)
+    assert len(await onboarding.rows("SELECT 1 FROM desk.workspaces WHERE lower(name) = 'acme main'")) == 1
+
+
+async def test_past_due_customer_goes_to_billing_review_and_gets_a_ticket(onboarding: Desk) -> None:
+    values = await onboarding.ask(thread(), 'Onboard cus_initech with a workspace "Ops"')
+    assert values["route"] == "billing_review"
+    tickets = await onboarding.rows(
+        "SELECT ticket_id FROM desk.tickets WHERE customer_id = 'cus_initech' AND subject LIKE 'Billing review%%'"
+    )
+    assert len(tickets) == 1
+    assert tickets[0]["ticket_id"] in answer(values)
+    assert await onboarding.rows("SELECT 1 FROM desk.workspaces WHERE name = 'Ops'") == []
+
+
+async def test_two_approvals_in_one_step_resume_with_an_id_map(onboarding: Desk) -> None:
+    t = thread()
+    values = await onboarding.ask(t, "Upgrade cus_nakatomi to the pro plan and send a welcome email")
+    assert values["route"] == "standard_setup"
+    pending = await onboarding.interrupts(t)
+    assert sorted(p.value["tool"] for p in pending) == ["enable_paid_plan", "send_external_message"]
+    assert {p.value["agent"] for p in pending} == {"standard_setup"}
+    decisions = {
+        p.id: {"type": "accept"} if p.value["tool"] == "enable_paid_plan" else {"type": "reject", "reason": "not yet"}
+        for p in pending
+    }
+    values = await onboarding.resume(t, decisions)
+    assert await onboarding.interrupts(t) == []
+    customer = await onboarding.rows("SELECT plan_tier FROM desk.customers WHERE customer_id = 'cus_nakatomi'")
+    assert customer == [{"plan_tier": "pro"}]
+    assert await onboarding.rows("SELECT 1 FROM desk.outbox WHERE customer_id = 'cus_nakatomi'") == []
+    assert "not yet" in answer(values)
+
+
+async def test_enterprise_setup_checks_in_parallel_plans_revises_and_executes(onboarding: Desk) -> None:
+    t = thread()
+    request = 'Onboard Globex (cus_globex): create workspace "Globex Analytics" and email the admin a welcome note'
+    await onboarding.ask(t, request)
+    state = await onboarding.graph.aget_state(onboarding.config(t), subgraphs=True)
+    inner = state.tasks[0].state  # the enterprise_setup sub-graph's own snapshot
+    assert isinstance(inner, StateSnapshot)
+    values: dict[str, Any] = inner.values
+    assert state.values["route"] == "enterprise_setup"
+    assert set(values["checks"]) == {"billing_check", "permissions_check", "contract_check"}
+    assert values["checks"]["contract_check"]["customer_id"] == "cus_globex"
+    # The first plan left the region out; the validator said "use region=eu"; the revision fixed it.
+    feedback = [m for m in values["planner"] if isinstance(m, ToolMessage)]
+    assert any("use region=eu" in str(m.content) for m in feedback if m.status == "error")
+    assert values["revisions"] == 2
+    assert {
+        "tool": "create_workspace",
+        "args": {"customer_id": "cus_globex", "name": "Globex Analytics", "region": "eu"},
+    } in values["plan"]
+    # The workspace is written by the executor; the email waits for a person.
+    [pending] = await onboarding.interrupts(t)
+    assert pending.value["tool"] == "send_external_message"
+    assert pending.value["agent"] == "executor"
+    workspace = await onboarding.rows(
+        "SELECT workspace_id, region FROM desk.workspaces WHERE name = 'Globex Analytics'"
+    )
+    assert [w["region"] for w in workspace] == ["eu"]
+    final = await onboarding.resume(t, {"type": "accept"})
+    assert len(await onboarding.rows("SELECT 1 FROM desk.outbox WHERE customer_id = 'cus_globex'")) == 1
+    assert workspace[0]["workspace_id"] in answer(final)
