@@ -1,0 +1,135 @@
+"""Assistants: `/assistants` (create, search, count, get, patch, delete) and a graph's
+`/graph`, `/schemas` and `/subgraphs`. Every loaded graph is an assistant; see
+`server.services.assistants`."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from server.deps import GraphsDep, PoolDep, SaverDep
+from server.services import assistants as service
+from server.services import schemas
+from server.services.threads import delete_threads_with_metadata
+
+router = APIRouter(prefix="/assistants", tags=["assistants"])
+
+
+class AssistantCreate(BaseModel):
+    graph_id: str
+    assistant_id: UUID | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    context: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    if_exists: Literal["raise", "do_nothing"] = "raise"
+    name: str = "Untitled"
+    description: str | None = None
+
+
+class AssistantPatch(BaseModel):
+    graph_id: str | None = None
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    name: str | None = None
+    description: str | None = None
+
+
+class AssistantSearch(BaseModel):
+    metadata: dict[str, Any] | None = None
+    graph_id: str | None = None
+    name: str | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+    sort_by: service.SortBy = "created_at"
+    sort_order: service.SortOrder = "desc"
+    select: list[str] | None = None
+
+
+class AssistantCount(BaseModel):
+    metadata: dict[str, Any] | None = None
+    graph_id: str | None = None
+    name: str | None = None
+
+
+@router.post("")
+async def create_assistant(body: AssistantCreate, pool: PoolDep, graphs: GraphsDep) -> dict[str, Any]:
+    async with pool.connection() as conn:
+        row = await service.create_assistant(conn, graphs, **body.model_dump())
+    return service.assistant_json(row)
+
+
+@router.post("/search")
+async def search_assistants(
+    body: AssistantSearch, response: Response, pool: PoolDep, graphs: GraphsDep
+) -> list[dict[str, Any]]:
+    filters = body.model_dump(exclude={"select"})
+    async with pool.connection() as conn:
+        rows, more = await service.search_assistants(conn, graphs, **filters)
+    if more:
+        response.headers["X-Pagination-Next"] = str(body.offset + body.limit)
+    return [service.assistant_json(row, body.select) for row in rows]
+
+
+@router.post("/count")
+async def count_assistants(body: AssistantCount, pool: PoolDep, graphs: GraphsDep) -> int:
+    async with pool.connection() as conn:
+        return await service.count_assistants(conn, graphs, **body.model_dump())
+
+
+@router.get("/{assistant_id}")
+async def get_assistant(assistant_id: str, pool: PoolDep, graphs: GraphsDep) -> dict[str, Any]:
+    async with pool.connection() as conn:
+        return service.assistant_json(await service.get_assistant(conn, graphs, assistant_id))
+
+
+@router.patch("/{assistant_id}")
+async def patch_assistant(assistant_id: str, body: AssistantPatch, pool: PoolDep, graphs: GraphsDep) -> dict[str, Any]:
+    async with pool.connection() as conn:
+        row = await service.update_assistant(conn, graphs, assistant_id, body.model_dump(exclude_unset=True))
+    return service.assistant_json(row)
+
+
+@router.delete("/{assistant_id}", status_code=204)
+async def delete_assistant(
+    assistant_id: str, pool: PoolDep, graphs: GraphsDep, saver: SaverDep, delete_threads: bool = False
+) -> None:
+    """Delete the assistant; with `delete_threads=true` also every thread whose
+    `metadata.assistant_id` is this assistant (with its runs and checkpoints)."""
+    async with pool.connection() as conn:
+        uid = await service.delete_assistant(conn, graphs, assistant_id)
+        if delete_threads:
+            await delete_threads_with_metadata(conn, saver, {"assistant_id": str(uid)})
+
+
+@router.get("/{assistant_id}/graph")
+async def get_assistant_graph(
+    assistant_id: str, pool: PoolDep, graphs: GraphsDep, xray: str = "false"
+) -> dict[str, Any]:
+    graph_id = await _graph_id(pool, graphs, assistant_id)
+    return schemas.graph_drawing(graphs.entry(graph_id).graph, schemas.parse_xray(xray))
+
+
+@router.get("/{assistant_id}/schemas")
+async def get_assistant_schemas(assistant_id: str, pool: PoolDep, graphs: GraphsDep) -> dict[str, Any]:
+    graph_id = await _graph_id(pool, graphs, assistant_id)
+    return schemas.graph_schemas(graph_id, graphs.entry(graph_id).graph)
+
+
+@router.get("/{assistant_id}/subgraphs")
+@router.get("/{assistant_id}/subgraphs/{namespace}")
+async def get_assistant_subgraphs(
+    assistant_id: str, pool: PoolDep, graphs: GraphsDep, namespace: str | None = None, recurse: bool = False
+) -> dict[str, Any]:
+    graph_id = await _graph_id(pool, graphs, assistant_id)
+    return schemas.subgraph_schemas(graph_id, graphs.entry(graph_id).graph, namespace, recurse)
+
+
+async def _graph_id(pool: PoolDep, graphs: GraphsDep, assistant_id: str) -> str:
+    async with pool.connection() as conn:
+        row = await service.get_assistant(conn, graphs, assistant_id)
+    graph_id: str = row["graph_id"]
+    return graph_id

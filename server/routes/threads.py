@@ -1,0 +1,111 @@
+"""Threads: create, get, search, count, patch (metadata merge), delete, copy.
+State and history are in `server.routes.thread_state`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Response
+from pydantic import BaseModel, Field
+
+from server.deps import PoolDep, SaverDep
+from server.errors import BadRequest
+from server.services import threads as service
+
+router = APIRouter(prefix="/threads", tags=["threads"])
+
+
+class ThreadCreate(BaseModel):
+    thread_id: UUID | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    if_exists: Literal["raise", "do_nothing"] = "raise"
+    supersteps: list[dict[str, Any]] | None = Field(default=None, description="not supported by keel yet")
+    ttl: dict[str, Any] | None = Field(default=None, description="not supported by keel yet")
+
+
+class ThreadSearch(BaseModel):
+    metadata: dict[str, Any] | None = None
+    values: dict[str, Any] | None = None
+    ids: list[UUID] | None = None
+    status: service.ThreadStatus | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+    sort_by: service.SortBy = "created_at"
+    sort_order: service.SortOrder = "desc"
+    select: list[str] | None = None
+    extract: dict[str, str] | None = Field(default=None, description="not supported by keel yet")
+
+
+class ThreadCount(BaseModel):
+    metadata: dict[str, Any] | None = None
+    values: dict[str, Any] | None = None
+    status: service.ThreadStatus | None = None
+
+
+class ThreadPatch(BaseModel):
+    metadata: dict[str, Any]
+    ttl: dict[str, Any] | None = Field(default=None, description="not supported by keel yet")
+
+
+def _unsupported(**fields: object) -> None:
+    for name, value in fields.items():
+        if value:
+            raise BadRequest(f"{name} is not supported by keel yet")
+
+
+@router.post("")
+async def create_thread(body: ThreadCreate, pool: PoolDep) -> dict[str, Any]:
+    _unsupported(supersteps=body.supersteps, ttl=body.ttl)
+    async with pool.connection() as conn:
+        row = await service.create_thread(
+            conn, thread_id=body.thread_id, metadata=body.metadata, if_exists=body.if_exists
+        )
+    return service.thread_json(row)
+
+
+@router.post("/search")
+async def search_threads(body: ThreadSearch, pool: PoolDep) -> list[dict[str, Any]]:
+    _unsupported(extract=body.extract)
+    async with pool.connection() as conn:
+        rows = await service.search_threads(conn, **body.model_dump(exclude={"select", "extract"}))
+    return [service.thread_json(row, body.select) for row in rows]
+
+
+@router.post("/count")
+async def count_threads(body: ThreadCount, pool: PoolDep) -> int:
+    async with pool.connection() as conn:
+        return await service.count_threads(conn, **body.model_dump())
+
+
+@router.get("/{thread_id}")
+async def get_thread(thread_id: UUID, pool: PoolDep) -> dict[str, Any]:
+    async with pool.connection() as conn:
+        return service.thread_json(await service.get_thread(conn, thread_id))
+
+
+@router.patch("/{thread_id}", response_model=None)
+async def patch_thread(
+    thread_id: UUID, body: ThreadPatch, pool: PoolDep, prefer: Annotated[str | None, Header()] = None
+) -> dict[str, Any] | Response:
+    """Merge `metadata` into the thread's. `Prefer: return=minimal` answers 204 with no body."""
+    _unsupported(ttl=body.ttl)
+    async with pool.connection() as conn:
+        row = await service.patch_thread(conn, thread_id, body.metadata)
+    if prefer == "return=minimal":
+        return Response(status_code=204)
+    return service.thread_json(row)
+
+
+@router.delete("/{thread_id}", status_code=204)
+async def delete_thread(thread_id: UUID, pool: PoolDep, saver: SaverDep) -> None:
+    """The thread, its runs and all its checkpoints."""
+    async with pool.connection() as conn:
+        await service.delete_thread(conn, saver, thread_id)
+
+
+@router.post("/{thread_id}/copy")
+async def copy_thread(thread_id: UUID, pool: PoolDep) -> dict[str, Any]:
+    """A new thread with this one's metadata, values and full checkpoint history."""
+    async with pool.connection() as conn:
+        return service.thread_json(await service.copy_thread(conn, thread_id))

@@ -1,0 +1,1 @@
+"""What the HTTP routes do, without HTTP: small async functions over the pool, the saver and the graphs."""

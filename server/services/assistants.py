@@ -1,0 +1,191 @@
+"""Assistants: one per graph in langgraph.json (a "system" assistant), plus named configurations.
+
+A system assistant's id is uuid5 of its graph id (the namespace LangGraph Server uses), so ids
+are the same on every keel and every restart; everywhere an assistant id is accepted, the graph
+id may be given instead. Rows live in `keel.assistants`; assistants of graphs that are not loaded
+are hidden from search.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from uuid import UUID, uuid4, uuid5
+
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from server.db.pool import Connection, Pool
+from server.errors import Conflict, NotFound
+from server.graphs import LoadedGraphs
+from server.serialize import to_json_compatible
+
+NAMESPACE_GRAPH = UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
+SortBy = Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"]
+SortOrder = Literal["asc", "desc"]
+FIELDS = (
+    *("assistant_id", "graph_id", "config", "context", "created_at", "updated_at"),
+    *("metadata", "version", "name", "description"),
+)
+
+
+def system_assistant_id(graph_id: str) -> UUID:
+    return uuid5(NAMESPACE_GRAPH, graph_id)
+
+
+async def register_system_assistants(pool: Pool, graphs: LoadedGraphs) -> None:
+    """Create (or refresh the description of) one assistant per loaded graph. Safe to run from
+    several processes at once."""
+    async with pool.connection() as conn:
+        for graph_id in graphs:
+            await conn.execute(
+                """INSERT INTO keel.assistants (assistant_id, graph_id, name, description, metadata)
+                   VALUES (%s, %s, %s, %s, %s)
+                   ON CONFLICT (assistant_id) DO UPDATE SET description = EXCLUDED.description""",
+                (
+                    system_assistant_id(graph_id),
+                    graph_id,
+                    graph_id,
+                    graphs.entry(graph_id).description,
+                    Jsonb({"created_by": "system"}),
+                ),
+            )
+
+
+def assistant_json(row: dict[str, Any], select: list[str] | None = None) -> dict[str, Any]:
+    fields = [f for f in FIELDS if f in select] if select else FIELDS
+    return {field: to_json_compatible(row[field]) for field in fields}
+
+
+async def get_assistant(conn: Connection, graphs: LoadedGraphs, assistant_id: str) -> dict[str, Any]:
+    """The row for an assistant id or a graph id; `NotFound` otherwise."""
+    if assistant_id in graphs:
+        uid = system_assistant_id(assistant_id)
+    else:
+        try:
+            uid = UUID(assistant_id)
+        except ValueError:
+            known = ", ".join(graphs) or "none"
+            raise NotFound(
+                f"assistant {assistant_id!r} not found: not an assistant UUID and not a graph id (graphs: {known})"
+            ) from None
+    cur = await conn.execute("SELECT * FROM keel.assistants WHERE assistant_id = %s", (uid,))
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFound(f"assistant {assistant_id} not found")
+    return row
+
+
+def _filters(
+    graphs: LoadedGraphs, graph_id: str | None, metadata: dict[str, Any] | None, name: str | None
+) -> sql.Composed:
+    clauses: list[sql.Composable] = [sql.SQL("graph_id = ANY({})").format(sql.Literal(list(graphs)))]
+    if graph_id:
+        clauses.append(sql.SQL("graph_id = {}").format(sql.Literal(graph_id)))
+    if metadata:
+        clauses.append(sql.SQL("metadata @> {}").format(sql.Literal(Jsonb(metadata))))
+    if name:
+        clauses.append(sql.SQL("name ILIKE {}").format(sql.Literal(f"%{name}%")))
+    return sql.SQL(" AND ").join(clauses)
+
+
+async def search_assistants(
+    conn: Connection,
+    graphs: LoadedGraphs,
+    *,
+    graph_id: str | None,
+    metadata: dict[str, Any] | None,
+    name: str | None,
+    limit: int,
+    offset: int,
+    sort_by: SortBy,
+    sort_order: SortOrder,
+) -> tuple[list[dict[str, Any]], bool]:
+    """A page of rows, and whether there are more after it."""
+    query = sql.SQL("SELECT * FROM keel.assistants WHERE {} ORDER BY {} {}, assistant_id LIMIT {} OFFSET {}").format(
+        _filters(graphs, graph_id, metadata, name),
+        sql.Identifier(sort_by),
+        sql.SQL("ASC" if sort_order == "asc" else "DESC"),
+        sql.Literal(limit + 1),
+        sql.Literal(offset),
+    )
+    rows = await (await conn.execute(query)).fetchall()
+    return rows[:limit], len(rows) > limit
+
+
+async def count_assistants(
+    conn: Connection, graphs: LoadedGraphs, *, graph_id: str | None, metadata: dict[str, Any] | None, name: str | None
+) -> int:
+    query = sql.SQL("SELECT count(*) AS n FROM keel.assistants WHERE {}").format(
+        _filters(graphs, graph_id, metadata, name)
+    )
+    row = await (await conn.execute(query)).fetchone()
+    return int(row["n"]) if row else 0
+
+
+async def create_assistant(
+    conn: Connection,
+    graphs: LoadedGraphs,
+    *,
+    graph_id: str,
+    assistant_id: UUID | None,
+    config: dict[str, Any],
+    context: dict[str, Any],
+    metadata: dict[str, Any],
+    name: str,
+    description: str | None,
+    if_exists: Literal["raise", "do_nothing"],
+) -> dict[str, Any]:
+    graphs.entry(graph_id)  # NotFound unless loaded
+    uid = assistant_id or uuid4()
+    cur = await conn.execute(
+        """INSERT INTO keel.assistants (assistant_id, graph_id, name, description, config, context, metadata)
+           VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (assistant_id) DO NOTHING RETURNING *""",
+        (uid, graph_id, name, description, Jsonb(config), Jsonb(context), Jsonb(metadata)),
+    )
+    row = await cur.fetchone()
+    if row is not None:
+        return row
+    if if_exists == "raise":
+        raise Conflict(f"assistant {uid} already exists")
+    return await get_assistant(conn, graphs, str(uid))
+
+
+async def update_assistant(
+    conn: Connection, graphs: LoadedGraphs, assistant_id: str, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """Apply the given fields (graph_id, config, context, name, description replace; metadata merges)."""
+    row = await get_assistant(conn, graphs, assistant_id)
+    if changes.get("graph_id") is not None:
+        graphs.entry(changes["graph_id"])
+    cur = await conn.execute(
+        """UPDATE keel.assistants SET
+               graph_id = coalesce(%(graph_id)s, graph_id), config = coalesce(%(config)s, config),
+               context = coalesce(%(context)s, context), metadata = metadata || %(metadata)s,
+               name = coalesce(%(name)s, name), description = coalesce(%(description)s, description),
+               version = version + 1, updated_at = now()
+           WHERE assistant_id = %(id)s RETURNING *""",
+        {
+            "id": row["assistant_id"],
+            "graph_id": changes.get("graph_id"),
+            "config": _jsonb_or_none(changes.get("config")),
+            "context": _jsonb_or_none(changes.get("context")),
+            "metadata": Jsonb(changes.get("metadata") or {}),
+            "name": changes.get("name"),
+            "description": changes.get("description"),
+        },
+    )
+    updated = await cur.fetchone()
+    if updated is None:
+        raise NotFound(f"assistant {assistant_id} not found")
+    return updated
+
+
+async def delete_assistant(conn: Connection, graphs: LoadedGraphs, assistant_id: str) -> UUID:
+    row = await get_assistant(conn, graphs, assistant_id)
+    await conn.execute("DELETE FROM keel.assistants WHERE assistant_id = %s", (row["assistant_id"],))
+    uid: UUID = row["assistant_id"]
+    return uid
+
+
+def _jsonb_or_none(value: dict[str, Any] | None) -> Jsonb | None:
+    return None if value is None else Jsonb(value)

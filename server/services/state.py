@@ -1,0 +1,168 @@
+"""Thread state through the graph the thread runs: read (latest, at a checkpoint, history), update.
+
+The graph is the one named by the thread's `metadata.graph_id` (set by the run routes when a run
+is created, or by `threads.create(graph_id=...)`). A thread with no graph has an empty state and
+no history. Snapshots are shaped like the SDK's `ThreadState`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.errors import InvalidUpdateError
+from langgraph.types import PregelTask, StateSnapshot
+from psycopg.types.json import Jsonb
+
+from server.db.pool import Connection, Pool
+from server.errors import BadRequest, Conflict, NotFound
+from server.graphs import Graph, LoadedGraphs
+from server.serialize import interrupt_to_json, to_json_compatible
+from server.services.threads import get_thread
+
+
+def thread_config(thread_id: UUID, checkpoint: dict[str, Any] | None = None) -> RunnableConfig:
+    """`{"configurable": {"thread_id", "checkpoint_ns", ["checkpoint_id", "checkpoint_map"]}}`."""
+    configurable: dict[str, Any] = {"thread_id": str(thread_id), "checkpoint_ns": ""}
+    for key in ("checkpoint_ns", "checkpoint_id", "checkpoint_map"):
+        if checkpoint and checkpoint.get(key) is not None:
+            configurable[key] = checkpoint[key]
+    return {"configurable": configurable}
+
+
+def checkpoint_json(config: RunnableConfig | None) -> dict[str, Any] | None:
+    configurable = (config or {}).get("configurable") or {}
+    if "thread_id" not in configurable:
+        return None
+    return {
+        "thread_id": str(configurable["thread_id"]),
+        "checkpoint_ns": configurable.get("checkpoint_ns") or "",
+        "checkpoint_id": configurable.get("checkpoint_id"),
+        "checkpoint_map": to_json_compatible(configurable.get("checkpoint_map")),
+    }
+
+
+def snapshot_json(snapshot: StateSnapshot) -> dict[str, Any]:
+    return {
+        "values": to_json_compatible(snapshot.values),
+        "next": list(snapshot.next),
+        "tasks": [_task_json(task) for task in snapshot.tasks],
+        "metadata": to_json_compatible(snapshot.metadata),
+        "created_at": snapshot.created_at,
+        "checkpoint": checkpoint_json(snapshot.config),
+        "parent_checkpoint": checkpoint_json(snapshot.parent_config),
+        "interrupts": [interrupt_to_json(interrupt) for interrupt in snapshot.interrupts],
+    }
+
+
+def empty_state(thread_id: UUID) -> dict[str, Any]:
+    return snapshot_json(StateSnapshot({}, (), thread_config(thread_id), None, None, None, (), ()))
+
+
+def _task_json(task: PregelTask) -> dict[str, Any]:
+    substate = task.state if isinstance(task.state, StateSnapshot) else None
+    config = substate.config if substate is not None else task.state
+    return {
+        "id": task.id,
+        "name": task.name,
+        "path": to_json_compatible(task.path),
+        "error": None if task.error is None else f"{type(task.error).__name__}: {task.error}",
+        "interrupts": [interrupt_to_json(interrupt) for interrupt in task.interrupts],
+        "checkpoint": checkpoint_json(config if isinstance(config, dict) else None),
+        "state": snapshot_json(substate) if substate is not None else None,
+        "result": to_json_compatible(task.result),
+    }
+
+
+def select_fields(state: dict[str, Any], select: Sequence[str] | None) -> dict[str, Any]:
+    """Keep the `select`ed keys; `values.<key>` keeps one key of the values."""
+    if not select:
+        return state
+    picked = {key: value for key, value in state.items() if key in select}
+    value_keys = [field.removeprefix("values.") for field in select if field.startswith("values.")]
+    if value_keys and isinstance(state["values"], dict):
+        picked["values"] = {key: state["values"][key] for key in value_keys if key in state["values"]}
+    return picked
+
+
+async def thread_graph(conn: Connection, graphs: LoadedGraphs, thread_id: UUID) -> tuple[dict[str, Any], Graph | None]:
+    """The thread row (or `NotFound`) and the graph its state belongs to (None: never run)."""
+    row = await get_thread(conn, thread_id)
+    graph_id = (row["metadata"] or {}).get("graph_id")
+    if graph_id is None:
+        return row, None
+    return row, graphs.entry(str(graph_id)).graph
+
+
+async def read_state(
+    graph: Graph | None, thread_id: UUID, checkpoint: dict[str, Any] | None, *, subgraphs: bool
+) -> dict[str, Any]:
+    if graph is None:
+        if checkpoint and checkpoint.get("checkpoint_id"):
+            raise NotFound(f"checkpoint {checkpoint['checkpoint_id']} not found on thread {thread_id}")
+        return empty_state(thread_id)
+    snapshot = await graph.aget_state(thread_config(thread_id, checkpoint), subgraphs=subgraphs)
+    if checkpoint and checkpoint.get("checkpoint_id") and snapshot.created_at is None:
+        raise NotFound(f"checkpoint {checkpoint['checkpoint_id']} not found on thread {thread_id}")
+    return snapshot_json(snapshot)
+
+
+async def read_history(
+    graph: Graph | None,
+    thread_id: UUID,
+    *,
+    limit: int,
+    before: str | dict[str, Any] | None,
+    metadata: dict[str, Any] | None,
+    checkpoint: dict[str, Any] | None,
+) -> list[dict[str, Any]]:
+    if graph is None:
+        return []
+    before_config = None
+    if before is not None:
+        before_config = thread_config(thread_id, {"checkpoint_id": before} if isinstance(before, str) else before)
+    history = graph.aget_state_history(
+        thread_config(thread_id, checkpoint), filter=metadata or None, before=before_config, limit=limit
+    )
+    return [snapshot_json(snapshot) async for snapshot in history]
+
+
+async def update_state(
+    pool: Pool,
+    graphs: LoadedGraphs,
+    thread_id: UUID,
+    *,
+    values: Any,
+    as_node: str | None,
+    checkpoint: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Write `values` as if `as_node` returned them; returns `{"checkpoint": ...}` of the new state."""
+    async with pool.connection() as conn:
+        row, graph = await thread_graph(conn, graphs, thread_id)
+    if graph is None:
+        raise BadRequest(
+            f"thread {thread_id} has no graph yet: run it once, or create it with a graph_id, before updating its state"
+        )
+    if row["status"] == "busy":
+        raise Conflict(f"thread {thread_id} is busy with a run; update its state when the run has ended")
+    try:
+        config = await graph.aupdate_state(thread_config(thread_id, checkpoint), values, as_node=as_node)
+    except InvalidUpdateError as exc:
+        raise BadRequest(f"cannot update the state of thread {thread_id}: {exc}") from None
+    latest = await graph.aget_state(thread_config(thread_id))
+    async with pool.connection() as conn:
+        await sync_thread_values(conn, thread_id, latest)
+    return {"checkpoint": checkpoint_json(config)}
+
+
+async def sync_thread_values(conn: Connection, thread_id: UUID, snapshot: StateSnapshot) -> None:
+    """Store the latest values and pending interrupts (by task id) on the thread row."""
+    interrupts = {
+        task.id: [interrupt_to_json(i) for i in task.interrupts] for task in snapshot.tasks if task.interrupts
+    }
+    await conn.execute(
+        """UPDATE keel.threads SET "values" = %s, interrupts = %s, updated_at = now() WHERE thread_id = %s""",
+        (Jsonb(to_json_compatible(snapshot.values)), Jsonb(interrupts), thread_id),
+    )

@@ -1,0 +1,91 @@
+"""Shared server fixtures: keel on loopback (real uvicorn, real PostgreSQL) with a given langgraph.json.
+
+def test_x(keel_server, tmp_path):
+    config = write_graphs(tmp_path, SOURCE, {"chat": "./api_graphs.py:chat"})
+    server = keel_server(config)
+    client = get_client(url=server.url)
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+import uvicorn
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+from server.app import create_app
+from server.graphs import LoadedGraphs, load_graphs
+from server.settings import Settings
+from tests.process import free_port
+
+
+@dataclass(frozen=True)
+class KeelServer:
+    url: str
+    config: Path
+    database_url: str
+
+
+def write_graphs(folder: Path, source: str, graphs: dict[str, str], *, file: str = "api_graphs.py") -> Path:
+    """Write `source` as `folder/file` and a langgraph.json naming `graphs`; returns the json's path."""
+    (folder / file).write_text(source)
+    config = folder / "langgraph.json"
+    config.write_text(json.dumps({"graphs": graphs}))
+    return config
+
+
+@asynccontextmanager
+async def graphs_on(database_url: str, config: Path) -> AsyncIterator[LoadedGraphs]:
+    """The graphs of `config` bound to a checkpointer on `database_url`, for driving them in-process
+    (the same checkpoints the server reads)."""
+    async with AsyncPostgresSaver.from_conn_string(database_url) as saver:
+        yield load_graphs(config).with_checkpointer(saver)
+
+
+async def checkpoint_rows(database_url: str, thread_id: str) -> int:
+    """Rows of a thread in LangGraph's checkpoints, checkpoint_blobs and checkpoint_writes."""
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cur = await conn.execute(
+            """SELECT (SELECT count(*) FROM checkpoints WHERE thread_id = %(t)s)
+                    + (SELECT count(*) FROM checkpoint_blobs WHERE thread_id = %(t)s)
+                    + (SELECT count(*) FROM checkpoint_writes WHERE thread_id = %(t)s)""",
+            {"t": thread_id},
+        )
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+@pytest.fixture
+def keel_server(database_url: str) -> Iterator[Callable[..., KeelServer]]:
+    """A factory: `keel_server(config_path, workers=0)` starts `create_app` under uvicorn in a thread on
+    a free loopback port and returns once it answers; every server is stopped at teardown."""
+    running: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def start(config: Path, *, workers: int = 0) -> KeelServer:
+        settings = Settings()
+        settings.server = settings.server.model_copy(update={"config": config})
+        app = create_app(settings, database_url, load_graphs(config), workers=workers)
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+        thread = threading.Thread(target=server.run, name=f"keel-{port}", daemon=True)
+        thread.start()
+        running.append((server, thread))
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise AssertionError("keel did not start (see the log above)")
+            time.sleep(0.02)
+        return KeelServer(f"http://127.0.0.1:{port}", config, database_url)
+
+    yield start
+    for server, thread in running:
+        server.should_exit = True
+        thread.join(timeout=30)

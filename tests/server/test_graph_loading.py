@@ -1,0 +1,153 @@
+"""langgraph.json → compiled graphs on keel's checkpointer; every broken entry fails start-up in one line."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.graph.state import CompiledStateGraph
+
+from server.graphs import GraphLoadError, load_graphs
+from tests.process import KEEL, REPO
+from tests.server.api_graphs import GRAPHS
+from tests.server.conftest import checkpoint_rows, graphs_on, write_graphs
+
+SOURCE = (Path(__file__).parent / "api_graphs.py").read_text()
+
+
+def test_every_kind_of_entry_loads_and_gets_keels_checkpointer(tmp_path: Path):
+    config = write_graphs(tmp_path, SOURCE, GRAPHS)
+    loaded = load_graphs(config)
+    assert list(loaded) == list(GRAPHS)
+    assert all(isinstance(graph, CompiledStateGraph) for graph in loaded.values())
+    assert loaded["factory"].name == "from_factory"
+    saver = InMemorySaver()
+    bound = loaded.with_checkpointer(saver)
+    assert all(graph.checkpointer is saver for graph in bound.values())
+    assert isinstance(loaded["own_saver"].checkpointer, InMemorySaver)
+    assert loaded["own_saver"].checkpointer is not saver, "the user's compiled graph is not modified"
+    assert bound["own_saver"].name == "own_saver"
+    assert bound.entry("chat").spec == "./api_graphs.py:chat"
+
+
+async def test_a_graph_compiled_with_its_own_saver_checkpoints_to_postgres(tmp_path: Path, database_url: str):
+    config = write_graphs(tmp_path, SOURCE, {"own": "./api_graphs.py:own_saver"})
+    async with graphs_on(database_url, config) as graphs:
+        graph = graphs["own"]
+        assert isinstance(graph.checkpointer, AsyncPostgresSaver)
+        await graph.ainvoke({"messages": []}, {"configurable": {"thread_id": "t-1"}})
+    assert await checkpoint_rows(database_url, "t-1") > 0
+
+
+def test_a_package_with_relative_imports_loads(tmp_path: Path):
+    package = tmp_path / "relpkg_demo"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "nodes.py").write_text("def node(state):\n    return {'x': 1}\n")
+    (package / "agent.py").write_text(
+        "from typing_extensions import TypedDict\n"
+        "from langgraph.graph import StateGraph, START\n"
+        "from .nodes import node\n"
+        "class S(TypedDict):\n    x: int\n"
+        "graph = StateGraph(S)\ngraph.add_node('node', node)\ngraph.add_edge(START, 'node')\n"
+    )
+    config = tmp_path / "langgraph.json"
+    config.write_text(json.dumps({"graphs": {"rel": "./relpkg_demo/agent.py:graph"}}))
+    assert list(load_graphs(config)) == ["rel"]
+
+
+def test_a_missing_default_registry_means_no_graphs(tmp_path: Path):
+    assert len(load_graphs(tmp_path / "langgraph.json", required=False)) == 0
+    with pytest.raises(GraphLoadError, match=r"langgraph.json .*not found"):
+        load_graphs(tmp_path / "langgraph.json")
+
+
+BROKEN: dict[str, tuple[Any, str]] = {
+    "missing file": ("./nowhere.py:graph", r"file not found: .*nowhere.py"),
+    "no colon": ("./api_graphs.py", r'expected "path/to/file.py:attribute"'),
+    "two colons": ("./api_graphs.py:a:b", r'expected "path/to/file.py:attribute"'),
+    "not a string": (42, r'expected "path/to/file.py:attribute"'),
+    "syntax error": ("./bad_syntax.py:graph", r"import failed: SyntaxError: "),
+    "import error": ("./bad_import.py:graph", r"import failed: ModuleNotFoundError: No module named 'no_such_mod"),
+    "missing attribute": ("./api_graphs.py:nope", r"has no attribute 'nope'"),
+    "wrong type": ("./api_graphs.py:GRAPHS", r"is a dict, expected a compiled graph, a StateGraph or a factory"),
+    "factory raises": ("./bad_factory.py:raises", r"the factory raised RuntimeError: no graph today"),
+    "factory returns junk": ("./bad_factory.py:returns_int", r"the factory returned a int, expected"),
+    "factory takes two": ("./bad_factory.py:two_args", r"takes no arguments or one `config` argument"),
+    "async factory": ("./bad_factory.py:async_factory", r"async factories are not supported"),
+    "builder does not compile": ("./bad_factory.py:dangling", r"the StateGraph does not compile: ValueError"),
+}
+
+BAD_FACTORIES = """
+from langgraph.graph import StateGraph, START
+from typing_extensions import TypedDict
+
+class S(TypedDict):
+    x: int
+
+def raises():
+    raise RuntimeError("no graph\\ntoday")
+
+def returns_int(config):
+    return 3
+
+def two_args(a, b):
+    return None
+
+async def async_factory():
+    return None
+
+dangling = StateGraph(S)
+dangling.add_edge(START, "missing_node")
+"""
+
+
+def _broken_folder(tmp_path: Path, spec: Any) -> Path:
+    (tmp_path / "bad_syntax.py").write_text("def broken(:\n")
+    (tmp_path / "bad_import.py").write_text("import no_such_mod_for_keel\n")
+    (tmp_path / "bad_factory.py").write_text(BAD_FACTORIES)
+    return write_graphs(tmp_path, SOURCE, {"good": "./api_graphs.py:chat", "broken": spec})
+
+
+@pytest.mark.parametrize("kind", list(BROKEN))
+def test_a_broken_entry_is_one_line_naming_it(tmp_path: Path, kind: str):
+    spec, reason = BROKEN[kind]
+    with pytest.raises(GraphLoadError) as caught:
+        load_graphs(_broken_folder(tmp_path, spec))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("graph 'broken'")
+    assert re.search(reason, message), message
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"graphs": []}', "[]"])
+def test_an_unreadable_registry_is_one_line(tmp_path: Path, content: str):
+    config = tmp_path / "langgraph.json"
+    config.write_text(content)
+    with pytest.raises(GraphLoadError, match="graph registry"):
+        load_graphs(config)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["env", "flag"])
+def test_keel_serve_with_a_broken_entry_exits_with_one_line(tmp_path: Path, how: str):
+    config = _broken_folder(tmp_path, "./api_graphs.py:nope")
+    env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
+    args = [*KEEL, "serve"]
+    if how == "env":
+        env["KEEL_CONFIG"] = str(config)
+    else:
+        args += ["--config", str(config)]
+    done = subprocess.run(args, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert lines == [f"keel: graph 'broken' (./api_graphs.py:nope): {lines[0].split(': ', 2)[2]}"], done.stderr
+    assert "has no attribute 'nope'" in lines[0]
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / ".keel").exists(), "graphs load before any database is started"
