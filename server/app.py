@@ -10,9 +10,12 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from typing_extensions import TypedDict
 
 from server import __version__
-from server.db.migrate import upgrade
-from server.db.pool import Pool, create_pool
-from server.routes import health
+from server.db.pool import Pool
+from server.errors import register_error_handlers
+from server.graphs import LoadedGraphs
+from server.routes import assistants, health, runs, stateless_runs, thread_state, threads
+from server.runs.notify import Notifier
+from server.runtime import open_runtime
 from server.settings import Settings
 
 
@@ -22,23 +25,36 @@ class State(TypedDict):
     settings: Settings
     pool: Pool
     saver: AsyncPostgresSaver
+    graphs: LoadedGraphs
+    notifier: Notifier
 
 
-def create_app(settings: Settings, database_url: str) -> FastAPI:
-    """An app bound to a resolved database URL (the CLI starts embedded PostgreSQL first if needed)."""
+def create_app(
+    settings: Settings, database_url: str, graphs: LoadedGraphs | None = None, *, workers: int | None = None
+) -> FastAPI:
+    """An app bound to a resolved database URL (the CLI starts embedded PostgreSQL first if needed).
+
+    `graphs` defaults to those in `settings.server.config`; `workers` (default `KEEL_WORKERS`) is how many
+    runs this process executes at once, 0 for an API-only process.
+    """
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[State]:
-        pool = create_pool(database_url, settings.database)
-        await pool.open(wait=True, timeout=30)
-        try:
-            async with pool.connection() as conn:
-                await upgrade(conn)
-            saver = AsyncPostgresSaver(pool)
-            yield {"settings": settings, "pool": pool, "saver": saver}
-        finally:
-            await pool.close()
+        async with open_runtime(settings, database_url, graphs, workers=workers) as runtime:
+            yield {
+                "settings": settings,
+                "pool": runtime.pool,
+                "saver": runtime.saver,
+                "graphs": runtime.graphs,
+                "notifier": runtime.notifier,
+            }
 
     app = FastAPI(title="keel", version=__version__, lifespan=lifespan)
+    register_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(assistants.router)
+    app.include_router(threads.router)
+    app.include_router(thread_state.router)
+    app.include_router(runs.router)
+    app.include_router(stateless_runs.router)
     return app

@@ -12,6 +12,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
 import psycopg
@@ -20,6 +21,7 @@ import uvicorn
 from server import __version__
 from server.db.embedded import database_url
 from server.db.migrate import MigrationError, upgrade
+from server.graphs import GraphLoadError, LoadedGraphs, load_graphs
 from server.logs import configure_logging
 from server.settings import Settings, SettingsError, get_settings
 
@@ -44,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP API")
     serve.add_argument("--host", help="interface to bind (default: KEEL_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default: KEEL_PORT or 8000)")
+    serve.add_argument("--config", type=Path, help="graph registry file (default: KEEL_CONFIG or ./langgraph.json)")
+    serve.add_argument("--no-worker", action="store_true", help="serve the API only; `keel worker` processes run")
+
+    work = commands.add_parser("worker", help="run queued runs (no HTTP); any number may share one database")
+    work.add_argument("--config", type=Path, help="graph registry file (default: KEEL_CONFIG or ./langgraph.json)")
+    work.add_argument("--size", type=int, help="runs executed at once (default: KEEL_WORKERS, at least 1)")
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
@@ -68,15 +76,56 @@ async def _upgrade(url: str) -> None:
     print(f"keel db upgrade: {names}")
 
 
+def _load_graphs(settings: Settings, args: argparse.Namespace) -> LoadedGraphs:
+    """Graphs load before the database starts: a broken langgraph.json entry fails fast. A missing
+    file is an error only when the operator named one (KEEL_CONFIG or --config)."""
+    if args.config is not None:
+        settings.server = settings.server.model_copy(update={"config": args.config})
+    try:
+        return load_graphs(settings.server.config, required="config" in settings.server.model_fields_set)
+    except GraphLoadError as exc:
+        raise CommandError(str(exc)) from None
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
-    from server.app import create_app  # the app pulls in LangGraph; keep `keel --version` fast
+    from server.app import create_app  # the app pulls in FastAPI and the routes; keep `keel db` light
 
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port
+    graphs = _load_graphs(settings, args)
     with database_url(settings.database) as url:
         asyncio.run(_check_connection(url))
-        app = create_app(settings, url)
-        uvicorn.run(app, host=host, port=port, log_config=None, log_level=settings.server.log_level)
+        app = create_app(settings, url, graphs, workers=0 if args.no_worker else None)
+        # Streams end when the server stops; the bound keeps a stuck client from holding shutdown open.
+        grace = int(settings.runs.shutdown_grace_s) + 5
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            log_level=settings.server.log_level,
+            timeout_graceful_shutdown=grace,
+        )
+
+
+def _work(settings: Settings, args: argparse.Namespace) -> None:
+    graphs = _load_graphs(settings, args)
+    size = args.size if args.size is not None else max(settings.runs.workers, 1)
+    with database_url(settings.database) as url:
+        asyncio.run(_check_connection(url))
+        asyncio.run(_run_worker(settings, url, graphs, size))
+
+
+async def _run_worker(settings: Settings, url: str, graphs: LoadedGraphs, size: int) -> None:
+    from server.runtime import open_runtime  # workers need no HTTP stack
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with open_runtime(settings, url, graphs, workers=size):
+        print(f"keel worker: running up to {size} run(s) at once; SIGTERM to stop", file=sys.stderr, flush=True)
+        await stop.wait()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(settings.server.log_level)
         if args.command == "serve":
             _serve(settings, args)
+        elif args.command == "worker":
+            _work(settings, args)
         elif args.command == "db":
             with database_url(settings.database) as url:
                 asyncio.run(_upgrade(url))

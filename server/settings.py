@@ -94,6 +94,22 @@ class ServerSettings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(default="info", validation_alias="KEEL_LOG_LEVEL")
 
 
+class RunSettings(BaseSettings):
+    model_config = _ENV
+
+    workers: int = Field(default=4, ge=0, validation_alias="KEEL_WORKERS")
+    lease_s: float = Field(default=30.0, gt=0, validation_alias="KEEL_RUN_LEASE")
+    max_attempts: int = Field(default=3, ge=1, validation_alias="KEEL_RUN_MAX_ATTEMPTS")
+    timeout_s: float = Field(default=3600.0, gt=0, validation_alias="KEEL_RUN_TIMEOUT")
+    poll_s: float = Field(default=1.0, gt=0, validation_alias="KEEL_RUN_POLL")
+    shutdown_grace_s: float = Field(default=20.0, ge=0, validation_alias="KEEL_SHUTDOWN_GRACE")
+    event_retention_h: float = Field(default=24.0, gt=0, validation_alias="KEEL_EVENT_RETENTION_HOURS")
+
+    @property
+    def heartbeat_s(self) -> float:
+        return self.lease_s / 3
+
+
 class SettingsError(Exception):
     """A setting has a bad value. `str()` is the one line to show the operator."""
 
@@ -107,6 +123,7 @@ class Settings:
             self.model = ModelSettings()
             self.langfuse = LangfuseSettings()
             self.server = ServerSettings()
+            self.runs = RunSettings()
         except ValidationError as exc:
             raise SettingsError(_one_line(exc)) from None
 

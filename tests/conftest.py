@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,14 +38,20 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A superuser URL: KEEL_TEST_DATABASE_URL if set, else one embedded server for the whole run."""
+def pg_admin_url() -> Iterator[str]:
+    """A superuser URL: KEEL_TEST_DATABASE_URL if set, else one embedded server for the whole run.
+
+    Its data lives outside pytest's temp tree, which concurrent pytest sessions prune."""
     external = os.environ.get("KEEL_TEST_DATABASE_URL")
     if external:
         yield external
         return
-    with embedded_server(tmp_path_factory.mktemp("pg") / "pgdata") as url:
-        yield url
+    folder = Path(tempfile.mkdtemp(prefix="keel-test-pg-"))
+    try:
+        with embedded_server(folder / "pgdata") as url:
+            yield url
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

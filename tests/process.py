@@ -26,10 +26,11 @@ def free_port() -> int:
 class KeelProcess:
     """`keel <args>` in a child process with its own environment; output goes to a log file."""
 
-    def __init__(self, args: list[str], *, env: dict[str, str], cwd: Path, log: Path) -> None:
+    def __init__(self, args: list[str], *, env: dict[str, str], cwd: Path, log: Path, port: int | None = None) -> None:
         self.args = args
+        self.env = env
         self.log = log
-        self.port = free_port()
+        self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         full_env = {**os.environ, "PYTHONPATH": str(REPO), **env}
         with log.open("ab") as out:
@@ -54,6 +55,17 @@ class KeelProcess:
                 pass
             time.sleep(0.1)
         raise AssertionError(f"keel did not answer /ok within {timeout}s:\n{self.output()}")
+
+    def wait_for_output(self, text: str, timeout: float = 20.0) -> None:
+        """Wait until the process has printed `text` (e.g. a worker's start line)."""
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            if text in self.output():
+                return
+            if self.proc.poll() is not None:
+                raise AssertionError(f"keel exited with {self.proc.returncode}:\n{self.output()}")
+            time.sleep(0.05)
+        raise AssertionError(f"keel did not print {text!r} within {timeout}s:\n{self.output()}")
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 20.0) -> int:
         if self.proc.poll() is None:

@@ -25,5 +25,8 @@ def create_pool(url: str, settings: DatabaseSettings) -> Pool:
         open=False,
         name="keel",
         connection_class=AsyncConnection[DictRow],
+        # After a database restart every pooled connection is dead; checking on checkout replaces them
+        # instead of failing one request (or run) per stale connection.
+        check=AsyncConnectionPool.check_connection,
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
     )

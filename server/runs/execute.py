@@ -1,0 +1,154 @@
+"""Run one claimed run: drive `graph.astream` and turn what it yields into the run's logged SSE events.
+
+SSE event names follow LangGraph Server: `metadata` first, then `<mode>` or `<mode>|<ns>` (with
+`stream_subgraphs`), `error` on failure and `end` last. A retried run (attempt > 1) continues from its own
+latest checkpoint instead of feeding its input again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import BaseMessage, BaseMessageChunk
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.pregel import Pregel
+from langgraph.types import Command, Send
+
+from server.runs.events import EventLog
+from server.serialize import dumps, to_json_compatible
+
+DEFAULT_RECURSION_LIMIT = 100
+# Stream modes a client may ask for, and the LangGraph mode that produces each.
+STREAM_MODES: dict[str, str] = {
+    "values": "values",
+    "updates": "updates",
+    "messages-tuple": "messages",
+    "messages": "messages",
+    "custom": "custom",
+    "debug": "debug",
+    "tasks": "tasks",
+    "checkpoints": "checkpoints",
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # success | interrupted | error | timeout
+    error: str | None = None
+    values: Any = None  # the thread's values after the run (JSON-compatible), when known
+    interrupts: dict[str, Any] | None = None  # task id -> its pending interrupts
+
+
+def run_config(run: dict[str, Any], *, resume_latest: bool) -> dict[str, Any]:
+    """The LangGraph config for a run: the caller's config plus thread, checkpoint and run identity."""
+    kwargs = run["kwargs"]
+    config: dict[str, Any] = json.loads(json.dumps(kwargs.get("config") or {}))
+    configurable = config.setdefault("configurable", {})
+    configurable["thread_id"] = str(run["thread_id"])
+    checkpoint = kwargs.get("checkpoint") or {}
+    checkpoint_id = kwargs.get("checkpoint_id") or checkpoint.get("checkpoint_id")
+    if checkpoint_id and not resume_latest:
+        configurable["checkpoint_id"] = checkpoint_id
+        configurable["checkpoint_ns"] = checkpoint.get("checkpoint_ns", "")
+    # Copied into every checkpoint's metadata: how a retry finds what its run already did.
+    config.setdefault("metadata", {}).update(
+        {"run_id": str(run["run_id"]), "graph_id": run["graph_id"], "assistant_id": run["assistant_id"]}
+    )
+    config["run_id"] = run["run_id"]
+    config["run_name"] = run["graph_id"]
+    # LangGraph's default of 25 steps is too few for a supervisor loop that ends itself with max_steps.
+    config.setdefault("recursion_limit", DEFAULT_RECURSION_LIMIT)
+    return config
+
+
+def graph_input(kwargs: dict[str, Any]) -> Any:
+    command = kwargs.get("command")
+    if not command:
+        return kwargs.get("input")
+    goto = command.get("goto")
+    if isinstance(goto, dict):
+        goto = Send(goto["node"], goto.get("input"))
+    elif isinstance(goto, list):
+        goto = [Send(g["node"], g.get("input")) if isinstance(g, dict) else g for g in goto]
+    return Command(resume=command.get("resume"), update=command.get("update"), goto=goto or ())
+
+
+async def _already_started(graph: Pregel[Any, Any, Any, Any], run: dict[str, Any]) -> bool:
+    """True when an earlier attempt of this run left a checkpoint: continue from it, don't re-send input."""
+    if not isinstance(graph.checkpointer, BaseCheckpointSaver) or run["attempt"] <= 1:
+        return False
+    latest = await graph.checkpointer.aget_tuple({"configurable": {"thread_id": str(run["thread_id"])}})
+    return latest is not None and latest.metadata.get("run_id") == str(run["run_id"])
+
+
+def _event_name(mode: str, ns: tuple[str, ...], subgraphs: bool) -> str | None:
+    """None when the client did not ask for events from inside sub-graphs."""
+    if not ns:
+        return mode
+    if not subgraphs:
+        return mode if mode.startswith("messages") else None  # tokens surface even without subgraphs
+    return f"{mode}|{'|'.join(ns)}"
+
+
+class _MessagesAccumulator:
+    """For the legacy `messages` mode: whole-message-so-far events keyed by message id."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, BaseMessageChunk] = {}
+
+    def events(self, message: BaseMessage, metadata: dict[str, Any]) -> list[tuple[str, Any]]:
+        out: list[tuple[str, Any]] = []
+        key = message.id or ""
+        if isinstance(message, BaseMessageChunk):
+            if key not in self._seen:
+                out.append(("messages/metadata", {key: {"metadata": metadata}}))
+                self._seen[key] = message
+            else:
+                self._seen[key] = self._seen[key] + message
+            out.append(("messages/partial", [self._seen[key]]))
+        else:
+            out.append(("messages/complete", [message]))
+        return out
+
+
+async def execute(graph: Pregel[Any, Any, Any, Any], run: dict[str, Any], log: EventLog, *, context: Any) -> Outcome:
+    kwargs = run["kwargs"]
+    requested: list[str] = kwargs.get("stream_mode") or ["values"]
+    subgraphs = bool(kwargs.get("stream_subgraphs"))
+    await log.append(
+        "metadata", dumps({"run_id": str(run["run_id"]), "thread_id": str(run["thread_id"]), "attempt": run["attempt"]})
+    )
+    started = await _already_started(graph, run)
+    config = run_config(run, resume_latest=started)
+    lg_modes = sorted({STREAM_MODES[mode] for mode in requested})
+    legacy = _MessagesAccumulator()
+    stream = graph.astream(  # type: ignore[call-overload]  # modes are checked against STREAM_MODES
+        None if started else graph_input(kwargs),
+        config,
+        context=context,
+        stream_mode=lg_modes,
+        subgraphs=True,
+        interrupt_before=kwargs.get("interrupt_before"),
+        interrupt_after=kwargs.get("interrupt_after"),
+        durability=kwargs.get("durability") or "sync",
+    )
+    async for ns, mode, chunk in stream:
+        for wanted in requested:
+            if STREAM_MODES[wanted] != mode:
+                continue
+            name = _event_name("messages" if wanted == "messages-tuple" else wanted, ns, subgraphs)
+            if name is None:
+                continue
+            if wanted == "messages":
+                for legacy_name, data in legacy.events(chunk[0], chunk[1]):
+                    suffix = name.removeprefix("messages")
+                    await log.append(legacy_name + suffix, dumps(data))
+            else:
+                await log.append(name, dumps(chunk))
+    state = await graph.aget_state({"configurable": {"thread_id": str(run["thread_id"])}})
+    interrupts = {task.id: to_json_compatible(list(task.interrupts)) for task in state.tasks if task.interrupts}
+    return Outcome(
+        "interrupted" if state.next else "success", values=to_json_compatible(state.values), interrupts=interrupts
+    )

@@ -1,0 +1,61 @@
+"""A run's event log as an SSE response: replay from Last-Event-ID, then follow live until `end`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator
+
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from server.db.pool import Pool
+from server.runs import store
+from server.runs.events import follow
+from server.runs.notify import Notifier
+
+log = logging.getLogger(__name__)
+HEARTBEAT_S = 10  # comment pings keep proxies from closing a quiet stream
+
+
+def last_event_id(header: str | None) -> int:
+    """The sequence number a reconnecting client already has (0: from the start)."""
+    if header is None or not header.strip():
+        return 0
+    try:
+        return max(int(header.strip()), 0)
+    except ValueError:
+        return 0
+
+
+def run_stream(
+    pool: Pool,
+    notifier: Notifier,
+    *,
+    thread_id: uuid.UUID,
+    run_id: uuid.UUID,
+    after: int,
+    cancel_on_disconnect: bool,
+    poll_s: float,
+) -> EventSourceResponse:
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        finished = False
+        try:
+            async for event in follow(pool, notifier, run_id, after=after, poll_s=poll_s):
+                yield ServerSentEvent(data=event.data, event=event.event, id=str(event.seq))
+            finished = True
+        finally:
+            if not finished and cancel_on_disconnect:
+                await asyncio.shield(_cancel(pool, run_id))
+
+    headers = {
+        "Location": f"/threads/{thread_id}/runs/{run_id}/stream",
+        "Content-Location": f"/threads/{thread_id}/runs/{run_id}",
+    }
+    return EventSourceResponse(events(), ping=HEARTBEAT_S, headers=headers)
+
+
+async def _cancel(pool: Pool, run_id: uuid.UUID) -> None:
+    async with pool.connection() as conn, conn.transaction():
+        if await store.request_cancel(conn, run_id, "interrupt"):
+            log.info("run %s cancelled: its streaming client disconnected (on_disconnect=cancel)", run_id)

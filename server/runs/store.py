@@ -1,0 +1,276 @@
+"""The runs table as a queue: create (with the thread's multitask strategy), claim, renew, finish.
+
+A thread runs one run at a time, in creation order. Workers claim with FOR UPDATE SKIP LOCKED and
+hold a lease; a run whose lease expired (its worker died) is claimable again, with attempt + 1.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from psycopg.types.json import Jsonb
+
+from server.db.pool import Connection
+from server.errors import Conflict, NotFound
+from server.runs.notify import RUNS_CHANNEL
+
+RunStatus = Literal["pending", "running", "success", "error", "timeout", "interrupted"]
+ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
+CancelAction = Literal["interrupt", "rollback"]
+ACTIVE = ("pending", "running")
+
+_RUN_COLUMNS = """run_id, thread_id, assistant_id, graph_id, status, kwargs, metadata, multitask_strategy,
+    attempt, lease_owner, lease_expires_at, cancel_action, error, usage, created_at, updated_at,
+    started_at, ended_at"""
+
+
+async def ensure_thread(conn: Connection, thread_id: uuid.UUID, *, if_not_exists: str, graph_id: str) -> None:
+    """Lock the thread row for this transaction, creating it when `if_not_exists == "create"`."""
+    if if_not_exists == "create":
+        await conn.execute(
+            """INSERT INTO keel.threads (thread_id, metadata) VALUES (%s, %s) ON CONFLICT (thread_id) DO NOTHING""",
+            (thread_id, Jsonb({"graph_id": graph_id})),
+        )
+    row = await (
+        await conn.execute("SELECT thread_id FROM keel.threads WHERE thread_id = %s FOR UPDATE", (thread_id,))
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"thread {thread_id} not found (pass if_not_exists='create' to create it with the run)")
+
+
+async def get_thread(conn: Connection, thread_id: uuid.UUID) -> dict[str, Any]:
+    row = await (
+        await conn.execute(
+            """SELECT thread_id, status, metadata, "values", interrupts FROM keel.threads WHERE thread_id = %s""",
+            (thread_id,),
+        )
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"thread {thread_id} not found")
+    return row
+
+
+async def create_run(
+    conn: Connection,
+    *,
+    thread_id: uuid.UUID,
+    assistant_id: str,
+    graph_id: str,
+    kwargs: dict[str, Any],
+    metadata: dict[str, Any],
+    multitask_strategy: str,
+) -> dict[str, Any]:
+    """Insert a pending run, applying the strategy to the thread's active runs. Call inside a transaction
+    that already locked the thread (`ensure_thread`)."""
+    active = await (
+        await conn.execute(
+            "SELECT run_id, status FROM keel.runs WHERE thread_id = %s AND status IN ('pending', 'running')",
+            (thread_id,),
+        )
+    ).fetchall()
+    if active and multitask_strategy == "reject":
+        raise Conflict(
+            f"thread {thread_id} already has an active run ({active[0]['run_id']}); multitask_strategy=reject"
+        )
+    if active and multitask_strategy in ("interrupt", "rollback"):
+        for run in active:
+            await request_cancel(conn, run["run_id"], multitask_strategy)  # type: ignore[arg-type]
+    run_id = uuid.uuid4()
+    row = await (
+        await conn.execute(
+            f"""INSERT INTO keel.runs (run_id, thread_id, assistant_id, graph_id, kwargs, metadata, multitask_strategy)
+                VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {_RUN_COLUMNS}""",
+            (run_id, thread_id, assistant_id, graph_id, Jsonb(kwargs), Jsonb(metadata), multitask_strategy),
+        )
+    ).fetchone()
+    assert row is not None
+    await conn.execute(
+        """UPDATE keel.threads SET status = 'busy', updated_at = now(),
+               metadata = metadata || jsonb_build_object('graph_id', %s::text)
+           WHERE thread_id = %s""",
+        (graph_id, thread_id),
+    )
+    await conn.execute("SELECT pg_notify(%s, %s)", (RUNS_CHANNEL, str(run_id)))
+    return row
+
+
+async def request_cancel(conn: Connection, run_id: uuid.UUID, action: CancelAction) -> bool:
+    """Mark an active run for cancellation; a pending one ends at once, a running one at its worker's next
+    beat (woken by NOTIFY). Returns False when the run had already ended."""
+    row = await (
+        await conn.execute(
+            """UPDATE keel.runs SET cancel_action = %s, updated_at = now()
+               WHERE run_id = %s AND status IN ('pending', 'running') RETURNING status, thread_id""",
+            (action, run_id),
+        )
+    ).fetchone()
+    if row is None:
+        return False
+    if row["status"] == "pending":
+        await finish_run(conn, run_id, status="interrupted", error="cancelled before it started")
+    await conn.execute("SELECT pg_notify(%s, %s)", (RUNS_CHANNEL, str(run_id)))
+    return True
+
+
+async def claim_run(conn: Connection, *, worker_id: str, lease_s: float) -> dict[str, Any] | None:
+    """Lease the oldest runnable run: pending, or running with an expired lease (its worker died).
+    A run waits while an earlier run of its thread is active."""
+    row = await (
+        await conn.execute(
+            f"""
+            WITH candidate AS (
+                SELECT r.run_id FROM keel.runs r
+                WHERE (r.status = 'pending' OR (r.status = 'running' AND r.lease_expires_at < now()))
+                  AND NOT EXISTS (
+                      SELECT 1 FROM keel.runs o
+                      WHERE o.thread_id = r.thread_id AND o.run_id <> r.run_id
+                        AND ((o.status = 'running' AND o.lease_expires_at >= now())
+                             OR (o.status IN ('pending', 'running') AND o.created_at < r.created_at)))
+                ORDER BY r.created_at
+                LIMIT 1
+                FOR UPDATE SKIP LOCKED)
+            UPDATE keel.runs SET status = 'running', attempt = attempt + 1, lease_owner = %s,
+                   lease_expires_at = now() + make_interval(secs => %s), started_at = coalesce(started_at, now()),
+                   updated_at = now()
+            FROM candidate WHERE keel.runs.run_id = candidate.run_id
+            RETURNING {_RUN_COLUMNS.replace("run_id,", "keel.runs.run_id,", 1)}""",
+            (worker_id, lease_s),
+        )
+    ).fetchone()
+    return row
+
+
+async def renew_lease(
+    conn: Connection, run_id: uuid.UUID, *, worker_id: str, lease_s: float
+) -> tuple[bool, CancelAction | None]:
+    """Extend our lease. Returns (still ours, requested cancel action)."""
+    row = await (
+        await conn.execute(
+            """UPDATE keel.runs SET lease_expires_at = now() + make_interval(secs => %s)
+               WHERE run_id = %s AND lease_owner = %s AND status = 'running' RETURNING cancel_action""",
+            (lease_s, run_id, worker_id),
+        )
+    ).fetchone()
+    if row is None:
+        return False, None
+    return True, row["cancel_action"]
+
+
+async def release_run(conn: Connection, run_id: uuid.UUID, *, worker_id: str, failed: bool = False) -> None:
+    """Hand a run back to the queue; the next worker continues from its checkpoint. At a graceful
+    shutdown the attempt is given back (a deploy is not a failure); after a failure (`failed`) it counts."""
+    await conn.execute(
+        """UPDATE keel.runs SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL,
+               attempt = CASE WHEN %s THEN attempt ELSE greatest(attempt - 1, 0) END, updated_at = now()
+           WHERE run_id = %s AND lease_owner = %s AND status = 'running'""",
+        (failed, run_id, worker_id),
+    )
+    await conn.execute("SELECT pg_notify(%s, %s)", (RUNS_CHANNEL, str(run_id)))
+
+
+async def finish_run(
+    conn: Connection,
+    run_id: uuid.UUID,
+    *,
+    status: RunStatus,
+    error: str | None = None,
+    worker_id: str | None = None,
+    usage: dict[str, Any] | None = None,
+    values: Any = None,
+    interrupts: dict[str, Any] | None = None,
+) -> bool:
+    """Record a final status and settle the thread's status. False if the run was not ours to finish."""
+    row = await (
+        await conn.execute(
+            """UPDATE keel.runs SET status = %s, error = %s, ended_at = now(), updated_at = now(),
+                   lease_owner = NULL, lease_expires_at = NULL, usage = coalesce(%s, usage)
+               WHERE run_id = %s AND status IN ('pending', 'running') AND (%s::text IS NULL OR lease_owner = %s)
+               RETURNING thread_id""",
+            (status, error, Jsonb(usage) if usage is not None else None, run_id, worker_id, worker_id),
+        )
+    ).fetchone()
+    if row is None:
+        return False
+    if values is not None or interrupts is not None:
+        await conn.execute(
+            """UPDATE keel.threads SET "values" = coalesce(%s, "values"), interrupts = coalesce(%s, '{}'::jsonb)
+               WHERE thread_id = %s""",
+            (Jsonb(values) if values is not None else None, Jsonb(interrupts or {}), row["thread_id"]),
+        )
+    await settle_thread(conn, row["thread_id"], last_status=status)
+    return True
+
+
+async def settle_thread(conn: Connection, thread_id: uuid.UUID, *, last_status: RunStatus) -> None:
+    """busy while any run is active; otherwise what the last run left: interrupted, error or idle."""
+    thread_status: ThreadStatus = {"interrupted": "interrupted", "error": "error", "timeout": "error"}.get(
+        last_status, "idle"
+    )  # type: ignore[assignment]
+    await conn.execute(
+        """UPDATE keel.threads SET updated_at = now(), status = CASE
+               WHEN EXISTS (SELECT 1 FROM keel.runs WHERE thread_id = %s AND status IN ('pending', 'running'))
+               THEN 'busy' ELSE %s END
+           WHERE thread_id = %s""",
+        (thread_id, thread_status, thread_id),
+    )
+
+
+async def rollback_run(conn: Connection, run_id: uuid.UUID, thread_id: uuid.UUID) -> None:
+    """Cancel with rollback: the run and every checkpoint it wrote are deleted, as if it never ran."""
+    await conn.execute(
+        """WITH gone AS (
+               DELETE FROM checkpoints WHERE thread_id = %s AND metadata->>'run_id' = %s
+               RETURNING checkpoint_ns, checkpoint_id)
+           DELETE FROM checkpoint_writes w USING gone
+           WHERE w.thread_id = %s AND w.checkpoint_ns = gone.checkpoint_ns AND w.checkpoint_id = gone.checkpoint_id""",
+        (str(thread_id), str(run_id), str(thread_id)),
+    )
+    await conn.execute("DELETE FROM keel.runs WHERE run_id = %s", (run_id,))
+    await settle_thread(conn, thread_id, last_status="success")
+
+
+async def delete_checkpoints(conn: Connection, thread_id: uuid.UUID) -> None:
+    """A stateless run's thread keeps its final values on the thread row; its checkpoints go."""
+    for table in ("checkpoint_writes", "checkpoint_blobs", "checkpoints"):
+        await conn.execute(f"DELETE FROM {table} WHERE thread_id = %s", (str(thread_id),))
+
+
+async def fail_exhausted(conn: Connection, *, max_attempts: int) -> list[dict[str, Any]]:
+    """Runs whose worker died on their last allowed attempt end as `error` instead of being retried."""
+    rows = await (
+        await conn.execute(
+            """SELECT run_id, thread_id, attempt FROM keel.runs
+               WHERE status = 'running' AND lease_expires_at < now() AND attempt >= %s
+               FOR UPDATE SKIP LOCKED""",
+            (max_attempts,),
+        )
+    ).fetchall()
+    for row in rows:
+        reason = f"run abandoned after {row['attempt']} attempt(s): its worker stopped renewing the lease"
+        await finish_run(conn, row["run_id"], status="error", error=reason)
+    return rows
+
+
+async def get_run(conn: Connection, run_id: uuid.UUID, thread_id: uuid.UUID | None = None) -> dict[str, Any]:
+    row = await (
+        await conn.execute(
+            f"SELECT {_RUN_COLUMNS} FROM keel.runs WHERE run_id = %s AND (%s::uuid IS NULL OR thread_id = %s)",
+            (run_id, thread_id, thread_id),
+        )
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"run {run_id} not found" + (f" on thread {thread_id}" if thread_id else ""))
+    return row
+
+
+async def list_runs(
+    conn: Connection, thread_id: uuid.UUID, *, limit: int, offset: int, status: str | None
+) -> list[dict[str, Any]]:
+    return await (
+        await conn.execute(
+            f"""SELECT {_RUN_COLUMNS} FROM keel.runs WHERE thread_id = %s AND (%s::text IS NULL OR status = %s)
+                ORDER BY created_at DESC LIMIT %s OFFSET %s""",
+            (thread_id, status, status, limit, offset),
+        )
+    ).fetchall()

@@ -1,0 +1,65 @@
+"""What a keel process holds for its lifetime, for the API (`keel serve`) and for `keel worker` alike:
+the pool, the migrated database, the checkpointer, the compiled graphs, the LISTEN connection and,
+unless it is API-only, a worker pool."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+from server.db.migrate import upgrade
+from server.db.pool import Pool, create_pool
+from server.graphs import LoadedGraphs, load_graphs
+from server.models.factory import ModelFactory
+from server.runs.context import context_builder
+from server.runs.notify import Notifier
+from server.runs.worker import Worker
+from server.services.assistants import register_system_assistants
+from server.settings import Settings
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    pool: Pool
+    saver: AsyncPostgresSaver
+    graphs: LoadedGraphs
+    notifier: Notifier
+    worker: Worker | None
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings, database_url: str, graphs: LoadedGraphs | None = None, *, workers: int | None = None
+) -> AsyncIterator[Runtime]:
+    """Open everything in order and close it in reverse. On exit the worker stops first: it stops
+    claiming, lets running runs finish within `KEEL_SHUTDOWN_GRACE`, then hands the rest back."""
+    async with AsyncExitStack() as stack:
+        pool = create_pool(database_url, settings.database)
+        await pool.open(wait=True, timeout=30)
+        stack.push_async_callback(pool.close)
+        async with pool.connection() as conn:
+            await upgrade(conn)
+        saver = AsyncPostgresSaver(pool)
+        source = graphs if graphs is not None else load_graphs(settings.server.config, required=False)
+        loaded = source.with_checkpointer(saver)
+        await register_system_assistants(pool, loaded)
+        notifier = Notifier(database_url)
+        await notifier.start()
+        stack.push_async_callback(notifier.stop)
+        size = settings.runs.workers if workers is None else workers
+        worker = None
+        if size > 0:
+            worker = Worker(
+                pool=pool,
+                notifier=notifier,
+                graphs=loaded,
+                context_for=context_builder(pool, ModelFactory(settings.model)),
+                settings=settings.runs,
+            )
+            await worker.start(size)
+            stack.push_async_callback(worker.stop)
+        yield Runtime(settings, pool, saver, loaded, notifier, worker)

