@@ -4,15 +4,40 @@ State holds plain dicts, lists and LangChain messages only (no pydantic models),
 by one process reads back in another without serde allow-listing. `messages` uses `add_messages`, which
 replaces by message id: a sub-graph handing its messages back cannot duplicate them (an `operator.add`
 list shared between a parent and a sub-graph would).
+
+Message lists are `Messages`: a `DeltaChannel` (LangGraph, beta) over `add_messages`. A plain reducer channel
+stores the whole list again in every checkpoint that changes it, so a thread's storage grows with the square
+of its length; a DeltaChannel stores only each step's new messages (the checkpoint writes LangGraph keeps
+anyway) plus a full snapshot every `SNAPSHOT_EVERY` updates, and rebuilds the list by replaying writes. Every
+checkpoint stays readable, so history and forks from an earlier checkpoint work as before (tests/graphs/
+test_state_storage.py), and checkpoints written before the change still load (a plain list is read as is).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, NotRequired
+from collections.abc import Sequence
+from typing import Annotated, Any, NotRequired, cast
 
 from langchain_core.messages import AnyMessage
+from langgraph.channels.delta import DeltaChannel
+from langgraph.graph.message import Messages as MessagesUpdate
 from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
+
+# Full copies of a list at most every this many updates: bounds the writes replayed to rebuild it.
+SNAPSHOT_EVERY = 500
+
+
+def add_message_batches(messages: list[AnyMessage], updates: Sequence[MessagesUpdate]) -> list[AnyMessage]:
+    """The DeltaChannel reducer: `add_messages` folded over a batch of updates, oldest first. Folding makes
+    it batching-invariant, as DeltaChannel requires (two batches applied in turn == their concatenation)."""
+    merged: Any = messages  # add_messages is typed with its own loose union of message-like values
+    for update in updates:
+        merged = add_messages(merged, update)  # a new list each time: the channel's value is never mutated
+    return cast(list[AnyMessage], merged)
+
+
+Messages = Annotated[list[AnyMessage], DeltaChannel(add_message_batches, snapshot_frequency=SNAPSHOT_EVERY)]
 
 
 def merge_dicts(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
@@ -23,7 +48,7 @@ def merge_dicts(left: dict[str, Any] | None, right: dict[str, Any] | None) -> di
 class AgentState(TypedDict):
     """One tool-using agent's own conversation (a worker sub-graph's whole state)."""
 
-    messages: Annotated[list[AnyMessage], add_messages]
+    messages: Messages
     turns: NotRequired[int]  # model turns so far; past Context.max_steps the agent stops and says so
 
 
@@ -50,7 +75,7 @@ class Delegation(TypedDict):
 
 
 class SupportState(TypedDict):
-    messages: Annotated[list[AnyMessage], add_messages]
+    messages: Messages
     turns: NotRequired[int]  # supervisor turns so far
 
 
@@ -58,11 +83,11 @@ class OnboardingState(TypedDict):
     """The onboarding graph, and its enterprise_setup sub-graph (same keys; every reducer is idempotent, so
     the sub-graph handing its whole state back duplicates nothing)."""
 
-    messages: Annotated[list[AnyMessage], add_messages]
+    messages: Messages
     customer: NotRequired[dict[str, Any]]  # lookup_customer's result, found by intake
     route: NotRequired[str]  # standard_setup | enterprise_setup | billing_review
     checks: NotRequired[Annotated[dict[str, Any], merge_dicts]]  # check name -> the tool's result (or its error)
-    planner: NotRequired[Annotated[list[AnyMessage], add_messages]]  # the planner's exchange with the validator
+    planner: NotRequired[Messages]  # the planner's exchange with the validator
     plan: NotRequired[list[dict[str, Any]]]  # validated steps: {"tool": name, "args": {...}}
     plan_errors: NotRequired[list[str]]  # what the validator still rejected after the last revision
     revisions: NotRequired[int]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import select
+
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -12,11 +14,28 @@ Connection = AsyncConnection[DictRow]
 Pool = AsyncConnectionPool[Connection]
 
 
+def _socket_readable(conn: Connection) -> bool:
+    """An idle pooled connection has nothing to read. When the server closed it (a restart, an admin's
+    pg_terminate_backend), the EOF or the server's farewell message is waiting on the socket."""
+    if conn.closed or conn.broken:
+        return True
+    readable, _, errored = select.select([conn.fileno()], [], [conn.fileno()], 0)
+    return bool(readable or errored)
+
+
+async def check_if_suspect(conn: Connection) -> None:
+    """The checkout check, without a round trip per checkout: only a connection whose socket has something
+    to say gets the full check (an empty query), which raises for a dead one so the pool replaces it."""
+    if _socket_readable(conn):
+        await AsyncConnectionPool.check_connection(conn)
+
+
 def create_pool(url: str, settings: DatabaseSettings) -> Pool:
     """An unopened pool; `await pool.open(wait=True)` fails fast if the database is unreachable.
 
-    autocommit is required by the checkpointer's setup (CREATE INDEX CONCURRENTLY); prepared
-    statements are off so keel also works behind pgbouncer in transaction mode.
+    autocommit is required by the checkpointer's setup (CREATE INDEX CONCURRENTLY). Prepared statements
+    are off (`prepare_threshold=None`; 0 would prepare *every* statement) so keel also works behind
+    pgbouncer in transaction mode, and no query pays a separate Parse of a named statement.
     """
     return AsyncConnectionPool(
         url,
@@ -26,7 +45,8 @@ def create_pool(url: str, settings: DatabaseSettings) -> Pool:
         name="keel",
         connection_class=AsyncConnection[DictRow],
         # After a database restart every pooled connection is dead; checking on checkout replaces them
-        # instead of failing one request (or run) per stale connection.
-        check=AsyncConnectionPool.check_connection,
-        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        # instead of failing one request (or run) per stale connection. The check costs a round trip only
+        # for a connection whose socket shows a sign of trouble (see check_if_suspect).
+        check=check_if_suspect,
+        kwargs={"autocommit": True, "prepare_threshold": None, "row_factory": dict_row},
     )

@@ -1,0 +1,35 @@
+"""The issue's targets, checked against one run's results: (name, the figure, the limit, holds)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Check = tuple[str, str, str, bool]
+
+
+def check(results: dict[str, Any]) -> list[Check]:
+    checks: list[Check] = []
+    floor, served = results.get("floor"), results.get("served")
+    if floor and served:
+        c1, floor_c1 = served["c1"], floor["c1"]
+        ratio = c1["run"]["p50_ms"] / floor_c1["p50_ms"]
+        checks.append(("c1 p50 run latency ≤ 2 x floor", f"{ratio:.2f} x", "2 x", ratio <= 2))
+        first = c1["first_event"]["p50_ms"]
+        checks.append(("c1 p50 time to first event ≤ 10 ms", f"{first:.1f} ms", "10 ms", first <= 10))
+        c20 = served["c20"]
+        rate, errors = c20["runs_per_s"], c20["errors"]
+        checks.append(
+            (
+                f"c20 ≥ 60 runs/s for {c20['duration_s']:.0f} s, no errors",
+                f"{rate:.1f} runs/s, {errors} errors",
+                "60 runs/s, 0 errors, 60 s",
+                rate >= 60 and errors == 0 and c20["duration_s"] >= 60,
+            )
+        )
+    if streaming := results.get("streaming"):
+        cost = streaming["client_cost_pct"]
+        checks.append(("streaming client adds ≤ 10 % to the run", f"{cost:+.1f} %", "10 %", cost <= 10))
+    if storage := results.get("storage"):
+        ratio = storage["keel"]["ratio"]
+        checks.append(("bytes(200 msgs) ≤ 4 x bytes(50 msgs)", f"{ratio:.2f} x", "4 x", ratio <= 4))
+    return checks
