@@ -15,7 +15,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from langchain_core.callbacks.manager import AsyncCallbackManagerForToolRun
 from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.runnables.config import ensure_config, get_async_callback_manager_for_config
 from langgraph.runtime import ExecutionInfo, Runtime
 from langgraph.types import Command, Send
 from pydantic import BaseModel, ValidationError
@@ -81,14 +83,33 @@ async def execute(call: ToolCallDict, spec: ToolSpec, runtime: Runtime[Context],
         thread_id=execution(runtime).thread_id or "",
         agent=agent,
     )
+    callbacks = await _report_tool_start(call, spec)
     try:
         result = await asyncio.wait_for(spec.run(args, context), timeout=spec.timeout_s)
     except ToolError as exc:
+        await callbacks.on_tool_error(exc)
         return _error(call, f"{spec.name} failed: {exc}")
-    except TimeoutError:
+    except TimeoutError as exc:
+        await callbacks.on_tool_error(exc)
         return _error(call, f"{spec.name} timed out after {spec.timeout_s:g}s; try again later or ask a person")
+    except Exception as exc:
+        await callbacks.on_tool_error(exc)
+        raise
     content = json.dumps(result, default=str)
+    await callbacks.on_tool_end(content)
     return ToolMessage(content=content, tool_call_id=call["id"], name=call["name"], artifact=result)
+
+
+async def _report_tool_start(call: ToolCallDict, spec: ToolSpec) -> AsyncCallbackManagerForToolRun:
+    """Tell the run's LangChain callbacks (tracing, metrics) that a tool call starts, as a LangChain tool would."""
+    manager = get_async_callback_manager_for_config(ensure_config())
+    return await manager.on_tool_start(
+        {"name": spec.name, "description": spec.description},
+        json.dumps(call["args"], default=str),
+        name=spec.name,
+        inputs=call["args"],
+        tool_call_id=call["id"],
+    )
 
 
 def approval_reason(spec: ToolSpec, message: AIMessage) -> str:

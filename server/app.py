@@ -13,8 +13,9 @@ from server import __version__
 from server.db.pool import Pool
 from server.errors import register_error_handlers
 from server.graphs import LoadedGraphs
-from server.routes import assistants, health, runs, stateless_runs, thread_state, threads
+from server.routes import assistants, health, metrics, runs, stateless_runs, thread_state, threads
 from server.runs.notify import Notifier
+from server.runs.worker import Worker
 from server.runtime import open_runtime
 from server.settings import Settings
 
@@ -27,6 +28,7 @@ class State(TypedDict):
     saver: AsyncPostgresSaver
     graphs: LoadedGraphs
     notifier: Notifier
+    worker: Worker | None
 
 
 def create_app(
@@ -47,11 +49,13 @@ def create_app(
                 "saver": runtime.saver,
                 "graphs": runtime.graphs,
                 "notifier": runtime.notifier,
+                "worker": runtime.worker,
             }
 
     app = FastAPI(title="keel", version=__version__, lifespan=lifespan)
     register_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(assistants.router)
     app.include_router(threads.router)
     app.include_router(thread_state.router)

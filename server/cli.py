@@ -133,7 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         settings = get_settings()
-        configure_logging(settings.server.log_level)
+        configure_logging(
+            settings.server.log_level, fmt=settings.observability.log_format, content=settings.observability.log_content
+        )
         if args.command == "serve":
             _serve(settings, args)
         elif args.command == "worker":

@@ -4,6 +4,7 @@ unless it is API-only, a worker pool."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from server.db.migrate import upgrade
 from server.db.pool import Pool, create_pool
 from server.graphs import LoadedGraphs, load_graphs
 from server.models.factory import ModelFactory
+from server.observability import run as observability
 from server.runs.context import context_builder
 from server.runs.notify import Notifier
 from server.runs.worker import Worker
@@ -38,6 +40,8 @@ async def open_runtime(
     """Open everything in order and close it in reverse. On exit the worker stops first: it stops
     claiming, lets running runs finish within `KEEL_SHUTDOWN_GRACE`, then hands the rest back."""
     async with AsyncExitStack() as stack:
+        # Pushed first so it runs last: spans of runs finished during the worker's shutdown get flushed too.
+        stack.push_async_callback(asyncio.to_thread, observability.install(settings))
         pool = create_pool(database_url, settings.database)
         await pool.open(wait=True, timeout=30)
         stack.push_async_callback(pool.close)

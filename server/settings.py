@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from psycopg.conninfo import conninfo_to_dict
-from pydantic import AfterValidator, Field, SecretStr, ValidationError
+from pydantic import AfterValidator, BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # An empty variable (`OPENAI_API_KEY=` in compose or .env) means "not set".
@@ -80,9 +80,29 @@ class LangfuseSettings(BaseSettings):
     secret_key: SecretStr | None = Field(default=None, validation_alias="LANGFUSE_SECRET_KEY")
     base_url: str | None = Field(default=None, validation_alias="LANGFUSE_BASE_URL")
 
+    # Where people open traces, when it differs from where keel sends spans (compose: localhost vs langfuse-web).
+    ui_url: str | None = Field(default=None, validation_alias="KEEL_LANGFUSE_UI_URL")
+
     @property
     def enabled(self) -> bool:
         return bool(self.public_key and self.secret_key and self.base_url)
+
+
+class ModelPrice(BaseModel):
+    """US dollars per million tokens."""
+
+    input: float = Field(default=0.0, ge=0)
+    output: float = Field(default=0.0, ge=0)
+
+
+class ObservabilitySettings(BaseSettings):
+    model_config = _ENV
+
+    # `{"gpt-4o-mini": {"input": 0.15, "output": 0.6}}`; a model not listed costs 0 (so does `offline`).
+    prices: dict[str, ModelPrice] = Field(default_factory=dict, validation_alias="KEEL_PRICES")
+    log_format: Literal["json", "text"] = Field(default="json", validation_alias="KEEL_LOG_FORMAT")
+    # Message content (prompts, answers, tool arguments) goes into logs only when this is true.
+    log_content: bool = Field(default=False, validation_alias="KEEL_LOG_CONTENT")
 
 
 class ServerSettings(BaseSettings):
@@ -124,6 +144,7 @@ class Settings:
             self.langfuse = LangfuseSettings()
             self.server = ServerSettings()
             self.runs = RunSettings()
+            self.observability = ObservabilitySettings()
         except ValidationError as exc:
             raise SettingsError(_one_line(exc)) from None
 

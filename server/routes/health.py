@@ -1,12 +1,62 @@
-"""Liveness: `GET /ok` answers as soon as the app has started (database reachable, migrated)."""
+"""Health: `GET /ok` and `GET /health` (liveness: the process answers), `GET /ready` (it can do its job).
+
+Ready means: the database answers, every migration keel ships is applied, and, in a process that runs
+workers, its worker slots are alive. When not ready, 503 with the reason for each failed check."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import logging
+from typing import Any
+
+import psycopg
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
+
+from server.db.migrate import pending_versions
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger(__name__)
+_DATABASE_CHECK_S = 3.0
 
 
 @router.get("/ok")
 async def ok() -> dict[str, bool]:
     return {"ok": True}
+
+
+@router.get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/ready")
+async def ready(request: Request) -> JSONResponse:
+    checks: dict[str, Any] = {}
+    reasons: list[str] = []
+    try:
+        async with asyncio.timeout(_DATABASE_CHECK_S):
+            async with request.state.pool.connection() as conn:
+                await conn.execute("SELECT 1")
+                checks["database"] = "ok"
+                pending = await pending_versions(conn)
+        checks["migrations"] = "ok" if not pending else f"pending: {', '.join(f'{v:04d}' for v in pending)}"
+        if pending:
+            reasons.append(f"migrations not applied: {pending}")
+    except (psycopg.Error, PoolTimeout, TimeoutError) as exc:
+        log.warning("not ready: database unreachable (%s)", exc)
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+        reasons.append("database unreachable")
+    worker = request.state.worker
+    if worker is None:
+        checks["workers"] = "none in this process (API only)"
+    elif worker.alive():
+        checks["workers"] = "ok"
+    else:
+        checks["workers"] = "stopped"
+        reasons.append("worker slots are not running")
+    body = {"status": "not ready" if reasons else "ready", "checks": checks}
+    if reasons:
+        body["reason"] = "; ".join(reasons)
+    return JSONResponse(body, status_code=503 if reasons else 200)

@@ -1,0 +1,117 @@
+"""What the run path calls: one `RunObservation` per run attempt ties its trace, usage and metrics together.
+
+The worker opens it when it claims a run (`begin`), `execute` adds its callbacks and Langfuse attributes to
+the LangGraph config, and the worker closes it with the final status (`finished`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from server.db.pool import Pool
+from server.observability import metrics, tracing
+from server.observability.callbacks import StepMetrics
+from server.observability.usage import UsageCollector
+from server.settings import ModelPrice, Settings
+
+_prices: Mapping[str, ModelPrice] = {}
+
+
+def install(settings: Settings) -> Callable[[], None]:
+    """Set up this process's tracing and price table; returns the shutdown that flushes spans."""
+    global _prices
+    _prices = dict(settings.observability.prices)
+    tracer = tracing.Tracing(settings.langfuse)
+    tracing.install(tracer)
+    return tracer.shutdown
+
+
+class RunObservation:
+    def __init__(self, run: Mapping[str, Any], *, resumed_from: str | None = None) -> None:
+        self.run_id: uuid.UUID = run["run_id"]
+        self.thread_id: uuid.UUID = run["thread_id"]
+        self.graph: str = run["graph_id"]
+        self.attempt: int = run["attempt"]
+        self.created_at: dt.datetime | None = run.get("created_at")
+        self.user_id = (run.get("metadata") or {}).get("user_id")
+        self.resumed_from = resumed_from
+        self.tracing = tracing.current()
+        self.trace_id = self.tracing.trace_id(self.run_id) if self.tracing.enabled else None
+        self.trace_url = self.tracing.trace_url(self.trace_id) if self.trace_id else None
+        self.usage = UsageCollector(_prices)
+        self.steps = StepMetrics(self.graph)
+        self._started = time.monotonic()
+        self._first_event_seen = False
+
+    def run_metadata(self) -> dict[str, str]:
+        """Kept on the run (and sent in the SSE `metadata` event): how to find its trace and its origin."""
+        found = {"trace_id": self.trace_id, "trace_url": self.trace_url, "resumed_from": self.resumed_from}
+        return {key: value for key, value in found.items() if value is not None}
+
+    def log_fields(self) -> dict[str, str]:
+        fields = {"run_id": str(self.run_id), "thread_id": str(self.thread_id), "graph": self.graph}
+        return fields | ({"trace_id": self.trace_id} if self.trace_id else {})
+
+    def configure(self, config: dict[str, Any]) -> dict[str, Any]:
+        """Add the callbacks and, when tracing, the Langfuse trace attributes (read at the root span)."""
+        callbacks: list[Any] = [self.usage, self.steps]
+        metadata = config.setdefault("metadata", {})
+        metadata["attempt"] = self.attempt
+        if self.resumed_from:
+            metadata["resumed_from"] = self.resumed_from
+        if self.trace_id is not None:
+            callbacks.append(self.tracing.handler(self.trace_id))
+            metadata["langfuse_session_id"] = str(self.thread_id)
+            metadata["langfuse_trace_name"] = self.graph
+            tags = [self.graph] + (["resume"] if self.resumed_from else []) + (["retry"] if self.attempt > 1 else [])
+            metadata["langfuse_tags"] = tags
+            if isinstance(self.user_id, str) and self.user_id:
+                metadata["langfuse_user_id"] = self.user_id
+        config["callbacks"] = [*(config.get("callbacks") or []), *callbacks]
+        return config
+
+    def event_streamed(self) -> None:
+        """Call for each graph event; the first one of a first attempt times the wait for output."""
+        if self._first_event_seen:
+            return
+        self._first_event_seen = True
+        if self.attempt == 1 and self.created_at is not None:
+            waited = (dt.datetime.now(dt.UTC) - self.created_at).total_seconds()
+            metrics.TIME_TO_FIRST_EVENT.labels(graph=self.graph).observe(max(waited, 0.0))
+
+    def usage_summary(self) -> dict[str, Any]:
+        return self.usage.summary()
+
+    def finished(self, status: str) -> None:
+        metrics.RUNS.labels(graph=self.graph, status=status).inc()
+        metrics.RUN_DURATION.labels(graph=self.graph).observe(time.monotonic() - self._started)
+
+
+async def begin(pool: Pool, run: dict[str, Any]) -> RunObservation:
+    """Observe a claimed run: find the run it resumes, record trace id/URL and origin on the run's metadata."""
+    resumed_from = None
+    command = run["kwargs"].get("command") or {}
+    async with pool.connection() as conn:
+        if command.get("resume") is not None:
+            # The thread's latest run that stopped at an interrupt, before this one: the one being answered.
+            row = await (
+                await conn.execute(
+                    """SELECT run_id FROM keel.runs WHERE thread_id = %s AND status = 'interrupted'
+                         AND created_at < %s ORDER BY created_at DESC LIMIT 1""",
+                    (run["thread_id"], run["created_at"]),
+                )
+            ).fetchone()
+            resumed_from = str(row["run_id"]) if row else None
+        observed = RunObservation(run, resumed_from=resumed_from)
+        extra = observed.run_metadata()
+        if extra:
+            await conn.execute(
+                "UPDATE keel.runs SET metadata = metadata || %s WHERE run_id = %s", (Jsonb(extra), run["run_id"])
+            )
+            run["metadata"] = {**(run.get("metadata") or {}), **extra}
+    return observed

@@ -1,0 +1,17 @@
+"""`GET /metrics`: this process's Prometheus metrics, with the database-wide gauges read at scrape time."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from server.observability.metrics import REGISTRY, refresh_database_gauges
+
+router = APIRouter(tags=["observability"])
+
+
+@router.get("/metrics")
+async def scrape(request: Request) -> Response:
+    async with request.state.pool.connection() as conn:
+        await refresh_database_gauges(conn)
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,107 @@
+"""A stand-in for Langfuse's OTLP/HTTP endpoint: decodes what the Langfuse SDK exports and keeps the spans."""
+
+from __future__ import annotations
+
+import gzip
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request, Response
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+PATH = "/api/public/otel/v1/traces"
+
+
+@dataclass
+class Span:
+    trace_id: str
+    span_id: str
+    parent_id: str
+    name: str
+    attributes: dict[str, Any]
+
+    @property
+    def kind(self) -> str | None:
+        return self.attributes.get("langfuse.observation.type")
+
+
+@dataclass
+class Receiver:
+    base_url: str
+    spans: list[Span] = field(default_factory=list)
+    failing: bool = False  # answer 503 (retryable: the exporter backs off and tries again) to every export
+    requests: int = 0
+
+    def traces(self) -> dict[str, list[Span]]:
+        grouped: dict[str, list[Span]] = {}
+        for span in list(self.spans):
+            grouped.setdefault(span.trace_id, []).append(span)
+        return grouped
+
+    def wait_for(self, predicate: Any, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate(self):
+                return
+            time.sleep(0.05)
+        names = sorted({(s.trace_id[:8], s.name) for s in self.spans})
+        raise AssertionError(f"the receiver did not get the expected spans within {timeout}s; has {names}")
+
+
+def _value(value: AnyValue) -> Any:
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "array_value":
+        return [_value(item) for item in value.array_value.values]
+    return getattr(value, kind)
+
+
+def _app(receiver: Receiver) -> FastAPI:
+    app = FastAPI()
+
+    @app.post(PATH)
+    async def export(request: Request) -> Response:
+        receiver.requests += 1
+        if receiver.failing:
+            return Response(status_code=503)
+        body = await request.body()
+        if request.headers.get("content-encoding") == "gzip":
+            body = gzip.decompress(body)
+        message = ExportTraceServiceRequest.FromString(body)
+        for resource_spans in message.resource_spans:
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    attributes = {a.key: _value(a.value) for a in span.attributes}
+                    receiver.spans.append(
+                        Span(span.trace_id.hex(), span.span_id.hex(), span.parent_span_id.hex(), span.name, attributes)
+                    )
+        return Response(ExportTraceServiceResponse().SerializeToString(), media_type="application/x-protobuf")
+
+    return app
+
+
+def serve_receiver() -> Iterator[Receiver]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    receiver = Receiver(base_url=f"http://127.0.0.1:{port}")
+    server = uvicorn.Server(uvicorn.Config(_app(receiver), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield receiver
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
