@@ -30,6 +30,8 @@ async def create(request: Request, thread_id: uuid.UUID, body: RunCreate) -> dic
     kwargs["config"] = assistant.merged_config(kwargs.get("config"))
     if assistant.context or "context" in kwargs:
         kwargs["context"] = {**assistant.context, **(kwargs.get("context") or {})}
+    if assistant.run_timeout_s is not None:
+        kwargs["timeout_s"] = assistant.run_timeout_s
     async with state.pool.connection() as conn, conn.transaction():
         await store.ensure_thread(conn, thread_id, if_not_exists=body.if_not_exists, graph_id=assistant.graph_id)
         return await store.create_run(
@@ -45,7 +47,7 @@ async def create(request: Request, thread_id: uuid.UUID, body: RunCreate) -> dic
 
 def run_json(run: dict[str, Any]) -> dict[str, Any]:
     shown = {key: run[key] for key in ("run_id", "thread_id", "assistant_id", "status", "metadata")}
-    shown |= {key: run[key] for key in ("multitask_strategy", "created_at", "updated_at", "attempt", "kwargs")}
+    shown |= {key: run[key] for key in ("multitask_strategy", "created_at", "updated_at", "attempt", "kwargs", "usage")}
     if run.get("error"):
         shown["error"] = run["error"]
     return to_json_compatible(shown)  # type: ignore[return-value]

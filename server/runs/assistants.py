@@ -21,6 +21,13 @@ class Assistant:
     graph_id: str
     config: dict[str, Any] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_timeout_s(self) -> float | None:
+        """A named assistant may shorten or lengthen KEEL_RUN_TIMEOUT with metadata `run_timeout_s`."""
+        value = self.metadata.get("run_timeout_s")
+        return float(value) if isinstance(value, int | float) and value > 0 else None
 
     def merged_config(self, run_config: dict[str, Any] | None) -> dict[str, Any]:
         """The assistant's config under the run's: run keys win, `configurable` merges key by key."""
@@ -39,4 +46,4 @@ async def resolve_assistant(pool: Pool, graphs: LoadedGraphs, assistant_id: str)
         raise NotFound(
             f"assistant {assistant_id} runs graph {row['graph_id']!r}, which is not loaded (loaded: {known})"
         )
-    return Assistant(str(row["assistant_id"]), row["graph_id"], row["config"], row["context"])
+    return Assistant(str(row["assistant_id"]), row["graph_id"], row["config"], row["context"], row["metadata"])

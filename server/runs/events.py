@@ -1,9 +1,10 @@
 """The per-run event log: every SSE event of a run, numbered, in Postgres.
 
-Writers batch: token events (`messages…`) wait up to `flush_s` for company, every other event flushes at
-once, and one statement both inserts the batch and NOTIFYs followers. Readers replay from any sequence
-number and then follow live, so any API process can serve any run's stream, and a reconnect with
-Last-Event-ID gets exactly what it missed.
+Writers never wait for the database on the graph's path: a background flusher writes what has accumulated,
+token events (`messages…`) after up to `flush_s` for company, any other event at once, and one statement
+both inserts the batch and NOTIFYs followers. A write failure is raised to the run at its next append.
+Readers replay from any sequence number and then follow live, so any API process can serve any run's
+stream, and a reconnect with Last-Event-ID gets exactly what it missed.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ class EventLog:
         self._max_batch = max_batch
         self._buffer: list[tuple[int, str, str]] = []
         self._lock = asyncio.Lock()
-        self._timer: asyncio.Task[None] | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._now = asyncio.Event()  # set: the flusher should stop waiting for more tokens
+        self._failure: BaseException | None = None
 
     @classmethod
     async def open(cls, pool: Pool, run_id: uuid.UUID) -> EventLog:
@@ -59,17 +62,30 @@ class EventLog:
         return seq
 
     async def append(self, event: str, data: str) -> int:
+        if self._failure is not None:
+            raise self._failure
         seq = self.add(event, data)
-        if event.startswith("messages") and len(self._buffer) < self._max_batch:
-            if self._timer is None or self._timer.done():
-                self._timer = asyncio.create_task(self._flush_later())
+        if len(self._buffer) >= self._max_batch:
+            await self.flush()  # back-pressure: a slow database slows the run rather than filling memory
         else:
-            await self.flush()
+            self._start_flusher(urgent=not event.startswith("messages"))
         return seq
 
-    async def _flush_later(self) -> None:
-        await asyncio.sleep(self._flush_s)
-        await self.flush()
+    def _start_flusher(self, *, urgent: bool) -> None:
+        if urgent:
+            self._now.set()
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_in_background())
+
+    async def _flush_in_background(self) -> None:
+        with contextlib.suppress(TimeoutError):  # waiting for company is optional
+            await asyncio.wait_for(self._now.wait(), self._flush_s)
+        self._now.clear()
+        try:
+            while self._buffer:
+                await self.flush()
+        except Exception as exc:  # kept, and raised to the run by its next append or by close()
+            self._failure = exc
 
     async def flush(self, conn: Connection | None = None) -> None:
         """Write what is buffered: on `conn` (inside the caller's transaction) or on a pooled connection."""
@@ -95,11 +111,13 @@ class EventLog:
         )
 
     async def close(self, conn: Connection | None = None) -> None:
-        """Stop the token timer and write the rest (on `conn`, if given)."""
-        if self._timer is not None and not self._timer.done():
-            self._timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._timer
+        """Wait for the background writes, then write the rest (on `conn`, if given): in order, so whoever
+        sees the last event has every earlier one."""
+        if self._flusher is not None:
+            self._now.set()
+            await self._flusher
+        if self._failure is not None:
+            raise self._failure
         await self.flush(conn)
 
 
@@ -121,18 +139,23 @@ async def _run_status(pool: Pool, run_id: uuid.UUID) -> str | None:
 
 
 async def follow(
-    pool: Pool, notifier: Notifier, run_id: uuid.UUID, *, after: int, poll_s: float = 1.0
+    pool: Pool, notifier: Notifier, run_id: uuid.UUID, *, after: int, poll_s: float = 1.0, limit: int = 1000
 ) -> AsyncIterator[Event]:
     """Events after `after`, replayed then live, until the run's `end` event (or the run is gone/ended)."""
     async with notifier.subscribe(EVENTS_CHANNEL, str(run_id)) as wake:
         while True:
-            events = await read_events(pool, run_id, after=after)
+            events = await read_events(pool, run_id, after=after, limit=limit)
             for event in events:
                 yield event
                 after = event.seq
                 if event.event == "end":
                     return
+            if len(events) == limit:
+                continue  # more are waiting
             if events:
+                # The run is still writing. Anything appended since this read has notified (or will), so wait
+                # here instead of paying another read and a status query per batch.
+                await wait(wake, poll_s)
                 continue
             status = await _run_status(pool, run_id)
             if status is None or status in _TERMINAL:

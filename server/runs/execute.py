@@ -16,6 +16,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.pregel import Pregel
 from langgraph.types import Command, Send
 
+from server.observability.run import RunObservation
 from server.runs.events import EventLog
 from server.serialize import dumps, to_json_compatible
 
@@ -113,15 +114,27 @@ class _MessagesAccumulator:
         return out
 
 
-async def execute(graph: Pregel[Any, Any, Any, Any], run: dict[str, Any], log: EventLog, *, context: Any) -> Outcome:
+async def execute(
+    graph: Pregel[Any, Any, Any, Any],
+    run: dict[str, Any],
+    log: EventLog,
+    *,
+    context: Any,
+    observed: RunObservation | None = None,
+) -> Outcome:
     kwargs = run["kwargs"]
     requested: list[str] = kwargs.get("stream_mode") or ["values"]
     subgraphs = bool(kwargs.get("stream_subgraphs"))
+    observed = observed or RunObservation(run)
     await log.append(
-        "metadata", dumps({"run_id": str(run["run_id"]), "thread_id": str(run["thread_id"]), "attempt": run["attempt"]})
+        "metadata",
+        dumps(
+            {"run_id": str(run["run_id"]), "thread_id": str(run["thread_id"]), "attempt": run["attempt"]}
+            | observed.run_metadata()
+        ),
     )
     started = await _already_started(graph, run)
-    config = run_config(run, resume_latest=started)
+    config = observed.configure(run_config(run, resume_latest=started))
     lg_modes = sorted({STREAM_MODES[mode] for mode in requested})
     legacy = _MessagesAccumulator()
     stream = graph.astream(  # type: ignore[call-overload]  # modes are checked against STREAM_MODES
@@ -135,6 +148,7 @@ async def execute(graph: Pregel[Any, Any, Any, Any], run: dict[str, Any], log: E
         durability=kwargs.get("durability") or "sync",
     )
     async for ns, mode, chunk in stream:
+        observed.event_streamed()
         for wanted in requested:
             if STREAM_MODES[wanted] != mode:
                 continue

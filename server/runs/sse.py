@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from server.db.pool import Pool
+from server.observability.metrics import SSE_CLIENTS
 from server.runs import store
 from server.runs.events import follow
 from server.runs.notify import Notifier
@@ -40,11 +41,13 @@ def run_stream(
 ) -> EventSourceResponse:
     async def events() -> AsyncIterator[ServerSentEvent]:
         finished = False
+        SSE_CLIENTS.inc()
         try:
             async for event in follow(pool, notifier, run_id, after=after, poll_s=poll_s):
                 yield ServerSentEvent(data=event.data, event=event.event, id=str(event.seq))
             finished = True
         finally:
+            SSE_CLIENTS.dec()
             if not finished and cancel_on_disconnect:
                 await asyncio.shield(_cancel(pool, run_id))
 

@@ -247,9 +247,19 @@ async def fail_exhausted(conn: Connection, *, max_attempts: int) -> list[dict[st
         )
     ).fetchall()
     for row in rows:
-        reason = f"run abandoned after {row['attempt']} attempt(s): its worker stopped renewing the lease"
-        await finish_run(conn, row["run_id"], status="error", error=reason)
+        row["error"] = f"run abandoned after {row['attempt']} attempt(s): its worker stopped renewing the lease"
+        await finish_run(conn, row["run_id"], status="error", error=row["error"])
     return rows
+
+
+async def purge_expired_events(conn: Connection, *, retention_h: float) -> int:
+    """Delete the event logs of runs that ended more than `retention_h` hours ago; returns rows deleted."""
+    cur = await conn.execute(
+        """DELETE FROM keel.run_events e USING keel.runs r
+           WHERE e.run_id = r.run_id AND r.ended_at < now() - make_interval(secs => %s)""",
+        (retention_h * 3600,),
+    )
+    return cur.rowcount
 
 
 async def get_run(conn: Connection, run_id: uuid.UUID, thread_id: uuid.UUID | None = None) -> dict[str, Any]:

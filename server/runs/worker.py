@@ -22,6 +22,8 @@ from langgraph.pregel import Pregel
 from psycopg_pool import PoolTimeout
 
 from server.db.pool import Pool
+from server.observability.logging import log_context
+from server.observability.run import RunObservation, begin
 from server.runs import store
 from server.runs.events import EventLog
 from server.runs.execute import Outcome, execute
@@ -77,6 +79,10 @@ class Worker:
             slot.cancel()
         await asyncio.gather(*self._slots, return_exceptions=True)
 
+    def alive(self) -> bool:
+        """True while every slot task is still running (for `/ready`)."""
+        return bool(self._slots) and not self._stopping.is_set() and not any(slot.done() for slot in self._slots)
+
     async def _slot(self) -> None:
         async with self.notifier.subscribe(RUNS_CHANNEL) as wake:
             while not self._stopping.is_set():
@@ -93,27 +99,34 @@ class Worker:
 
     async def _claim(self) -> dict[str, Any] | None:
         async with self.pool.connection() as conn, conn.transaction():
-            await store.fail_exhausted(conn, max_attempts=self.settings.max_attempts)
+            for abandoned in await store.fail_exhausted(conn, max_attempts=self.settings.max_attempts):
+                # Followers of the run learn why it ended, like any other ending.
+                events = await EventLog.open(self.pool, abandoned["run_id"])
+                events.add("error", dumps({"error": "error", "message": abandoned["error"]}))
+                events.add("end", dumps({"run_id": str(abandoned["run_id"]), "status": "error"}))
+                await events.flush(conn)
             return await store.claim_run(conn, worker_id=self.worker_id, lease_s=self.settings.lease_s)
 
     async def _run_one(self, run: dict[str, Any]) -> None:
         run_id: uuid.UUID = run["run_id"]
-        events = await EventLog.open(self.pool, run_id)
-        task = asyncio.create_task(self._execute(run, events), name=f"keel-run-{run_id}")
-        self._running[run_id] = task
-        try:
-            cancel, lost = await self._beat_until_done(run_id, task)
-            await self._settle(run, events, task, cancel=cancel, lost=lost)
-        finally:
-            self._running.pop(run_id, None)
+        observed = await begin(self.pool, run)
+        with log_context(**observed.log_fields()):
+            events = await EventLog.open(self.pool, run_id)
+            task = asyncio.create_task(self._execute(run, events, observed), name=f"keel-run-{run_id}")
+            self._running[run_id] = task
+            try:
+                cancel, lost = await self._beat_until_done(run_id, task)
+                await self._settle(run, events, task, cancel=cancel, lost=lost, observed=observed)
+            finally:
+                self._running.pop(run_id, None)
 
-    async def _execute(self, run: dict[str, Any], events: EventLog) -> Outcome:
+    async def _execute(self, run: dict[str, Any], events: EventLog, observed: RunObservation) -> Outcome:
         graph = self.graphs.get(run["graph_id"])
         if graph is None:
             return Outcome("error", f"graph {run['graph_id']!r} is not loaded by this worker")
         context = self.context_for(graph, run["kwargs"].get("context"))
         async with asyncio.timeout(run["kwargs"].get("timeout_s") or self.settings.timeout_s):
-            return await execute(graph, run, events, context=context)
+            return await execute(graph, run, events, context=context, observed=observed)
 
     async def _beat_until_done(
         self, run_id: uuid.UUID, task: asyncio.Task[Outcome]
@@ -145,6 +158,7 @@ class Worker:
         *,
         cancel: store.CancelAction | None,
         lost: bool,
+        observed: RunObservation,
     ) -> None:
         run_id = run["run_id"]
         if lost:
@@ -184,10 +198,12 @@ class Worker:
                 worker_id=self.worker_id,
                 values=outcome.values,
                 interrupts=outcome.interrupts,
+                usage=observed.usage_summary(),
             )
             await events.close(conn)
             if run["kwargs"].get("on_completion") == "delete":
                 await store.delete_checkpoints(conn, run["thread_id"])
+        observed.finished(outcome.status)
         log.info("run %s ended %s (attempt %d)", run_id, outcome.status, run["attempt"])
 
     @staticmethod
@@ -210,11 +226,7 @@ class Worker:
         while True:
             try:
                 async with self.pool.connection() as conn:
-                    await conn.execute(
-                        """DELETE FROM keel.run_events e USING keel.runs r
-                           WHERE e.run_id = r.run_id AND r.ended_at < now() - make_interval(hours => %s)""",
-                        (self.settings.event_retention_h,),
-                    )
+                    await store.purge_expired_events(conn, retention_h=self.settings.event_retention_h)
             except _DATABASE_DOWN as exc:
                 log.warning("event retention sweep skipped: %s", exc)
             await asyncio.sleep(_SWEEP_S)

@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from tests.pg import scratch_database
 from tests.process import KeelProcess
-from tests.server.runs.sample_graphs import SIDE_EFFECT_TABLES
-
-SAMPLES = Path(__file__).with_name("sample_graphs.py")
-CONFIG = {
-    "graphs": {
-        "echo": "./sample_graphs.py:echo",
-        "steps": "./sample_graphs.py:steps",
-        "ask": "./sample_graphs.py:compiled_ask",
-    }
-}
-
-
-def create_side_effect_tables(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(SIDE_EFFECT_TABLES.encode())
-
-
-def write_config(folder: Path) -> Path:
-    shutil.copy(SAMPLES, folder / "sample_graphs.py")
-    path = folder / "langgraph.json"
-    path.write_text(json.dumps(CONFIG))
-    return path
+from tests.server.runs.cluster import Cluster
+from tests.server.runs.serving import create_side_effect_tables, write_config
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +40,11 @@ async def client(served: KeelProcess) -> AsyncIterator[LangGraphClient]:
     """The official SDK client, pointed at `served`."""
     async with get_client(url=served.base_url) as sdk:
         yield sdk
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, database_url: str) -> Iterator[Cluster]:
+    """keel processes on a fresh database; whatever the test leaves running is killed."""
+    nodes = Cluster(tmp_path, database_url)
+    yield nodes
+    nodes.stop_all()

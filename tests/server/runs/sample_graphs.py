@@ -18,6 +18,7 @@ import psycopg
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AnyMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_stream_writer
 from langgraph.graph import START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.types import interrupt
@@ -36,6 +37,7 @@ async def model(state: EchoState) -> dict[str, Any]:
 
 
 def finish(state: EchoState) -> dict[str, Any]:
+    get_stream_writer()({"progress": "finishing"})
     return {"finished": True}
 
 

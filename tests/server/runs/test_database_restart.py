@@ -19,7 +19,7 @@ from langgraph_sdk.schema import Run
 from server.db.embedded import embedded_server
 from tests.pg import migrated_template, scratch_database
 from tests.process import KeelProcess
-from tests.server.runs.conftest import create_side_effect_tables, write_config
+from tests.server.runs.serving import create_side_effect_tables, write_config
 
 pytestmark = pytest.mark.slow
 

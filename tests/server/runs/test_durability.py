@@ -6,66 +6,14 @@ import asyncio
 import signal
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from langgraph_sdk import get_client
 
-from tests.process import KeelProcess
-from tests.server.runs.conftest import create_side_effect_tables, write_config
+from tests.server.runs.cluster import Cluster
 
 pytestmark = pytest.mark.slow
-
-
-class Cluster:
-    """keel processes on one database, started and killed by the test."""
-
-    def __init__(self, folder: Path, url: str) -> None:
-        self.folder = folder
-        self.url = url
-        self.config = write_config(folder)
-        self.procs: list[KeelProcess] = []
-        create_side_effect_tables(url)
-
-    def env(self, **extra: str) -> dict[str, str]:
-        return {"DATABASE_URL": self.url, "KEEL_CONFIG": str(self.config), "KEEL_RUN_POLL": "0.2", **extra}
-
-    def api(self, name: str, *, port: int | None = None) -> KeelProcess:
-        proc = KeelProcess(
-            ["serve", "--no-worker"], env=self.env(), cwd=self.folder, log=self.folder / f"{name}.log", port=port
-        )
-        self.procs.append(proc)
-        proc.wait_ready()
-        return proc
-
-    def worker(self, name: str, *, size: int = 4, lease: str = "1.5") -> KeelProcess:
-        proc = KeelProcess(
-            ["worker", "--size", str(size)],
-            env=self.env(KEEL_RUN_LEASE=lease),
-            cwd=self.folder,
-            log=self.folder / f"{name}.log",
-        )
-        self.procs.append(proc)
-        proc.wait_for_output("keel worker: running")
-        return proc
-
-    def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        with psycopg.connect(self.url) as conn:
-            return conn.execute(sql.encode(), params).fetchall()
-
-    def stop_all(self) -> None:
-        for proc in self.procs:
-            proc.stop(signal.SIGKILL if proc.proc.poll() is None else signal.SIGTERM)
-
-
-@pytest.fixture
-def cluster(tmp_path: Path, database_url: str) -> Iterator[Cluster]:
-    nodes = Cluster(tmp_path, database_url)
-    yield nodes
-    nodes.stop_all()
 
 
 async def _wait_all_ended(cluster: Cluster, run_ids: list[str], timeout: float = 60) -> None:

@@ -11,10 +11,7 @@ from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.schema import StreamPart
 
 from tests.process import KeelProcess
-
-
-def human(text: str) -> dict[str, Any]:
-    return {"messages": [{"role": "human", "content": text}]}
+from tests.server.runs.serving import human
 
 
 async def collect(parts: Any) -> list[StreamPart]:

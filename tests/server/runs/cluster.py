@@ -1,0 +1,55 @@
+"""keel processes (API-only servers and workers) on one database, started and killed by a test."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from tests.process import KeelProcess
+from tests.server.runs.serving import create_side_effect_tables, write_config
+
+
+class Cluster:
+    """keel processes on one database, started and killed by the test."""
+
+    def __init__(self, folder: Path, url: str) -> None:
+        self.folder = folder
+        self.url = url
+        self.config = write_config(folder)
+        self.procs: list[KeelProcess] = []
+        create_side_effect_tables(url)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {"DATABASE_URL": self.url, "KEEL_CONFIG": str(self.config), "KEEL_RUN_POLL": "0.2", **extra}
+
+    def api(self, name: str, *, port: int | None = None) -> KeelProcess:
+        proc = KeelProcess(
+            ["serve", "--no-worker"], env=self.env(), cwd=self.folder, log=self.folder / f"{name}.log", port=port
+        )
+        self.procs.append(proc)
+        proc.wait_ready()
+        return proc
+
+    def worker(
+        self, name: str, *, size: int = 4, lease: str = "1.5", extra: dict[str, str] | None = None
+    ) -> KeelProcess:
+        proc = KeelProcess(
+            ["worker", "--size", str(size)],
+            env=self.env(KEEL_RUN_LEASE=lease, KEEL_SHUTDOWN_GRACE="0.5", **(extra or {})),
+            cwd=self.folder,
+            log=self.folder / f"{name}.log",
+        )
+        self.procs.append(proc)
+        proc.wait_for_output("keel worker: running")
+        return proc
+
+    def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.url) as conn:
+            return conn.execute(sql.encode(), params).fetchall()
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            proc.stop(signal.SIGKILL if proc.proc.poll() is None else signal.SIGTERM)
