@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from server.db.pool import Connection, Pool
@@ -110,14 +110,17 @@ class EventLog:
             (self._run_id, list(seqs), list(events), list(datas), EVENTS_CHANNEL, str(self._run_id)),
         )
 
-    async def close(self, conn: Connection | None = None) -> None:
-        """Wait for the background writes, then write the rest (on `conn`, if given): in order, so whoever
-        sees the last event has every earlier one."""
+    async def close(self, conn: Connection | None = None, *, last: Sequence[tuple[str, str]] = ()) -> None:
+        """Wait for the background writes, then write the rest and the `last` events (on `conn`, if given).
+        The `last` events join the buffer only after the flusher has finished, so they commit with `conn`'s
+        transaction and never before it: whoever sees `end` sees the finished run."""
         if self._flusher is not None:
             self._now.set()
             await self._flusher
         if self._failure is not None:
             raise self._failure
+        for event, data in last:
+            self.add(event, data)
         await self.flush(conn)
 
 

@@ -185,9 +185,9 @@ class Worker:
                 await store.rollback_run(conn, run_id, run["thread_id"])
             return
         outcome = self._outcome(task, cancel)
+        last = [("end", dumps({"run_id": str(run_id), "status": outcome.status}))]
         if outcome.status in ("error", "timeout"):
-            events.add("error", dumps({"error": outcome.status, "message": outcome.error}))
-        events.add("end", dumps({"run_id": str(run_id), "status": outcome.status}))
+            last.insert(0, ("error", dumps({"error": outcome.status, "message": outcome.error})))
         # The final events and the final status commit together: whoever sees `end` sees the finished run.
         async with self.pool.connection() as conn, conn.transaction():
             await store.finish_run(
@@ -200,7 +200,7 @@ class Worker:
                 interrupts=outcome.interrupts,
                 usage=observed.usage_summary(),
             )
-            await events.close(conn)
+            await events.close(conn, last=last)
             if run["kwargs"].get("on_completion") == "delete":
                 await store.delete_checkpoints(conn, run["thread_id"])
         observed.finished(outcome.status)
