@@ -113,15 +113,17 @@ async def request_cancel(conn: Connection, run_id: uuid.UUID, action: CancelActi
     return True
 
 
-async def claim_run(conn: Connection, *, worker_id: str, lease_s: float) -> dict[str, Any] | None:
-    """Lease the oldest runnable run: pending, or running with an expired lease (its worker died).
-    A run waits while an earlier run of its thread is active."""
+async def claim_run(conn: Connection, *, worker_id: str, lease_s: float, max_attempts: int) -> dict[str, Any] | None:
+    """Lease the oldest runnable run: pending, or running with an expired lease (its worker died) and
+    attempts left (`fail_exhausted` ends the others). A run waits while an earlier run of its thread is
+    active. `next_seq` is the run's next event sequence number (events continue across attempts)."""
     row = await (
         await conn.execute(
             f"""
             WITH candidate AS (
                 SELECT r.run_id FROM keel.runs r
-                WHERE (r.status = 'pending' OR (r.status = 'running' AND r.lease_expires_at < now()))
+                WHERE (r.status = 'pending'
+                       OR (r.status = 'running' AND r.lease_expires_at < now() AND r.attempt < %s))
                   AND NOT EXISTS (
                       SELECT 1 FROM keel.runs o
                       WHERE o.thread_id = r.thread_id AND o.run_id <> r.run_id
@@ -134,8 +136,10 @@ async def claim_run(conn: Connection, *, worker_id: str, lease_s: float) -> dict
                    lease_expires_at = now() + make_interval(secs => %s), started_at = coalesce(started_at, now()),
                    updated_at = now()
             FROM candidate WHERE keel.runs.run_id = candidate.run_id
-            RETURNING {_RUN_COLUMNS.replace("run_id,", "keel.runs.run_id,", 1)}""",
-            (worker_id, lease_s),
+            RETURNING {_RUN_COLUMNS.replace("run_id,", "keel.runs.run_id,", 1)},
+                (SELECT coalesce(max(e.seq), 0) + 1 FROM keel.run_events e WHERE e.run_id = keel.runs.run_id)
+                AS next_seq""",
+            (max_attempts, worker_id, lease_s),
         )
     ).fetchone()
     return row

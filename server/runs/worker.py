@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -55,63 +56,89 @@ class Worker:
         self.context_for = context_for
         self.settings = settings
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._slots: list[asyncio.Task[None]] = []
+        self._background: list[asyncio.Task[None]] = []  # the claimer and the sweeper
+        self._slots: set[asyncio.Task[None]] = set()  # one per run being executed
         self._running: dict[uuid.UUID, asyncio.Task[Outcome]] = {}
         self._stopping = asyncio.Event()
         self._handing_back = False
 
     async def start(self, size: int) -> None:
-        self._slots = [asyncio.create_task(self._slot(), name=f"keel-worker-{i}") for i in range(size)]
-        self._slots.append(asyncio.create_task(self._sweep(), name="keel-sweeper"))
+        self._free = asyncio.Semaphore(size)
+        self._background = [
+            asyncio.create_task(self._claimer(), name="keel-claimer"),
+            asyncio.create_task(self._sweep(), name="keel-sweeper"),
+        ]
         log.info("worker %s started with %d slot(s)", self.worker_id, size)
 
     async def stop(self) -> None:
         """Stop claiming; give running runs `shutdown_grace_s`, then hand them back to the queue."""
         self._stopping.set()
-        busy = [slot for slot in self._slots if not slot.get_name().endswith("sweeper")]
-        _, still_running = await asyncio.wait(busy, timeout=self.settings.shutdown_grace_s) if busy else ((), ())
+        for background in self._background:
+            background.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        _, still_running = (
+            await asyncio.wait(self._slots, timeout=self.settings.shutdown_grace_s) if self._slots else ((), ())
+        )
         if still_running:
             self._handing_back = True
             for task in self._running.values():
                 task.cancel()
             await asyncio.wait(still_running, timeout=10)
-        for slot in self._slots:
-            slot.cancel()
-        await asyncio.gather(*self._slots, return_exceptions=True)
 
     def alive(self) -> bool:
-        """True while every slot task is still running (for `/ready`)."""
-        return bool(self._slots) and not self._stopping.is_set() and not any(slot.done() for slot in self._slots)
+        """True while the claimer and the sweeper are running (for `/ready`)."""
+        return bool(self._background) and not self._stopping.is_set() and not any(t.done() for t in self._background)
 
-    async def _slot(self) -> None:
+    async def _claimer(self) -> None:
+        """Claim a run whenever a slot is free. One claimer per process: a notification costs one claim query,
+        not one per idle slot."""
         async with self.notifier.subscribe(RUNS_CHANNEL) as wake:
-            while not self._stopping.is_set():
+            while True:
+                await self._free.acquire()
                 try:
                     run = await self._claim()
-                    if run is None:
-                        await wait(wake, self.settings.poll_s)
-                        continue
-                    await self._run_one(run)
                 except _DATABASE_DOWN as exc:
-                    # A run caught mid-way keeps its lease until it expires; then it is retried from its checkpoint.
+                    self._free.release()
                     log.warning("worker %s: database unavailable (%s); retrying", self.worker_id, exc)
                     await asyncio.sleep(self.settings.poll_s)
+                    continue
+                if run is None:
+                    self._free.release()
+                    await wait(wake, self.settings.poll_s)
+                    continue
+                slot = asyncio.create_task(self._slot(run), name=f"keel-slot-{run['run_id']}")
+                self._slots.add(slot)
+                slot.add_done_callback(self._slots.discard)
+
+    async def _slot(self, run: dict[str, Any]) -> None:
+        try:
+            await self._run_one(run)
+        except _DATABASE_DOWN as exc:
+            # The run keeps its lease until it expires; then it is retried from its checkpoint.
+            log.warning("worker %s: database unavailable during run %s (%s)", self.worker_id, run["run_id"], exc)
+        finally:
+            self._free.release()
 
     async def _claim(self) -> dict[str, Any] | None:
+        async with self.pool.connection() as conn:
+            return await store.claim_run(
+                conn, worker_id=self.worker_id, lease_s=self.settings.lease_s, max_attempts=self.settings.max_attempts
+            )
+
+    async def _fail_exhausted(self) -> None:
+        """Runs whose last allowed attempt died end as `error`; their followers learn why, like any ending."""
         async with self.pool.connection() as conn, conn.transaction():
             for abandoned in await store.fail_exhausted(conn, max_attempts=self.settings.max_attempts):
-                # Followers of the run learn why it ended, like any other ending.
                 events = await EventLog.open(self.pool, abandoned["run_id"])
                 events.add("error", dumps({"error": "error", "message": abandoned["error"]}))
                 events.add("end", dumps({"run_id": str(abandoned["run_id"]), "status": "error"}))
                 await events.flush(conn)
-            return await store.claim_run(conn, worker_id=self.worker_id, lease_s=self.settings.lease_s)
 
     async def _run_one(self, run: dict[str, Any]) -> None:
         run_id: uuid.UUID = run["run_id"]
         observed = await begin(self.pool, run)
         with log_context(**observed.log_fields()):
-            events = await EventLog.open(self.pool, run_id)
+            events = EventLog(self.pool, run_id, next_seq=run["next_seq"])
             task = asyncio.create_task(self._execute(run, events, observed), name=f"keel-run-{run_id}")
             self._running[run_id] = task
             try:
@@ -222,11 +249,16 @@ class Worker:
         return task.result()
 
     async def _sweep(self) -> None:
-        """Drop event logs of runs that ended more than the retention period ago."""
+        """Every half lease: end runs that ran out of attempts. Every minute: drop expired event logs."""
+        interval = min(self.settings.lease_s / 2, _SWEEP_S)
+        last_purge = 0.0
         while True:
             try:
-                async with self.pool.connection() as conn:
-                    await store.purge_expired_events(conn, retention_h=self.settings.event_retention_h)
+                await self._fail_exhausted()
+                if time.monotonic() - last_purge >= _SWEEP_S:
+                    async with self.pool.connection() as conn:
+                        await store.purge_expired_events(conn, retention_h=self.settings.event_retention_h)
+                    last_purge = time.monotonic()
             except _DATABASE_DOWN as exc:
-                log.warning("event retention sweep skipped: %s", exc)
-            await asyncio.sleep(_SWEEP_S)
+                log.warning("sweep skipped: %s", exc)
+            await asyncio.sleep(interval)
