@@ -7,7 +7,7 @@ hold a lease; a run whose lease expired (its worker died) is claimable again, wi
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Any, Literal, LiteralString
 
 from psycopg.types.json import Jsonb
 
@@ -26,15 +26,16 @@ _RUN_COLUMNS = """run_id, thread_id, assistant_id, graph_id, status, kwargs, met
 
 
 async def ensure_thread(conn: Connection, thread_id: uuid.UUID, *, if_not_exists: str, graph_id: str) -> None:
-    """Lock the thread row for this transaction, creating it when `if_not_exists == "create"`."""
+    """Lock the thread row for this transaction, creating it when `if_not_exists == "create"` (the upsert
+    locks an existing row as SELECT … FOR UPDATE would)."""
     if if_not_exists == "create":
-        await conn.execute(
-            """INSERT INTO keel.threads (thread_id, metadata) VALUES (%s, %s) ON CONFLICT (thread_id) DO NOTHING""",
-            (thread_id, Jsonb({"graph_id": graph_id})),
-        )
-    row = await (
-        await conn.execute("SELECT thread_id FROM keel.threads WHERE thread_id = %s FOR UPDATE", (thread_id,))
-    ).fetchone()
+        query: LiteralString = """INSERT INTO keel.threads (thread_id, metadata) VALUES (%s, %s)
+               ON CONFLICT (thread_id) DO UPDATE SET updated_at = keel.threads.updated_at RETURNING thread_id"""
+        params: tuple[Any, ...] = (thread_id, Jsonb({"graph_id": graph_id}))
+    else:
+        query = "SELECT thread_id FROM keel.threads WHERE thread_id = %s FOR UPDATE"
+        params = (thread_id,)
+    row = await (await conn.execute(query, params)).fetchone()
     if row is None:
         raise NotFound(f"thread {thread_id} not found (pass if_not_exists='create' to create it with the run)")
 
@@ -77,21 +78,34 @@ async def create_run(
         for run in active:
             await request_cancel(conn, run["run_id"], multitask_strategy)  # type: ignore[arg-type]
     run_id = uuid.uuid4()
+    # One statement: the run, the thread marked busy, and the workers' wake-up.
     row = await (
         await conn.execute(
-            f"""INSERT INTO keel.runs (run_id, thread_id, assistant_id, graph_id, kwargs, metadata, multitask_strategy)
-                VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {_RUN_COLUMNS}""",
-            (run_id, thread_id, assistant_id, graph_id, Jsonb(kwargs), Jsonb(metadata), multitask_strategy),
+            f"""WITH run AS (
+                    INSERT INTO keel.runs
+                        (run_id, thread_id, assistant_id, graph_id, kwargs, metadata, multitask_strategy)
+                    VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {_RUN_COLUMNS}),
+                busy AS (
+                    UPDATE keel.threads SET status = 'busy', updated_at = now(),
+                           metadata = metadata || jsonb_build_object('graph_id', %s::text)
+                    WHERE thread_id = %s)
+                SELECT run.*, pg_notify(%s, run.run_id::text) IS NULL AS notified FROM run""",
+            (
+                run_id,
+                thread_id,
+                assistant_id,
+                graph_id,
+                Jsonb(kwargs),
+                Jsonb(metadata),
+                multitask_strategy,
+                graph_id,
+                thread_id,
+                RUNS_CHANNEL,
+            ),
         )
     ).fetchone()
     assert row is not None
-    await conn.execute(
-        """UPDATE keel.threads SET status = 'busy', updated_at = now(),
-               metadata = metadata || jsonb_build_object('graph_id', %s::text)
-           WHERE thread_id = %s""",
-        (graph_id, thread_id),
-    )
-    await conn.execute("SELECT pg_notify(%s, %s)", (RUNS_CHANNEL, str(run_id)))
+    del row["notified"]
     return row
 
 
@@ -185,38 +199,54 @@ async def finish_run(
     interrupts: dict[str, Any] | None = None,
 ) -> bool:
     """Record a final status and settle the thread's status. False if the run was not ours to finish."""
+    # One statement: the run's final status, and the thread's values, interrupts and status after it. The
+    # EXISTS sees the snapshot before this statement, so the finishing run itself is excluded by id.
     row = await (
         await conn.execute(
-            """UPDATE keel.runs SET status = %s, error = %s, ended_at = now(), updated_at = now(),
-                   lease_owner = NULL, lease_expires_at = NULL, usage = coalesce(%s, usage)
-               WHERE run_id = %s AND status IN ('pending', 'running') AND (%s::text IS NULL OR lease_owner = %s)
-               RETURNING thread_id""",
-            (status, error, Jsonb(usage) if usage is not None else None, run_id, worker_id, worker_id),
+            """WITH done AS (
+                   UPDATE keel.runs SET status = %(status)s, error = %(error)s, ended_at = now(), updated_at = now(),
+                          lease_owner = NULL, lease_expires_at = NULL, usage = coalesce(%(usage)s, usage)
+                   WHERE run_id = %(run_id)s AND status IN ('pending', 'running')
+                     AND (%(worker)s::text IS NULL OR lease_owner = %(worker)s)
+                   RETURNING thread_id)
+               UPDATE keel.threads t SET updated_at = now(),
+                      "values" = coalesce(%(values)s, t."values"),
+                      interrupts = CASE WHEN %(settled)s THEN coalesce(%(interrupts)s, '{}'::jsonb)
+                                        ELSE t.interrupts END,
+                      status = CASE WHEN EXISTS (
+                                   SELECT 1 FROM keel.runs r WHERE r.thread_id = t.thread_id
+                                     AND r.status IN ('pending', 'running') AND r.run_id <> %(run_id)s)
+                               THEN 'busy' ELSE %(thread_status)s END
+               FROM done WHERE t.thread_id = done.thread_id
+               RETURNING t.thread_id""",
+            {
+                "status": status,
+                "error": error,
+                "usage": Jsonb(usage) if usage is not None else None,
+                "run_id": run_id,
+                "worker": worker_id,
+                "values": Jsonb(values) if values is not None else None,
+                "settled": values is not None or interrupts is not None,
+                "interrupts": Jsonb(interrupts) if interrupts is not None else None,
+                "thread_status": _THREAD_STATUS_AFTER.get(status, "idle"),
+            },
         )
     ).fetchone()
-    if row is None:
-        return False
-    if values is not None or interrupts is not None:
-        await conn.execute(
-            """UPDATE keel.threads SET "values" = coalesce(%s, "values"), interrupts = coalesce(%s, '{}'::jsonb)
-               WHERE thread_id = %s""",
-            (Jsonb(values) if values is not None else None, Jsonb(interrupts or {}), row["thread_id"]),
-        )
-    await settle_thread(conn, row["thread_id"], last_status=status)
-    return True
+    return row is not None
+
+
+# What a thread's status becomes when its last active run ends this way.
+_THREAD_STATUS_AFTER: dict[str, ThreadStatus] = {"interrupted": "interrupted", "error": "error", "timeout": "error"}
 
 
 async def settle_thread(conn: Connection, thread_id: uuid.UUID, *, last_status: RunStatus) -> None:
     """busy while any run is active; otherwise what the last run left: interrupted, error or idle."""
-    thread_status: ThreadStatus = {"interrupted": "interrupted", "error": "error", "timeout": "error"}.get(
-        last_status, "idle"
-    )  # type: ignore[assignment]
     await conn.execute(
         """UPDATE keel.threads SET updated_at = now(), status = CASE
                WHEN EXISTS (SELECT 1 FROM keel.runs WHERE thread_id = %s AND status IN ('pending', 'running'))
                THEN 'busy' ELSE %s END
            WHERE thread_id = %s""",
-        (thread_id, thread_status, thread_id),
+        (thread_id, _THREAD_STATUS_AFTER.get(last_status, "idle"), thread_id),
     )
 
 
