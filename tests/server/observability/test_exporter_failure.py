@@ -8,9 +8,9 @@ import uuid
 import pytest
 from langgraph_sdk import get_client
 
-from tests.server.observability.conftest import Cluster
 from tests.server.observability.receiver import Receiver
 from tests.server.observability.test_metrics import ask
+from tests.server.runs.cluster import Cluster
 
 pytestmark = pytest.mark.slow
 

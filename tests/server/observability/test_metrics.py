@@ -11,7 +11,7 @@ import pytest
 from langgraph_sdk import get_client
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.server.observability.conftest import Cluster
+from tests.server.runs.cluster import Cluster
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from langgraph_sdk import get_client
 
-from tests.server.observability.conftest import Cluster
 from tests.server.observability.receiver import Receiver, Span
+from tests.server.runs.cluster import Cluster
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,7 @@ async def test_interrupt_resume_and_crash_retry_are_one_trace_each_in_one_sessio
 ):
     cluster = traced_cluster
     api = cluster.serve("api", "--no-worker")
-    doomed = cluster.worker("doomed", KEEL_RUN_LEASE="1.5")
+    doomed = cluster.worker("doomed", size=2)
     thread_id = str(uuid.uuid4())
     async with get_client(url=api.base_url) as client:
         asked = await client.runs.create(
@@ -60,7 +60,7 @@ async def test_interrupt_resume_and_crash_retry_are_one_trace_each_in_one_sessio
         crash_trace = await _trace_id_once_claimed(client, thread_id, crashed["run_id"])
         receiver.wait_for(lambda r: any(s.name == "one" for s in r.traces().get(crash_trace, [])))
         doomed.stop(signal.SIGKILL)
-        cluster.worker("successor", KEEL_RUN_LEASE="1.5")
+        cluster.worker("successor", size=2)
         assert await _wait_ended(cluster, crashed["run_id"]) == "success"
 
         named = (("asked", asked), ("resumed", resumed), ("crashed", crashed))

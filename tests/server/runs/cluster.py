@@ -15,23 +15,29 @@ from tests.server.runs.serving import create_side_effect_tables, write_config
 class Cluster:
     """keel processes on one database, started and killed by the test."""
 
-    def __init__(self, folder: Path, url: str) -> None:
+    def __init__(self, folder: Path, url: str, *, env: dict[str, str] | None = None) -> None:
         self.folder = folder
         self.url = url
+        self.base_env = env or {}  # added to every process's environment (e.g. Langfuse keys)
         self.config = write_config(folder)
         self.procs: list[KeelProcess] = []
         create_side_effect_tables(url)
 
     def env(self, **extra: str) -> dict[str, str]:
-        return {"DATABASE_URL": self.url, "KEEL_CONFIG": str(self.config), "KEEL_RUN_POLL": "0.2", **extra}
+        base = {"DATABASE_URL": self.url, "KEEL_CONFIG": str(self.config), "KEEL_RUN_POLL": "0.2"}
+        return base | self.base_env | extra
 
-    def api(self, name: str, *, port: int | None = None) -> KeelProcess:
+    def serve(self, name: str, *args: str, port: int | None = None, **extra: str) -> KeelProcess:
+        """`keel serve ARGS` (API and workers, or API only with --no-worker), ready to answer."""
         proc = KeelProcess(
-            ["serve", "--no-worker"], env=self.env(), cwd=self.folder, log=self.folder / f"{name}.log", port=port
+            ["serve", *args], env=self.env(**extra), cwd=self.folder, log=self.folder / f"{name}.log", port=port
         )
         self.procs.append(proc)
         proc.wait_ready()
         return proc
+
+    def api(self, name: str, *, port: int | None = None) -> KeelProcess:
+        return self.serve(name, "--no-worker", port=port)
 
     def worker(
         self, name: str, *, size: int = 4, lease: str = "1.5", extra: dict[str, str] | None = None

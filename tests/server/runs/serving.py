@@ -14,6 +14,7 @@ from tests.server.runs.sample_graphs import SIDE_EFFECT_TABLES
 SAMPLES = Path(__file__).with_name("sample_graphs.py")
 CONFIG = {
     "graphs": {
+        "support": "graphs.support:build",  # keel's own, next to graphs that are not part of keel
         "echo": "./sample_graphs.py:echo",
         "steps": "./sample_graphs.py:steps",
         "ask": "./sample_graphs.py:compiled_ask",
