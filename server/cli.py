@@ -11,9 +11,10 @@ import argparse
 import asyncio
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import psycopg
 import uvicorn
@@ -113,7 +114,17 @@ def _work(settings: Settings, args: argparse.Namespace) -> None:
     size = args.size if args.size is not None else max(settings.runs.workers, 1)
     with database_url(settings.database) as url:
         asyncio.run(_check_connection(url))
-        asyncio.run(_run_worker(settings, url, graphs, size))
+        _run_event_loop(_run_worker(settings, url, graphs, size))
+
+
+def _run_event_loop(main: Coroutine[Any, Any, None]) -> None:
+    """uvloop where it exists (as uvicorn picks it for `keel serve`): a faster event loop for the same code."""
+    if sys.platform == "win32":
+        asyncio.run(main)
+        return
+    import uvloop
+
+    uvloop.run(main)
 
 
 async def _run_worker(settings: Settings, url: str, graphs: LoadedGraphs, size: int) -> None:
