@@ -29,7 +29,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from server.db.embedded import embedded_server
+from server.db.embedded import temporary_server
 from server.db.migrate import upgrade
 
 REPO = Path(__file__).resolve().parent.parent
@@ -48,12 +48,8 @@ def postgres_server() -> Iterator[str]:
     if external:
         yield external
         return
-    folder = Path(tempfile.mkdtemp(prefix="keel-bench-pg-"))
-    try:
-        with embedded_server(folder / "pgdata") as url:
-            yield url
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    with temporary_server("keel-bench-pg-") as url:
+        yield url
 
 
 @asynccontextmanager

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from server.db.embedded import embedded_server
+from server.db.embedded import temporary_server
 from server.settings import get_settings
 from tests.pg import drop_database, migrated_template, scratch_database
 
@@ -46,12 +44,8 @@ def pg_admin_url() -> Iterator[str]:
     if external:
         yield external
         return
-    folder = Path(tempfile.mkdtemp(prefix="keel-test-pg-"))
-    try:
-        with embedded_server(folder / "pgdata") as url:
-            yield url
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    with temporary_server("keel-test-pg-") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

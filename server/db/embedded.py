@@ -11,6 +11,8 @@ import contextlib
 import json
 import logging
 import os
+import shutil
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,6 +57,17 @@ def embedded_server(pgdata: Path) -> Iterator[str]:
     finally:
         log.info("stopping embedded PostgreSQL", extra={"pgdata": str(pgdata)})
         server.cleanup()
+
+
+@contextlib.contextmanager
+def temporary_server(prefix: str = "keel-pg-") -> Iterator[str]:
+    """An embedded server in a new temporary folder, deleted afterwards (test runs, benchmarks)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        with embedded_server(folder / "pgdata") as url:
+            yield url
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # a server that failed to start may leave a partial folder
 
 
 @contextlib.contextmanager
