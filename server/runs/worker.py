@@ -116,6 +116,10 @@ class Worker:
         except _DATABASE_DOWN as exc:
             # The run keeps its lease until it expires; then it is retried from its checkpoint.
             log.warning("worker %s: database unavailable during run %s (%s)", self.worker_id, run["run_id"], exc)
+        except Exception:
+            # A failure in keel's own bookkeeping (the graph's errors end the run in `_settle`): logged with the
+            # run, and the run is retried when its lease expires. The slot and the claimer carry on.
+            log.exception("worker %s: run %s failed outside its graph", self.worker_id, run["run_id"])
         finally:
             self._free.release()
 

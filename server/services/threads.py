@@ -112,7 +112,20 @@ async def patch_thread(conn: Connection, thread_id: UUID, metadata: dict[str, An
 
 
 async def delete_thread(conn: Connection, saver: AsyncPostgresSaver, thread_id: UUID) -> None:
-    """The row, its runs and their events (foreign keys cascade), then its checkpoints."""
+    """The row, its runs and their events (foreign keys cascade), then its checkpoints. Refused while a run
+    is active: its worker would go on writing checkpoints for a thread that no longer exists."""
+    active = await (
+        await conn.execute(
+            """SELECT run_id, status FROM keel.runs WHERE thread_id = %s AND status IN ('pending', 'running')
+               LIMIT 1""",
+            (thread_id,),
+        )
+    ).fetchone()
+    if active is not None:
+        raise Conflict(
+            f"thread {thread_id} has a {active['status']} run ({active['run_id']}); cancel it "
+            "(POST /threads/{thread_id}/runs/{run_id}/cancel) before deleting the thread"
+        )
     cur = await conn.execute("DELETE FROM keel.threads WHERE thread_id = %s RETURNING thread_id", (thread_id,))
     if await cur.fetchone() is None:
         raise NotFound(f"thread {thread_id} not found")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
+import pytest
 from langgraph_sdk.client import LangGraphClient
 
 from tests.process import KeelProcess
@@ -66,3 +68,17 @@ async def test_thread_is_busy_while_a_run_is_active(served: KeelProcess, client:
     assert (await client.threads.get(thread_id))["status"] == "busy"
     await client.runs.join(thread_id, run["run_id"])
     assert (await client.threads.get(thread_id))["status"] == "idle"
+
+
+async def test_a_thread_with_an_active_run_cannot_be_deleted(served: KeelProcess, client: LangGraphClient):
+    thread_id = str(uuid.uuid4())
+    run = await client.runs.create(thread_id, "steps", input={"delay": 0.5, "done": []}, if_not_exists="create")
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        await client.threads.delete(thread_id)
+    assert refused.value.response.status_code == 409
+    assert run["run_id"] in refused.value.response.json()["detail"]
+    await client.runs.join(thread_id, run["run_id"])
+    await client.threads.delete(thread_id)
+    with pytest.raises(httpx.HTTPStatusError) as gone:
+        await client.threads.get(thread_id)
+    assert gone.value.response.status_code == 404
