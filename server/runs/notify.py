@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 
@@ -21,6 +22,9 @@ RUNS_CHANNEL = "keel_runs"  # payload: run id (a new or re-queued run, or a canc
 EVENTS_CHANNEL = "keel_run_events"  # payload: run id (new events were appended)
 _CHANNELS = (RUNS_CHANNEL, EVENTS_CHANNEL)
 _RECONNECT_S = 0.5
+# A notification on the runs channel is remembered this long, so that a subscriber arriving just after it (a worker
+# that claimed a run the moment its cancel was requested) is still woken.
+_REMEMBER_S = 10.0
 
 
 class Notifier:
@@ -28,6 +32,7 @@ class Notifier:
         self._url = url
         self._waiters: dict[tuple[str, str | None], set[asyncio.Event]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
+        self._recent: dict[tuple[str, str], float] = {}  # (channel, payload) -> when it was last notified
         self.connected = asyncio.Event()
 
     async def start(self) -> None:
@@ -45,6 +50,8 @@ class Notifier:
     async def subscribe(self, channel: str, key: str | None = None) -> AsyncIterator[asyncio.Event]:
         """An event set on every notification on `channel` (whose payload is `key`, if given)."""
         event = asyncio.Event()
+        if key is not None and time.monotonic() - self._recent.get((channel, key), -_REMEMBER_S) < _REMEMBER_S:
+            event.set()
         self._waiters[(channel, key)].add(event)
         try:
             yield event
@@ -54,6 +61,11 @@ class Notifier:
                 del self._waiters[(channel, key)]
 
     def _wake(self, channel: str, payload: str) -> None:
+        if channel == RUNS_CHANNEL:
+            now = time.monotonic()
+            self._recent[(channel, payload)] = now
+            if len(self._recent) > 4096:
+                self._recent = {key: at for key, at in self._recent.items() if now - at < _REMEMBER_S}
         for key in (None, payload):
             for event in self._waiters.get((channel, key), ()):
                 event.set()

@@ -109,6 +109,11 @@ async def create_run(
     return row
 
 
+def cancel_key(run_id: uuid.UUID) -> str:
+    """The notification payload that tells the run's worker to look for a cancel request."""
+    return f"cancel:{run_id}"
+
+
 async def request_cancel(conn: Connection, run_id: uuid.UUID, action: CancelAction) -> bool:
     """Mark an active run for cancellation; a pending one ends at once, a running one at its worker's next
     beat (woken by NOTIFY). Returns False when the run had already ended."""
@@ -123,7 +128,7 @@ async def request_cancel(conn: Connection, run_id: uuid.UUID, action: CancelActi
         return False
     if row["status"] == "pending":
         await finish_run(conn, run_id, status="interrupted", error="cancelled before it started")
-    await conn.execute("SELECT pg_notify(%s, %s)", (RUNS_CHANNEL, str(run_id)))
+    await conn.execute("SELECT pg_notify(%s, %s)", (RUNS_CHANNEL, cancel_key(run_id)))
     return True
 
 

@@ -163,7 +163,7 @@ class Worker:
         self, run_id: uuid.UUID, task: asyncio.Task[Outcome]
     ) -> tuple[store.CancelAction | None, bool]:
         """Renew the lease until the run's task ends. Returns (cancel action seen, lease lost)."""
-        async with self.notifier.subscribe(RUNS_CHANNEL, str(run_id)) as wake:
+        async with self.notifier.subscribe(RUNS_CHANNEL, store.cancel_key(run_id)) as wake:
             while not task.done():
                 waker = asyncio.create_task(wait(wake, self.settings.heartbeat_s))
                 await asyncio.wait({task, waker}, return_when=asyncio.FIRST_COMPLETED)
