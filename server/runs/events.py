@@ -141,18 +141,21 @@ async def _run_status(pool: Pool, run_id: uuid.UUID) -> str | None:
     return None if row is None else str(row["status"])
 
 
-async def follow(
+async def follow_batches(
     pool: Pool, notifier: Notifier, run_id: uuid.UUID, *, after: int, poll_s: float = 1.0, limit: int = 1000
-) -> AsyncIterator[Event]:
-    """Events after `after`, replayed then live, until the run's `end` event (or the run is gone/ended)."""
+) -> AsyncIterator[list[Event]]:
+    """Events after `after`, replayed then live, until the run's `end` event (or the run is gone/ended),
+    in the batches they were read in (a stream sends each batch as one write)."""
     async with notifier.subscribe(EVENTS_CHANNEL, str(run_id)) as wake:
         while True:
             events = await read_events(pool, run_id, after=after, limit=limit)
-            for event in events:
-                yield event
-                after = event.seq
-                if event.event == "end":
-                    return
+            ended = next((i for i, event in enumerate(events) if event.event == "end"), None)
+            if ended is not None:
+                yield events[: ended + 1]
+                return
+            if events:
+                yield events
+                after = events[-1].seq
             if len(events) == limit:
                 continue  # more are waiting
             if events:
@@ -164,7 +167,17 @@ async def follow(
             if status is None or status in _TERMINAL:
                 # Ended without an `end` in the log (cancelled while pending, retention): a last re-read
                 # catches events committed between the two queries.
-                for event in await read_events(pool, run_id, after=after):
-                    yield event
+                last = await read_events(pool, run_id, after=after)
+                if last:
+                    yield last
                 return
             await wait(wake, poll_s)
+
+
+async def follow(
+    pool: Pool, notifier: Notifier, run_id: uuid.UUID, *, after: int, poll_s: float = 1.0
+) -> AsyncIterator[Event]:
+    """`follow_batches`, one event at a time."""
+    async for batch in follow_batches(pool, notifier, run_id, after=after, poll_s=poll_s):
+        for event in batch:
+            yield event
