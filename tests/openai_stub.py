@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from tests.loopback import serve_in_thread
 
 ARGUMENT_FRAGMENT = 7  # characters of tool-call arguments per streamed delta
 
@@ -137,22 +136,6 @@ async def _events(chunks: Iterator[dict[str, Any]]) -> AsyncIterator[str]:
 def running_stub() -> Iterator[OpenAIStub]:
     """Serve a fresh stub on a free loopback port for the duration of the block."""
     stub = OpenAIStub()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    stub.port = sock.getsockname()[1]
-    config = uvicorn.Config(stub.app, log_level="warning", lifespan="off", ws="none", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="openai-stub", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the OpenAI stub did not start")
-        time.sleep(0.01)
-    try:
+    with serve_in_thread(stub.app, name="openai-stub") as port:
+        stub.port = port
         yield stub
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()

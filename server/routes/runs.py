@@ -15,7 +15,7 @@ from sse_starlette import EventSourceResponse
 from server.errors import Conflict
 from server.runs import store
 from server.runs.assistants import resolve_assistant
-from server.runs.events import follow
+from server.runs.events import follow_batches
 from server.runs.schemas import RunCreate
 from server.runs.sse import last_event_id, run_stream
 from server.serialize import to_json_compatible
@@ -70,7 +70,9 @@ async def final_values(request: Request, run: dict[str, Any]) -> Any:
 
 async def wait_for_end(request: Request, run: dict[str, Any]) -> None:
     settings = request.state.settings.runs
-    async for _ in follow(request.state.pool, request.state.notifier, run["run_id"], after=0, poll_s=settings.poll_s):
+    async for _ in follow_batches(
+        request.state.pool, request.state.notifier, run["run_id"], after=0, poll_s=settings.poll_s
+    ):
         pass
 
 

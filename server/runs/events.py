@@ -172,12 +172,3 @@ async def follow_batches(
                     yield last
                 return
             await wait(wake, poll_s)
-
-
-async def follow(
-    pool: Pool, notifier: Notifier, run_id: uuid.UUID, *, after: int, poll_s: float = 1.0
-) -> AsyncIterator[Event]:
-    """`follow_batches`, one event at a time."""
-    async for batch in follow_batches(pool, notifier, run_id, after=after, poll_s=poll_s):
-        for event in batch:
-            yield event

@@ -9,22 +9,19 @@ def test_x(keel_server, tmp_path):
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
-import uvicorn
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from server.app import create_app
 from server.graphs import LoadedGraphs, load_graphs
 from server.settings import Settings
-from tests.process import free_port
+from tests.loopback import serve_in_thread
 
 
 @dataclass(frozen=True)
@@ -67,25 +64,13 @@ async def checkpoint_rows(database_url: str, thread_id: str) -> int:
 def keel_server(database_url: str) -> Iterator[Callable[..., KeelServer]]:
     """A factory: `keel_server(config_path, workers=0)` starts `create_app` under uvicorn in a thread on
     a free loopback port and returns once it answers; every server is stopped at teardown."""
-    running: list[tuple[uvicorn.Server, threading.Thread]] = []
+    with ExitStack() as running:
 
-    def start(config: Path, *, workers: int = 0) -> KeelServer:
-        settings = Settings()
-        settings.server = settings.server.model_copy(update={"config": config})
-        app = create_app(settings, database_url, load_graphs(config), workers=workers)
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
-        thread = threading.Thread(target=server.run, name=f"keel-{port}", daemon=True)
-        thread.start()
-        running.append((server, thread))
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise AssertionError("keel did not start (see the log above)")
-            time.sleep(0.02)
-        return KeelServer(f"http://127.0.0.1:{port}", config, database_url)
+        def start(config: Path, *, workers: int = 0) -> KeelServer:
+            settings = Settings()
+            settings.server = settings.server.model_copy(update={"config": config})
+            app = create_app(settings, database_url, load_graphs(config), workers=workers)
+            port = running.enter_context(serve_in_thread(app, name="keel", lifespan="on", timeout=30))
+            return KeelServer(f"http://127.0.0.1:{port}", config, database_url)
 
-    yield start
-    for server, thread in running:
-        server.should_exit = True
-        thread.join(timeout=30)
+        yield start

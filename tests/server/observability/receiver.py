@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import gzip
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request, Response
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+from tests.loopback import serve_in_thread
 
 PATH = "/api/public/otel/v1/traces"
 
@@ -91,17 +90,7 @@ def _app(receiver: Receiver) -> FastAPI:
 
 
 def serve_receiver() -> Iterator[Receiver]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    receiver = Receiver(base_url=f"http://127.0.0.1:{port}")
-    server = uvicorn.Server(uvicorn.Config(_app(receiver), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
+    receiver = Receiver(base_url="")
+    with serve_in_thread(_app(receiver), name="otlp-receiver") as port:
+        receiver.base_url = f"http://127.0.0.1:{port}"
         yield receiver
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
