@@ -42,6 +42,10 @@ class DatabaseSettings(BaseSettings):
     data_dir: Path = Field(default=Path(".keel"), validation_alias="KEEL_DATA_DIR")
     pool_min_size: int = Field(default=2, ge=1, validation_alias="KEEL_DB_POOL_MIN")
     pool_max_size: int = Field(default=20, ge=1, validation_alias="KEEL_DB_POOL_MAX")
+    # psycopg prepares a statement on a connection once it has run this many times there; hot statements
+    # (event appends, checkpoint writes) then skip PostgreSQL's parse and plan. 0 turns prepared statements
+    # off, for a pgbouncer in transaction mode older than 1.21 (which cannot track them).
+    prepare_threshold: int = Field(default=5, ge=0, validation_alias="KEEL_DB_PREPARE_THRESHOLD")
 
     @property
     def embedded(self) -> bool:
@@ -117,7 +121,7 @@ class ServerSettings(BaseSettings):
 class RunSettings(BaseSettings):
     model_config = _ENV
 
-    workers: int = Field(default=4, ge=0, validation_alias="KEEL_WORKERS")
+    workers: int = Field(default=10, ge=0, validation_alias="KEEL_WORKERS")
     lease_s: float = Field(default=30.0, gt=0, validation_alias="KEEL_RUN_LEASE")
     max_attempts: int = Field(default=3, ge=1, validation_alias="KEEL_RUN_MAX_ATTEMPTS")
     timeout_s: float = Field(default=3600.0, gt=0, validation_alias="KEEL_RUN_TIMEOUT")

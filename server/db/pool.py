@@ -48,5 +48,5 @@ def create_pool(url: str, settings: DatabaseSettings) -> Pool:
         # instead of failing one request (or run) per stale connection. The check costs a round trip only
         # for a connection whose socket shows a sign of trouble (see check_if_suspect).
         check=check_if_suspect,
-        kwargs={"autocommit": True, "prepare_threshold": None, "row_factory": dict_row},
+        kwargs={"autocommit": True, "prepare_threshold": settings.prepare_threshold or None, "row_factory": dict_row},
     )
