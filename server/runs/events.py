@@ -1,10 +1,11 @@
 """The per-run event log: every SSE event of a run, numbered, in Postgres.
 
 Writers never wait for the database on the graph's path: a background flusher writes what has accumulated,
-token events (`messages…`) after up to `flush_s` for company, any other event at once, and one statement
-both inserts the batch and NOTIFYs followers. A write failure is raised to the run at its next append.
-Readers replay from any sequence number and then follow live, so any API process can serve any run's
-stream, and a reconnect with Last-Event-ID gets exactly what it missed.
+token events (`messages…`) and `metadata` after up to `flush_s` for company, any other event at once, and one
+statement both inserts the batch and NOTIFYs followers. A write failure is raised to the run at its next
+append. Readers replay from any sequence number and then follow live, so any API process can serve any
+run's stream, and a reconnect with Last-Event-ID gets exactly what it missed. Followers in the process that
+writes the run take its committed batches from memory (`RecentEvents`) instead of reading them back.
 """
 
 from __future__ import annotations
@@ -13,26 +14,33 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 
 from server.db.pool import Connection, Pool
-from server.runs.notify import EVENTS_CHANNEL, Notifier, wait
+from server.runs.notify import EVENTS_CHANNEL, Notifier, Waker, wait
+from server.runs.recent import Event, RecentEvents
 
+__all__ = ["Event", "EventLog", "follow_batches", "read_events"]
 _TERMINAL = ("success", "error", "timeout", "interrupted")
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    seq: int
-    event: str
-    data: str  # JSON text, sent as is
+# Not worth a write of their own: tokens come by the hundred, and `metadata` is followed by the first
+# graph event within milliseconds (the client has the run's id from the response headers already).
+_CAN_WAIT = ("messages", "metadata")
 
 
 class EventLog:
     """Appends one run's events. Sequence numbers continue across attempts of the same run."""
 
-    def __init__(self, pool: Pool, run_id: uuid.UUID, *, next_seq: int, flush_s: float = 0.02, max_batch: int = 200):
+    def __init__(
+        self,
+        pool: Pool,
+        run_id: uuid.UUID,
+        *,
+        next_seq: int,
+        recent: RecentEvents | None = None,
+        flush_s: float = 0.02,
+        max_batch: int = 200,
+    ):
         self._pool = pool
+        self._recent = recent
         self._run_id = run_id
         self._seq = next_seq
         self._flush_s = flush_s
@@ -44,7 +52,7 @@ class EventLog:
         self._failure: BaseException | None = None
 
     @classmethod
-    async def open(cls, pool: Pool, run_id: uuid.UUID) -> EventLog:
+    async def open(cls, pool: Pool, run_id: uuid.UUID, recent: RecentEvents | None = None) -> EventLog:
         async with pool.connection() as conn:
             row = await (
                 await conn.execute(
@@ -52,7 +60,7 @@ class EventLog:
                 )
             ).fetchone()
         assert row is not None
-        return cls(pool, run_id, next_seq=int(row["next"]))
+        return cls(pool, run_id, next_seq=int(row["next"]), recent=recent)
 
     def add(self, event: str, data: str) -> int:
         """Buffer an event without writing it (see `flush(conn)` to commit it with other changes)."""
@@ -68,7 +76,7 @@ class EventLog:
         if len(self._buffer) >= self._max_batch:
             await self.flush()  # back-pressure: a slow database slows the run rather than filling memory
         else:
-            self._start_flusher(urgent=not event.startswith("messages"))
+            self._start_flusher(urgent=not event.startswith(_CAN_WAIT))
         return seq
 
     def _start_flusher(self, *, urgent: bool) -> None:
@@ -94,10 +102,12 @@ class EventLog:
             if not batch:
                 return
             if conn is not None:
-                await self._insert(conn, batch)
+                await self._insert(conn, batch)  # committed with the caller's transaction, read back from there
                 return
             async with self._pool.connection() as own:
-                await self._insert(own, batch)
+                await self._insert(own, batch)  # autocommit: committed on return
+            if self._recent is not None:
+                self._recent.publish(self._run_id, [Event(*event) for event in batch])
 
     async def _insert(self, conn: Connection, batch: list[tuple[int, str, str]]) -> None:
         seqs, events, datas = zip(*batch, strict=True)
@@ -107,7 +117,7 @@ class EventLog:
                    INSERT INTO keel.run_events (run_id, seq, event, data)
                    SELECT %s, * FROM unnest(%s::bigint[], %s::text[], %s::text[]))
                SELECT pg_notify(%s, %s)""",
-            (self._run_id, list(seqs), list(events), list(datas), EVENTS_CHANNEL, str(self._run_id)),
+            (self._run_id, list(seqs), list(events), list(datas), EVENTS_CHANNEL, f"{self._run_id} {seqs[-1]}"),
         )
 
     async def close(self, conn: Connection | None = None, *, last: Sequence[tuple[str, str]] = ()) -> None:
@@ -122,6 +132,8 @@ class EventLog:
         for event, data in last:
             self.add(event, data)
         await self.flush(conn)
+        if self._recent is not None:
+            self._recent.forget(self._run_id)
 
 
 async def read_events(pool: Pool, run_id: uuid.UUID, *, after: int, limit: int = 1000) -> list[Event]:
@@ -147,8 +159,11 @@ async def follow_batches(
     """Events after `after`, replayed then live, until the run's `end` event (or the run is gone/ended),
     in the batches they were read in (a stream sends each batch as one write)."""
     async with notifier.subscribe(EVENTS_CHANNEL, str(run_id)) as wake:
+        announced: int | None = None  # the newest seq a notification announced; None: unknown, read
         while True:
-            events = await read_events(pool, run_id, after=after, limit=limit)
+            events = notifier.recent.after(run_id, after)
+            if announced is None or (announced > after and (not events or events[-1].seq < announced)):
+                events = await read_events(pool, run_id, after=after, limit=limit)
             ended = next((i for i, event in enumerate(events) if event.event == "end"), None)
             if ended is not None:
                 yield events[: ended + 1]
@@ -157,11 +172,12 @@ async def follow_batches(
                 yield events
                 after = events[-1].seq
             if len(events) == limit:
+                announced = None
                 continue  # more are waiting
-            if events:
+            if events or announced is not None:
                 # The run is still writing. Anything appended since this read has notified (or will), so wait
                 # here instead of paying another read and a status query per batch.
-                await wait(wake, poll_s)
+                announced = _announced(wake) if await wait(wake, poll_s) else None
                 continue
             status = await _run_status(pool, run_id)
             if status is None or status in _TERMINAL:
@@ -171,4 +187,12 @@ async def follow_batches(
                 if last:
                     yield last
                 return
-            await wait(wake, poll_s)
+            announced = _announced(wake) if await wait(wake, poll_s) else None
+
+
+def _announced(wake: Waker) -> int | None:
+    """The last seq the notification that woke us announced (None from an older keel: read to find out)."""
+    try:
+        return int(wake.detail) if wake.detail is not None else None
+    except ValueError:
+        return None

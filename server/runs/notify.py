@@ -1,7 +1,10 @@
 """One LISTEN connection per process, waking whoever waits for a channel (and key).
 
-Notifications are only a hint that something changed: waiters always re-read the database, and wait
-with a timeout, so a lost notification (or a database restart) delays work by one poll, never forever.
+Notifications are only a hint that something changed: waiters re-read the database, and wait with a
+timeout, so a lost notification (or a database restart) delays work by one poll, never forever. A payload
+is a key, optionally followed by a space and a detail (the event log sends `<run id> <last seq>`): waiters
+subscribe by key and see the latest detail. The notifier also holds the events this process committed
+itself (`recent`), which its followers use instead of reading them back.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from collections.abc import AsyncIterator
 import psycopg
 from psycopg import sql
 
+from server.runs.recent import RecentEvents
+
 log = logging.getLogger(__name__)
 
 RUNS_CHANNEL = "keel_runs"  # payload: run id (a new or re-queued run, or a cancel request)
-EVENTS_CHANNEL = "keel_run_events"  # payload: run id (new events were appended)
+EVENTS_CHANNEL = "keel_run_events"  # payload: "<run id> <seq of the last appended event>"
 _CHANNELS = (RUNS_CHANNEL, EVENTS_CHANNEL)
 _RECONNECT_S = 0.5
 # A notification on the runs channel is remembered this long, so that a subscriber arriving just after it (a worker
@@ -27,12 +32,21 @@ _RECONNECT_S = 0.5
 _REMEMBER_S = 10.0
 
 
+class Waker(asyncio.Event):
+    """Set by each notification for its subscription; `detail` is the latest notification's detail."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.detail: str | None = None
+
+
 class Notifier:
     def __init__(self, url: str) -> None:
         self._url = url
-        self._waiters: dict[tuple[str, str | None], set[asyncio.Event]] = defaultdict(set)
+        self.recent = RecentEvents()
+        self._waiters: dict[tuple[str, str | None], set[Waker]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
-        self._recent: dict[tuple[str, str], float] = {}  # (channel, payload) -> when it was last notified
+        self._remembered: dict[tuple[str, str], float] = {}  # (channel, key) -> when it was last notified
         self.connected = asyncio.Event()
 
     async def start(self) -> None:
@@ -47,10 +61,10 @@ class Notifier:
                 await self._task
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, channel: str, key: str | None = None) -> AsyncIterator[asyncio.Event]:
-        """An event set on every notification on `channel` (whose payload is `key`, if given)."""
-        event = asyncio.Event()
-        if key is not None and time.monotonic() - self._recent.get((channel, key), -_REMEMBER_S) < _REMEMBER_S:
+    async def subscribe(self, channel: str, key: str | None = None) -> AsyncIterator[Waker]:
+        """An event set on every notification on `channel` (whose payload's key is `key`, if given)."""
+        event = Waker()
+        if key is not None and time.monotonic() - self._remembered.get((channel, key), -_REMEMBER_S) < _REMEMBER_S:
             event.set()
         self._waiters[(channel, key)].add(event)
         try:
@@ -61,13 +75,15 @@ class Notifier:
                 del self._waiters[(channel, key)]
 
     def _wake(self, channel: str, payload: str) -> None:
+        key, _, detail = payload.partition(" ")
         if channel == RUNS_CHANNEL:
             now = time.monotonic()
-            self._recent[(channel, payload)] = now
-            if len(self._recent) > 4096:
-                self._recent = {key: at for key, at in self._recent.items() if now - at < _REMEMBER_S}
-        for key in (None, payload):
-            for event in self._waiters.get((channel, key), ()):
+            self._remembered[(channel, key)] = now
+            if len(self._remembered) > 4096:
+                self._remembered = {seen: at for seen, at in self._remembered.items() if now - at < _REMEMBER_S}
+        for wanted in (None, key):
+            for event in self._waiters.get((channel, wanted), ()):
+                event.detail = detail or None
                 event.set()
 
     def _wake_all(self) -> None:
@@ -98,8 +114,10 @@ class Notifier:
             await asyncio.sleep(_RECONNECT_S)
 
 
-async def wait(event: asyncio.Event, timeout: float) -> None:
-    """Wait for `event` at most `timeout` seconds, then clear it for the next round."""
+async def wait(event: asyncio.Event, timeout: float) -> bool:
+    """Wait for `event` at most `timeout` seconds, then clear it for the next round. False: timed out."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(event.wait(), timeout)
+    woken = event.is_set()
     event.clear()
+    return woken

@@ -142,7 +142,7 @@ class Worker:
         run_id: uuid.UUID = run["run_id"]
         observed = await begin(self.pool, run)
         with log_context(**observed.log_fields()):
-            events = EventLog(self.pool, run_id, next_seq=run["next_seq"])
+            events = EventLog(self.pool, run_id, next_seq=run["next_seq"], recent=self.notifier.recent)
             task = asyncio.create_task(self._execute(run, events, observed), name=f"keel-run-{run_id}")
             self._running[run_id] = task
             try:

@@ -36,3 +36,17 @@ async def test_a_cancel_notified_before_the_subscription_still_wakes_the_worker(
             await wait(follower, 0.05)
     finally:
         await notifier.stop()
+
+
+async def test_a_payload_detail_reaches_the_subscribers_of_its_key(database_url: str):
+    notifier = Notifier(database_url)
+    await notifier.start()
+    try:
+        run_id = uuid.uuid4()
+        async with notifier.subscribe(EVENTS_CHANNEL, str(run_id)) as follower:
+            await _notify(database_url, EVENTS_CHANNEL, f"{run_id} 7")
+            assert await wait(follower, 5), "the key before the space selects the subscribers"
+            assert follower.detail == "7"
+            assert not await wait(follower, 0.05), "wait() says when it timed out"
+    finally:
+        await notifier.stop()

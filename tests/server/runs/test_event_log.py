@@ -1,0 +1,135 @@
+"""The event log and its followers: batches this process committed are handed to its own followers from
+memory, and anything written elsewhere still reaches them, in order, exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from server.db.pool import Pool, create_pool
+from server.runs import events as events_module
+from server.runs import store
+from server.runs.events import Event, EventLog, follow_batches
+from server.runs.notify import Notifier
+from server.runs.recent import RecentEvents
+from server.settings import DatabaseSettings
+
+
+def test_recent_events_hands_out_only_what_continues_from_the_follower() -> None:
+    run = uuid.uuid4()
+    recent = RecentEvents(keep=4)
+    recent.publish(run, [Event(1, "metadata", "{}"), Event(2, "values", "1")])
+    assert [e.seq for e in recent.after(run, 0)] == [1, 2]
+    assert [e.seq for e in recent.after(run, 1)] == [2]
+    assert recent.after(run, 2) == [], "nothing newer"
+    recent.publish(run, [Event(3, "values", "2"), Event(4, "values", "3"), Event(5, "values", "4")])
+    assert recent.after(run, 0) == [], "seq 1 was evicted (keep=4): the follower must read the database"
+    assert [e.seq for e in recent.after(run, 1)] == [2, 3, 4, 5]
+    recent.publish(run, [Event(9, "values", "8")])  # 6..8 were committed by someone else
+    assert recent.after(run, 5) == [], "a gap is never papered over"
+    assert [e.seq for e in recent.after(run, 8)] == [9]
+    recent.forget(run)
+    assert recent.after(run, 8) == []
+    assert recent.after(uuid.uuid4(), 0) == []
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[Pool]:
+    pool = create_pool(database_url, DatabaseSettings())
+    await pool.open(wait=True)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def notifier(database_url: str) -> AsyncIterator[Notifier]:
+    notifier = Notifier(database_url)
+    await notifier.start()
+    yield notifier
+    await notifier.stop()
+
+
+async def _new_run(pool: Pool) -> uuid.UUID:
+    thread_id = uuid.uuid4()
+    async with pool.connection() as conn, conn.transaction():
+        await store.ensure_thread(conn, thread_id, if_not_exists="create", graph_id="g")
+        run = await store.create_run(
+            conn, thread_id=thread_id, assistant_id="g", graph_id="g", kwargs={}, metadata={}, multitask_strategy="enqueue"
+        )
+    run_id: uuid.UUID = run["run_id"]
+    return run_id
+
+
+def _counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    reads: list[int] = []
+    real = events_module.read_events
+
+    async def counted(pool: Pool, run_id: uuid.UUID, *, after: int, limit: int = 1000) -> list[Event]:
+        reads.append(after)
+        return await real(pool, run_id, after=after, limit=limit)
+
+    monkeypatch.setattr(events_module, "read_events", counted)
+    return reads
+
+
+async def _follow(pool: Pool, notifier: Notifier, run_id: uuid.UUID) -> list[Event]:
+    return [e async for batch in follow_batches(pool, notifier, run_id, after=0, poll_s=5.0) for e in batch]
+
+
+async def _append_one_at_a_time(log: EventLog, count: int, seen: Any) -> None:
+    """Each event committed (and followed) before the next, as a graph's steps are."""
+    for i in range(count):
+        seq = await log.append("values", str(i))
+        while not seen(seq):
+            await asyncio.sleep(0.005)
+
+
+async def test_a_follower_in_the_writing_process_does_not_read_back_its_batches(
+    pool: Pool, notifier: Notifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id = await _new_run(pool)
+    reads = _counting_reads(monkeypatch)
+    got: list[Event] = []
+
+    async def follow() -> None:
+        async for batch in follow_batches(pool, notifier, run_id, after=0, poll_s=5.0):
+            got.extend(batch)
+
+    follower = asyncio.create_task(follow())
+    log = EventLog(pool, run_id, next_seq=1, recent=notifier.recent)
+    await _append_one_at_a_time(log, 12, lambda seq: bool(got) and got[-1].seq >= seq)
+    async with pool.connection() as conn, conn.transaction():
+        await log.close(conn, last=[("end", "{}")])
+    await asyncio.wait_for(follower, timeout=10)
+
+    assert [(e.seq, e.event) for e in got] == [(i + 1, "values") for i in range(12)] + [(13, "end")]
+    # The first read finds the backlog; `end` commits with the run's final status, so it is read back. The
+    # 12 batches in between come from memory (without RecentEvents this is 13 reads or more).
+    assert len(reads) <= 3, reads
+
+
+async def test_events_written_by_another_process_still_reach_the_follower_in_order(
+    pool: Pool, notifier: Notifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id = await _new_run(pool)
+    reads = _counting_reads(monkeypatch)
+    follower = asyncio.create_task(_follow(pool, notifier, run_id))
+    ours = EventLog(pool, run_id, next_seq=1, recent=notifier.recent)
+    for i in range(3):
+        await ours.append("values", f"ours {i}")
+    await ours.close()
+    # The run continues elsewhere (a retry in another process): nothing of it is in this process's memory.
+    theirs = EventLog(pool, run_id, next_seq=4)
+    for i in range(3):
+        await theirs.append("values", f"theirs {i}")
+    async with pool.connection() as conn, conn.transaction():
+        await theirs.close(conn, last=[("end", "{}")])
+    got = await asyncio.wait_for(follower, timeout=10)
+
+    assert [e.seq for e in got] == [1, 2, 3, 4, 5, 6, 7], "every event once, in order"
+    assert [e.data for e in got[:6]] == [f"ours {i}" for i in range(3)] + [f"theirs {i}" for i in range(3)]
+    assert reads, "the other process's events were read from the database"
