@@ -54,11 +54,12 @@ def create_app(
 
     app = FastAPI(title="keel", version=__version__, lifespan=lifespan)
     register_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(metrics.router)
-    app.include_router(assistants.router)
+    # Matched in this order, route by route: the per-run requests first (no two groups share a path).
+    app.include_router(runs.router)
     app.include_router(threads.router)
     app.include_router(thread_state.router)
-    app.include_router(runs.router)
     app.include_router(stateless_runs.router)
+    app.include_router(assistants.router)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
     return app

@@ -1,4 +1,5 @@
 """FastAPI dependencies: what the lifespan put in the request state, as typed `Annotated` aliases.
+(`async def`: FastAPI would run a plain `def` dependency in its thread pool, a thread hop per request.)
 
 async def route(pool: PoolDep, graphs: GraphsDep) -> ...
 """
@@ -15,22 +16,22 @@ from server.graphs import LoadedGraphs
 from server.settings import Settings
 
 
-def get_pool(request: Request) -> Pool:
+async def get_pool(request: Request) -> Pool:
     pool: Pool = request.state.pool
     return pool
 
 
-def get_saver(request: Request) -> AsyncPostgresSaver:
+async def get_saver(request: Request) -> AsyncPostgresSaver:
     saver: AsyncPostgresSaver = request.state.saver
     return saver
 
 
-def get_graphs(request: Request) -> LoadedGraphs:
+async def get_graphs(request: Request) -> LoadedGraphs:
     graphs: LoadedGraphs = request.state.graphs
     return graphs
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.state.settings
     return settings
 

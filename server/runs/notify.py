@@ -117,7 +117,8 @@ class Notifier:
 async def wait(event: asyncio.Event, timeout: float) -> bool:
     """Wait for `event` at most `timeout` seconds, then clear it for the next round. False: timed out."""
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), timeout)
+        async with asyncio.timeout(timeout):  # no task per wait, unlike asyncio.wait_for
+            await event.wait()
     woken = event.is_set()
     event.clear()
     return woken
