@@ -24,6 +24,7 @@ _TERMINAL = ("success", "error", "timeout", "interrupted")
 # Not worth a write of their own: tokens come by the hundred, and `metadata` is followed by the first
 # graph event within milliseconds (the client has the run's id from the response headers already).
 _CAN_WAIT = ("messages", "metadata")
+_FORGET_S = 5.0  # a finished run's last events stay in memory this long for followers still catching up
 
 
 class EventLog:
@@ -120,10 +121,22 @@ class EventLog:
             (self._run_id, list(seqs), list(events), list(datas), EVENTS_CHANNEL, f"{self._run_id} {seqs[-1]}"),
         )
 
-    async def close(self, conn: Connection | None = None, *, last: Sequence[tuple[str, str]] = ()) -> None:
-        """Wait for the background writes, then write the rest and the `last` events (on `conn`, if given).
-        The `last` events join the buffer only after the flusher has finished, so they commit with `conn`'s
-        transaction and never before it: whoever sees `end` sees the finished run."""
+    async def close(self) -> None:
+        """Wait for the background writes, then write the rest: for a run that stops here without final
+        events (handed back, re-queued, rolled back, or taken over)."""
+        if self._flusher is not None:
+            self._now.set()
+            await self._flusher
+        if self._failure is not None:
+            raise self._failure
+        await self.flush()
+        if self._recent is not None:
+            self._recent.forget(self._run_id)
+
+    async def seal(self, last: Sequence[tuple[str, str]]) -> list[Event]:
+        """Wait for the background writes, then hand back what is still unwritten plus the `last` events,
+        numbered, for the caller to write with the run's final status in one statement (whoever sees `end`
+        sees the finished run). Call `published()` once that statement has committed."""
         if self._flusher is not None:
             self._now.set()
             await self._flusher
@@ -131,26 +144,37 @@ class EventLog:
             raise self._failure
         for event, data in last:
             self.add(event, data)
-        await self.flush(conn)
-        if self._recent is not None:
-            self._recent.forget(self._run_id)
+        async with self._lock:
+            batch, self._buffer = self._buffer, []
+        return [Event(*event) for event in batch]
+
+    def published(self, final: list[Event]) -> None:
+        """`final` (from `seal`) has committed: this process's followers may take it from memory, briefly."""
+        if self._recent is None:
+            return
+        self._recent.publish(self._run_id, final)
+        asyncio.get_running_loop().call_later(_FORGET_S, self._recent.forget, self._run_id)
 
 
-async def read_events(pool: Pool, run_id: uuid.UUID, *, after: int, limit: int = 1000) -> list[Event]:
+async def read_events(
+    pool: Pool, run_id: uuid.UUID, *, after: int, limit: int = 1000
+) -> tuple[list[Event], str | None]:
+    """Events after `after`, and the run's status in the same snapshot (None: no such run). The final events
+    commit with the final status, so a terminal status with no `end` here means there is none to wait for."""
     async with pool.connection() as conn:
         rows = await (
             await conn.execute(
-                "SELECT seq, event, data FROM keel.run_events WHERE run_id = %s AND seq > %s ORDER BY seq LIMIT %s",
-                (run_id, after, limit),
+                """SELECT r.status, e.seq, e.event, e.data FROM keel.runs r
+                   LEFT JOIN LATERAL (
+                       SELECT seq, event, data FROM keel.run_events
+                       WHERE run_id = r.run_id AND seq > %s ORDER BY seq LIMIT %s) e ON true
+                   WHERE r.run_id = %s""",
+                (after, limit, run_id),
             )
         ).fetchall()
-    return [Event(row["seq"], row["event"], row["data"]) for row in rows]
-
-
-async def _run_status(pool: Pool, run_id: uuid.UUID) -> str | None:
-    async with pool.connection() as conn:
-        row = await (await conn.execute("SELECT status FROM keel.runs WHERE run_id = %s", (run_id,))).fetchone()
-    return None if row is None else str(row["status"])
+    if not rows:
+        return [], None
+    return [Event(row["seq"], row["event"], row["data"]) for row in rows if row["seq"] is not None], rows[0]["status"]
 
 
 async def follow_batches(
@@ -162,8 +186,10 @@ async def follow_batches(
         announced: int | None = None  # the newest seq a notification announced; None: unknown, read
         while True:
             events = notifier.recent.after(run_id, after)
+            over = False
             if announced is None or (announced > after and (not events or events[-1].seq < announced)):
-                events = await read_events(pool, run_id, after=after, limit=limit)
+                events, status = await read_events(pool, run_id, after=after, limit=limit)
+                over = status is None or status in _TERMINAL  # ended without `end` (cancelled while pending)
             ended = next((i for i, event in enumerate(events) if event.event == "end"), None)
             if ended is not None:
                 yield events[: ended + 1]
@@ -174,19 +200,9 @@ async def follow_batches(
             if len(events) == limit:
                 announced = None
                 continue  # more are waiting
-            if events or announced is not None:
-                # The run is still writing. Anything appended since this read has notified (or will), so wait
-                # here instead of paying another read and a status query per batch.
-                announced = _announced(wake) if await wait(wake, poll_s) else None
-                continue
-            status = await _run_status(pool, run_id)
-            if status is None or status in _TERMINAL:
-                # Ended without an `end` in the log (cancelled while pending, retention): a last re-read
-                # catches events committed between the two queries.
-                last = await read_events(pool, run_id, after=after)
-                if last:
-                    yield last
+            if over:
                 return
+            # The run is still writing: anything appended after this read notifies (or the poll re-reads).
             announced = _announced(wake) if await wait(wake, poll_s) else None
 
 

@@ -7,13 +7,15 @@ hold a lease; a run whose lease expired (its worker died) is claimable again, wi
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any, Literal, LiteralString
 
 from psycopg.types.json import Jsonb
 
 from server.db.pool import Connection
 from server.errors import Conflict, NotFound
-from server.runs.notify import RUNS_CHANNEL
+from server.runs.notify import EVENTS_CHANNEL, RUNS_CHANNEL
+from server.runs.recent import Event
 
 RunStatus = Literal["pending", "running", "success", "error", "timeout", "interrupted"]
 ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
@@ -202,10 +204,13 @@ async def finish_run(
     usage: dict[str, Any] | None = None,
     values: Any = None,
     interrupts: dict[str, Any] | None = None,
+    events: Sequence[Event] = (),
 ) -> bool:
-    """Record a final status and settle the thread's status. False if the run was not ours to finish."""
-    # One statement: the run's final status, and the thread's values, interrupts and status after it. The
-    # EXISTS sees the snapshot before this statement, so the finishing run itself is excluded by id.
+    """Record a final status, the run's last `events` and the thread's status after it. False if the run
+    was not ours to finish (then nothing is written)."""
+    # One statement: the run's final status, its last events and their wake-up, and the thread's values,
+    # interrupts and status. The EXISTS sees the snapshot before this statement, so the finishing run itself
+    # is excluded by id.
     row = await (
         await conn.execute(
             """WITH done AS (
@@ -213,23 +218,35 @@ async def finish_run(
                           lease_owner = NULL, lease_expires_at = NULL, usage = coalesce(%(usage)s, usage)
                    WHERE run_id = %(run_id)s AND status IN ('pending', 'running')
                      AND (%(worker)s::text IS NULL OR lease_owner = %(worker)s)
-                   RETURNING thread_id)
-               UPDATE keel.threads t SET updated_at = now(),
-                      "values" = coalesce(%(values)s, t."values"),
-                      interrupts = CASE WHEN %(settled)s THEN coalesce(%(interrupts)s, '{}'::jsonb)
-                                        ELSE t.interrupts END,
-                      status = CASE WHEN EXISTS (
-                                   SELECT 1 FROM keel.runs r WHERE r.thread_id = t.thread_id
-                                     AND r.status IN ('pending', 'running') AND r.run_id <> %(run_id)s)
-                               THEN 'busy' ELSE %(thread_status)s END
-               FROM done WHERE t.thread_id = done.thread_id
-               RETURNING t.thread_id""",
+                   RETURNING thread_id),
+               appended AS (
+                   INSERT INTO keel.run_events (run_id, seq, event, data)
+                   SELECT %(run_id)s, * FROM unnest(%(seqs)s::bigint[], %(names)s::text[], %(datas)s::text[])
+                   WHERE EXISTS (SELECT 1 FROM done)),
+               settled AS (
+                   UPDATE keel.threads t SET updated_at = now(),
+                          "values" = coalesce(%(values)s, t."values"),
+                          interrupts = CASE WHEN %(settled)s THEN coalesce(%(interrupts)s, '{}'::jsonb)
+                                            ELSE t.interrupts END,
+                          status = CASE WHEN EXISTS (
+                                       SELECT 1 FROM keel.runs r WHERE r.thread_id = t.thread_id
+                                         AND r.status IN ('pending', 'running') AND r.run_id <> %(run_id)s)
+                                   THEN 'busy' ELSE %(thread_status)s END
+                   FROM done WHERE t.thread_id = done.thread_id)
+               SELECT EXISTS (SELECT 1 FROM done) AS finished,
+                      (SELECT pg_notify(%(channel)s, %(payload)s) FROM done
+                       WHERE %(payload)s::text IS NOT NULL) IS NULL AS notified""",
             {
                 "status": status,
                 "error": error,
                 "usage": Jsonb(usage) if usage is not None else None,
                 "run_id": run_id,
                 "worker": worker_id,
+                "seqs": [event.seq for event in events],
+                "names": [event.event for event in events],
+                "datas": [event.data for event in events],
+                "channel": EVENTS_CHANNEL,
+                "payload": f"{run_id} {events[-1].seq}" if events else None,
                 "values": Jsonb(values) if values is not None else None,
                 "settled": values is not None or interrupts is not None,
                 "interrupts": Jsonb(interrupts) if interrupts is not None else None,
@@ -237,7 +254,7 @@ async def finish_run(
             },
         )
     ).fetchone()
-    return row is not None
+    return row is not None and bool(row["finished"])
 
 
 # What a thread's status becomes when its last active run ends this way.

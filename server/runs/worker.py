@@ -22,11 +22,11 @@ import psycopg
 from langgraph.pregel import Pregel
 from psycopg_pool import PoolTimeout
 
-from server.db.pool import Pool
+from server.db.pool import Connection, Pool
 from server.observability.logging import log_context
 from server.observability.run import RunObservation, begin
 from server.runs import store
-from server.runs.events import EventLog
+from server.runs.events import Event, EventLog
 from server.runs.execute import Outcome, execute
 from server.runs.notify import RUNS_CHANNEL, Notifier, wait
 from server.serialize import dumps
@@ -220,22 +220,35 @@ class Worker:
         if outcome.status in ("error", "timeout"):
             last.insert(0, ("error", dumps({"error": outcome.status, "message": outcome.error})))
         # The final events and the final status commit together: whoever sees `end` sees the finished run.
-        async with self.pool.connection() as conn, conn.transaction():
-            await store.finish_run(
-                conn,
-                run_id,
-                status=outcome.status,  # type: ignore[arg-type]
-                error=outcome.error,
-                worker_id=self.worker_id,
-                values=outcome.values,
-                interrupts=outcome.interrupts,
-                usage=observed.usage_summary(),
-            )
-            await events.close(conn, last=last)
+        final = await events.seal(last)
+        async with self.pool.connection() as conn:
             if run["kwargs"].get("on_completion") == "delete":
-                await store.delete_checkpoints(conn, run["thread_id"])
+                async with conn.transaction():
+                    finished = await self._finish(conn, run_id, outcome, observed, final)
+                    await store.delete_checkpoints(conn, run["thread_id"])
+            else:
+                finished = await self._finish(conn, run_id, outcome, observed, final)
+        if not finished:
+            log.warning("run %s: no longer ours to finish (its lease was taken over); its result is dropped", run_id)
+            return
+        events.published(final)
         observed.finished(outcome.status)
         log.info("run %s ended %s (attempt %d)", run_id, outcome.status, run["attempt"])
+
+    async def _finish(
+        self, conn: Connection, run_id: uuid.UUID, outcome: Outcome, observed: RunObservation, final: list[Event]
+    ) -> bool:
+        return await store.finish_run(
+            conn,
+            run_id,
+            status=outcome.status,  # type: ignore[arg-type]
+            error=outcome.error,
+            worker_id=self.worker_id,
+            values=outcome.values,
+            interrupts=outcome.interrupts,
+            usage=observed.usage_summary(),
+            events=final,
+        )
 
     @staticmethod
     def _database_failed(task: asyncio.Task[Outcome]) -> bool:
