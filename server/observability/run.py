@@ -93,9 +93,12 @@ class RunObservation:
 
 
 async def begin(pool: Pool, run: dict[str, Any]) -> RunObservation:
-    """Observe a claimed run: find the run it resumes, record trace id/URL and origin on the run's metadata."""
-    resumed_from = None
+    """Observe a claimed run: find the run it resumes, record trace id/URL and origin on the run's metadata.
+    A run that resumes nothing and is not traced needs neither, nor a connection."""
     command = run["kwargs"].get("command") or {}
+    observed = RunObservation(run)
+    if command.get("resume") is None and not observed.run_metadata():
+        return observed
     async with pool.connection() as conn:
         if command.get("resume") is not None:
             # The thread's latest run that stopped at an interrupt, before this one: the one being answered.
@@ -106,8 +109,7 @@ async def begin(pool: Pool, run: dict[str, Any]) -> RunObservation:
                     (run["thread_id"], run["created_at"]),
                 )
             ).fetchone()
-            resumed_from = str(row["run_id"]) if row else None
-        observed = RunObservation(run, resumed_from=resumed_from)
+            observed = RunObservation(run, resumed_from=str(row["run_id"]) if row else None)
         extra = observed.run_metadata()
         if extra:
             await conn.execute(

@@ -25,24 +25,25 @@ router = APIRouter(tags=["runs"])
 
 async def create(request: Request, thread_id: uuid.UUID, body: RunCreate) -> dict[str, Any]:
     state = request.state
-    assistant = await resolve_assistant(state.pool, state.graphs, body.assistant_id)
-    kwargs = body.run_kwargs()
-    kwargs["config"] = assistant.merged_config(kwargs.get("config"))
-    if assistant.context or "context" in kwargs:
-        kwargs["context"] = {**assistant.context, **(kwargs.get("context") or {})}
-    if assistant.run_timeout_s is not None:
-        kwargs["timeout_s"] = assistant.run_timeout_s
-    async with state.pool.connection() as conn, conn.transaction():
-        await store.ensure_thread(conn, thread_id, if_not_exists=body.if_not_exists, graph_id=assistant.graph_id)
-        return await store.create_run(
-            conn,
-            thread_id=thread_id,
-            assistant_id=assistant.assistant_id,
-            graph_id=assistant.graph_id,
-            kwargs=kwargs,
-            metadata=body.metadata or {},
-            multitask_strategy=body.multitask_strategy,
-        )
+    async with state.pool.connection() as conn:
+        assistant = await resolve_assistant(conn, state.graphs, body.assistant_id)
+        kwargs = body.run_kwargs()
+        kwargs["config"] = assistant.merged_config(kwargs.get("config"))
+        if assistant.context or "context" in kwargs:
+            kwargs["context"] = {**assistant.context, **(kwargs.get("context") or {})}
+        if assistant.run_timeout_s is not None:
+            kwargs["timeout_s"] = assistant.run_timeout_s
+        async with conn.transaction():
+            await store.ensure_thread(conn, thread_id, if_not_exists=body.if_not_exists, graph_id=assistant.graph_id)
+            return await store.create_run(
+                conn,
+                thread_id=thread_id,
+                assistant_id=assistant.assistant_id,
+                graph_id=assistant.graph_id,
+                kwargs=kwargs,
+                metadata=body.metadata or {},
+                multitask_strategy=body.multitask_strategy,
+            )
 
 
 def run_json(run: dict[str, Any]) -> dict[str, Any]:

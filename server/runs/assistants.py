@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from server.db.pool import Pool
+from server.db.pool import Connection
 from server.errors import NotFound
 from server.graphs import LoadedGraphs
 from server.services.assistants import get_assistant
@@ -37,10 +37,9 @@ class Assistant:
         return merged
 
 
-async def resolve_assistant(pool: Pool, graphs: LoadedGraphs, assistant_id: str) -> Assistant:
+async def resolve_assistant(conn: Connection, graphs: LoadedGraphs, assistant_id: str) -> Assistant:
     """A graph id or an assistant id (system or named) to the graph and stored configuration to run."""
-    async with pool.connection() as conn:
-        row = await get_assistant(conn, graphs, assistant_id)
+    row = await get_assistant(conn, graphs, assistant_id)
     if row["graph_id"] not in graphs:
         known = ", ".join(graphs) or "none"
         raise NotFound(

@@ -66,12 +66,14 @@ async def create_run(
 ) -> dict[str, Any]:
     """Insert a pending run, applying the strategy to the thread's active runs. Call inside a transaction
     that already locked the thread (`ensure_thread`)."""
-    active = await (
-        await conn.execute(
-            "SELECT run_id, status FROM keel.runs WHERE thread_id = %s AND status IN ('pending', 'running')",
-            (thread_id,),
-        )
-    ).fetchall()
+    active = []
+    if multitask_strategy != "enqueue":  # an enqueued run waits its turn, whatever else is active
+        active = await (
+            await conn.execute(
+                "SELECT run_id, status FROM keel.runs WHERE thread_id = %s AND status IN ('pending', 'running')",
+                (thread_id,),
+            )
+        ).fetchall()
     if active and multitask_strategy == "reject":
         raise Conflict(
             f"thread {thread_id} already has an active run ({active[0]['run_id']}); multitask_strategy=reject"
@@ -137,7 +139,8 @@ async def request_cancel(conn: Connection, run_id: uuid.UUID, action: CancelActi
 async def claim_run(conn: Connection, *, worker_id: str, lease_s: float, max_attempts: int) -> dict[str, Any] | None:
     """Lease the oldest runnable run: pending, or running with an expired lease (its worker died) and
     attempts left (`fail_exhausted` ends the others). A run waits while an earlier run of its thread is
-    active. `next_seq` is the run's next event sequence number (events continue across attempts)."""
+    active. `next_seq` is the run's next event sequence number (events continue across attempts);
+    `more_pending` says whether other runs are waiting (the claimer claims again at once, or sleeps)."""
     row = await (
         await conn.execute(
             f"""
@@ -159,7 +162,9 @@ async def claim_run(conn: Connection, *, worker_id: str, lease_s: float, max_att
             FROM candidate WHERE keel.runs.run_id = candidate.run_id
             RETURNING {_RUN_COLUMNS.replace("run_id,", "keel.runs.run_id,", 1)},
                 (SELECT coalesce(max(e.seq), 0) + 1 FROM keel.run_events e WHERE e.run_id = keel.runs.run_id)
-                AS next_seq""",
+                AS next_seq,
+                EXISTS (SELECT 1 FROM keel.runs p WHERE p.status = 'pending' AND p.run_id <> keel.runs.run_id)
+                AS more_pending""",
             (max_attempts, worker_id, lease_s),
         )
     ).fetchone()
@@ -205,9 +210,10 @@ async def finish_run(
     values: Any = None,
     interrupts: dict[str, Any] | None = None,
     events: Sequence[Event] = (),
-) -> bool:
-    """Record a final status, the run's last `events` and the thread's status after it. False if the run
-    was not ours to finish (then nothing is written)."""
+) -> ThreadStatus | None:
+    """Record a final status, the run's last `events` and the thread's status after it, which is returned
+    (`busy`: another run of the thread is waiting). None if the run was not ours to finish (nothing is
+    written then)."""
     # One statement: the run's final status, its last events and their wake-up, and the thread's values,
     # interrupts and status. The EXISTS sees the snapshot before this statement, so the finishing run itself
     # is excluded by id.
@@ -232,8 +238,9 @@ async def finish_run(
                                        SELECT 1 FROM keel.runs r WHERE r.thread_id = t.thread_id
                                          AND r.status IN ('pending', 'running') AND r.run_id <> %(run_id)s)
                                    THEN 'busy' ELSE %(thread_status)s END
-                   FROM done WHERE t.thread_id = done.thread_id)
-               SELECT EXISTS (SELECT 1 FROM done) AS finished,
+                   FROM done WHERE t.thread_id = done.thread_id
+                   RETURNING t.status)
+               SELECT (SELECT status FROM settled) AS thread_status,
                       (SELECT pg_notify(%(channel)s, %(payload)s) FROM done
                        WHERE %(payload)s::text IS NOT NULL) IS NULL AS notified""",
             {
@@ -254,7 +261,7 @@ async def finish_run(
             },
         )
     ).fetchone()
-    return row is not None and bool(row["finished"])
+    return None if row is None else row["thread_status"]
 
 
 # What a thread's status becomes when its last active run ends this way.

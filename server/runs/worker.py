@@ -60,6 +60,7 @@ class Worker:
         self._slots: set[asyncio.Task[None]] = set()  # one per run being executed
         self._running: dict[uuid.UUID, asyncio.Task[Outcome]] = {}
         self._stopping = asyncio.Event()
+        self._wake_claimer = asyncio.Event()  # replaced by the claimer's subscription once it runs
         self._handing_back = False
 
     async def start(self, size: int) -> None:
@@ -93,8 +94,10 @@ class Worker:
         """Claim a run whenever a slot is free. One claimer per process: a notification costs one claim query,
         not one per idle slot."""
         async with self.notifier.subscribe(RUNS_CHANNEL) as wake:
+            self._wake_claimer = wake
             while True:
                 await self._free.acquire()
+                wake.clear()  # from here on, a notification means work this claim may not have seen
                 try:
                     run = await self._claim()
                 except _DATABASE_DOWN as exc:
@@ -106,9 +109,12 @@ class Worker:
                     self._free.release()
                     await wait(wake, self.settings.poll_s)
                     continue
+                more = run.pop("more_pending")
                 slot = asyncio.create_task(self._slot(run), name=f"keel-slot-{run['run_id']}")
                 self._slots.add(slot)
                 slot.add_done_callback(self._slots.discard)
+                if not more:
+                    await wait(wake, self.settings.poll_s)  # nothing else was waiting at the claim
 
     async def _slot(self, run: dict[str, Any]) -> None:
         try:
@@ -224,20 +230,22 @@ class Worker:
         async with self.pool.connection() as conn:
             if run["kwargs"].get("on_completion") == "delete":
                 async with conn.transaction():
-                    finished = await self._finish(conn, run_id, outcome, observed, final)
+                    thread_status = await self._finish(conn, run_id, outcome, observed, final)
                     await store.delete_checkpoints(conn, run["thread_id"])
             else:
-                finished = await self._finish(conn, run_id, outcome, observed, final)
-        if not finished:
+                thread_status = await self._finish(conn, run_id, outcome, observed, final)
+        if thread_status is None:
             log.warning("run %s: no longer ours to finish (its lease was taken over); its result is dropped", run_id)
             return
         events.published(final)
+        if thread_status == "busy":
+            self._wake_claimer.set()  # the thread's next run may start now (nothing else notifies)
         observed.finished(outcome.status)
         log.info("run %s ended %s (attempt %d)", run_id, outcome.status, run["attempt"])
 
     async def _finish(
         self, conn: Connection, run_id: uuid.UUID, outcome: Outcome, observed: RunObservation, final: list[Event]
-    ) -> bool:
+    ) -> store.ThreadStatus | None:
         return await store.finish_run(
             conn,
             run_id,

@@ -9,9 +9,11 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from tests.process import KeelProcess
+from tests.server.runs.cluster import Cluster
 
 SLOW: dict[str, Any] = {"delay": 0.6, "done": []}
 
@@ -106,3 +108,19 @@ async def test_streaming_client_disconnects(
             if line.startswith("event: metadata"):
                 break  # leave mid-run
     assert await _until(client, thread_id, run_id, {"interrupted", "success"}) == expected
+
+
+async def test_an_enqueued_run_starts_as_soon_as_the_one_before_it_ends(cluster: Cluster):
+    # Polling every 30 s: only the worker that ends the first run can start the second promptly.
+    keel = cluster.serve("keel", KEEL_RUN_POLL="30")
+    async with get_client(url=keel.base_url) as client:
+        thread_id, first = await _first_running(client)
+        second = await client.runs.create(thread_id, "steps", input=SLOW, multitask_strategy="enqueue")
+        await asyncio.wait_for(client.runs.join(thread_id, second["run_id"]), timeout=15)
+    with psycopg.connect(cluster.url) as conn:
+        gap = conn.execute(
+            """SELECT extract(epoch FROM (SELECT started_at FROM keel.runs WHERE run_id = %s)
+                                       - (SELECT ended_at FROM keel.runs WHERE run_id = %s))""",
+            (second["run_id"], first),
+        ).fetchone()[0]  # type: ignore[index]
+    assert 0 <= gap < 2, f"the queued run started {gap:.2f} s after the first ended"
