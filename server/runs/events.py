@@ -112,11 +112,12 @@ class EventLog:
 
     async def _insert(self, conn: Connection, batch: list[tuple[int, str, str]]) -> None:
         seqs, events, datas = zip(*batch, strict=True)
-        # One statement: the insert and the wake-up commit together.
+        # One statement: the insert and the wake-up commit together. The arrays go in binary (`%b`): psycopg
+        # escapes a text-format array element by element in Python, ~25 µs per JSON event.
         await conn.execute(
             """WITH appended AS (
                    INSERT INTO keel.run_events (run_id, seq, event, data)
-                   SELECT %s, * FROM unnest(%s::bigint[], %s::text[], %s::text[]))
+                   SELECT %s, * FROM unnest(%b::bigint[], %b::text[], %b::text[]))
                SELECT pg_notify(%s, %s)""",
             (self._run_id, list(seqs), list(events), list(datas), EVENTS_CHANNEL, f"{self._run_id} {seqs[-1]}"),
         )

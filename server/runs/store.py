@@ -227,7 +227,7 @@ async def finish_run(
                    RETURNING thread_id),
                appended AS (
                    INSERT INTO keel.run_events (run_id, seq, event, data)
-                   SELECT %(run_id)s, * FROM unnest(%(seqs)s::bigint[], %(names)s::text[], %(datas)s::text[])
+                   SELECT %(run_id)s, * FROM unnest(%(seqs)b::bigint[], %(names)b::text[], %(datas)b::text[])
                    WHERE EXISTS (SELECT 1 FROM done)),
                settled AS (
                    UPDATE keel.threads t SET updated_at = now(),
