@@ -16,12 +16,13 @@ from typing import Any
 import psycopg
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
+from langgraph_sdk.schema import StreamMode
 
 from bench.harness import latency_summary, ms
 
 REQUEST = "How do I set up SSO? Please explain the guide. limit=4"
 # Both runs produce the same events (the run does the same work); only whether a client reads them differs.
-STREAM_MODE = ["messages-tuple", "values"]
+STREAM_MODE: list[StreamMode] = ["messages-tuple", "values"]
 
 
 async def _run_seconds(database_url: str, run_id: str) -> float:
