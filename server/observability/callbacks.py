@@ -18,6 +18,9 @@ class StepMetrics(BaseCallbackHandler):
     """Node durations (`keel_node_duration_seconds`) and tool outcomes (`keel_tool_calls_total`) of one run."""
 
     run_inline = True
+    # Model events are UsageCollector's: skipping them here saves a callback per streamed token.
+    ignore_llm = True
+    ignore_chat_model = True
 
     def __init__(self, graph: str) -> None:
         self.graph = graph
