@@ -33,6 +33,16 @@ async def create(request: Request, thread_id: uuid.UUID, body: RunCreate) -> dic
             kwargs["context"] = {**assistant.context, **(kwargs.get("context") or {})}
         if assistant.run_timeout_s is not None:
             kwargs["timeout_s"] = assistant.run_timeout_s
+        if body.multitask_strategy == "enqueue":
+            return await store.enqueue_run(
+                conn,
+                thread_id=thread_id,
+                create_thread=body.if_not_exists == "create",
+                assistant_id=assistant.assistant_id,
+                graph_id=assistant.graph_id,
+                kwargs=kwargs,
+                metadata=body.metadata or {},
+            )
         async with conn.transaction():
             await store.ensure_thread(conn, thread_id, if_not_exists=body.if_not_exists, graph_id=assistant.graph_id)
             return await store.create_run(

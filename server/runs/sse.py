@@ -12,11 +12,21 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from server.db.pool import Pool
 from server.observability.metrics import SSE_CLIENTS
 from server.runs import store
-from server.runs.events import follow_batches
+from server.runs.events import Event, follow_batches
 from server.runs.notify import Notifier
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 10  # comment pings keep proxies from closing a quiet stream
+
+
+def sse_frame(event: Event) -> bytes:
+    """`ServerSentEvent(data, event, id).encode()`, byte for byte, at a fraction of its cost (a streamed answer
+    is ~1000 events): event data is compact JSON, which has no line breaks, so a frame is one format call.
+    Anything with a line break (an odd node name in a namespace) takes sse-starlette's encoder."""
+    text = event.event + event.data
+    if "\n" in text or "\r" in text:
+        return ServerSentEvent(data=event.data, event=event.event, id=str(event.seq)).encode()
+    return f"id: {event.seq}\r\nevent: {event.event}\r\ndata: {event.data}\r\n\r\n".encode()
 
 
 def last_event_id(header: str | None) -> int:
@@ -45,7 +55,7 @@ def run_stream(
         try:
             async for batch in follow_batches(pool, notifier, run_id, after=after, poll_s=poll_s):
                 # One write per batch: a streamed answer is hundreds of token events.
-                yield b"".join(ServerSentEvent(data=e.data, event=e.event, id=str(e.seq)).encode() for e in batch)
+                yield b"".join(map(sse_frame, batch))
             finished = True
         finally:
             SSE_CLIENTS.dec()

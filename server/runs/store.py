@@ -66,14 +66,12 @@ async def create_run(
 ) -> dict[str, Any]:
     """Insert a pending run, applying the strategy to the thread's active runs. Call inside a transaction
     that already locked the thread (`ensure_thread`)."""
-    active = []
-    if multitask_strategy != "enqueue":  # an enqueued run waits its turn, whatever else is active
-        active = await (
-            await conn.execute(
-                "SELECT run_id, status FROM keel.runs WHERE thread_id = %s AND status IN ('pending', 'running')",
-                (thread_id,),
-            )
-        ).fetchall()
+    active = await (
+        await conn.execute(
+            "SELECT run_id, status FROM keel.runs WHERE thread_id = %s AND status IN ('pending', 'running')",
+            (thread_id,),
+        )
+    ).fetchall()
     if active and multitask_strategy == "reject":
         raise Conflict(
             f"thread {thread_id} already has an active run ({active[0]['run_id']}); multitask_strategy=reject"
@@ -109,6 +107,55 @@ async def create_run(
         )
     ).fetchone()
     assert row is not None
+    del row["notified"]
+    return row
+
+
+async def enqueue_run(
+    conn: Connection,
+    *,
+    thread_id: uuid.UUID,
+    create_thread: bool,
+    assistant_id: str,
+    graph_id: str,
+    kwargs: dict[str, Any],
+    metadata: dict[str, Any],
+) -> dict[str, Any]:
+    """`create_run` for the `enqueue` strategy, which needs no look at the thread's other runs: one statement
+    marks the thread busy (creating it if asked; the row lock orders it with other creates on the thread),
+    inserts the run and wakes the workers."""
+    thread: LiteralString = (
+        """INSERT INTO keel.threads (thread_id, metadata, status)
+           VALUES (%(thread_id)s, jsonb_build_object('graph_id', %(graph_id)s::text), 'busy')
+           ON CONFLICT (thread_id) DO UPDATE SET status = 'busy', updated_at = now(),
+                  metadata = keel.threads.metadata || excluded.metadata"""
+        if create_thread
+        else """UPDATE keel.threads SET status = 'busy', updated_at = now(),
+                  metadata = metadata || jsonb_build_object('graph_id', %(graph_id)s::text)
+           WHERE thread_id = %(thread_id)s"""
+    )
+    row = await (
+        await conn.execute(
+            f"""WITH thread AS ({thread} RETURNING thread_id),
+                run AS (
+                    INSERT INTO keel.runs
+                        (run_id, thread_id, assistant_id, graph_id, kwargs, metadata, multitask_strategy)
+                    SELECT %(run_id)s, thread_id, %(assistant_id)s, %(graph_id)s, %(kwargs)s, %(metadata)s, 'enqueue'
+                    FROM thread RETURNING {_RUN_COLUMNS})
+                SELECT run.*, pg_notify(%(channel)s, run.run_id::text) IS NULL AS notified FROM run""",
+            {
+                "thread_id": thread_id,
+                "graph_id": graph_id,
+                "run_id": uuid.uuid4(),
+                "assistant_id": assistant_id,
+                "kwargs": Jsonb(kwargs),
+                "metadata": Jsonb(metadata),
+                "channel": RUNS_CHANNEL,
+            },
+        )
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"thread {thread_id} not found (pass if_not_exists='create' to create it with the run)")
     del row["notified"]
     return row
 

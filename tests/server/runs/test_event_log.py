@@ -1,5 +1,5 @@
 """The event log and its followers: batches this process committed are handed to its own followers from
-memory, and anything written elsewhere still reaches them, in order, exactly once."""
+memory, and anything written elsewhere still reaches them, in order, exactly once; and SSE frames."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from sse_starlette import ServerSentEvent
 
 from server.db.pool import Pool, create_pool
 from server.runs import events as events_module
@@ -16,6 +17,7 @@ from server.runs import store
 from server.runs.events import Event, EventLog, follow_batches
 from server.runs.notify import Notifier
 from server.runs.recent import RecentEvents
+from server.runs.sse import sse_frame
 from server.settings import DatabaseSettings
 
 
@@ -147,3 +149,16 @@ async def test_events_written_by_another_process_still_reach_the_follower_in_ord
     assert [e.seq for e in got] == [1, 2, 3, 4, 5, 6, 7], "every event once, in order"
     assert [e.data for e in got[:6]] == [f"ours {i}" for i in range(3)] + [f"theirs {i}" for i in range(3)]
     assert reads, "the other process's events were read from the database"
+
+
+@pytest.mark.parametrize(
+    ("event", "data"),
+    [
+        ("messages", '[{"content":"héllo ","type":"AIMessageChunk"},{"langgraph_node":"model"}]'),
+        ("values|parent:1a2b", "{}"),
+        ("odd\nnode", '{"a":1}'),  # a line break anywhere takes sse-starlette's own encoder
+        ("values", "line one\r\nline two"),
+    ],
+)
+def test_an_sse_frame_is_what_sse_starlette_encodes(event: str, data: str) -> None:
+    assert sse_frame(Event(42, event, data)) == ServerSentEvent(data=data, event=event, id="42").encode()
