@@ -88,7 +88,8 @@ class EventLog:
 
     async def _flush_in_background(self) -> None:
         with contextlib.suppress(TimeoutError):  # waiting for company is optional
-            await asyncio.wait_for(self._now.wait(), self._flush_s)
+            async with asyncio.timeout(self._flush_s):  # no task per wait, unlike asyncio.wait_for
+                await self._now.wait()
         self._now.clear()
         try:
             while self._buffer:
