@@ -54,7 +54,7 @@ async def _run(admin_url: str, only: list[str], quick: bool) -> dict[str, Any]:
                 note("served", started)
             if "streaming" in only:
                 started = time.monotonic()
-                results["streaming"] = await streaming.measure(keel.base_url, url, repeats=3 if quick else 15)
+                results["streaming"] = await streaming.measure(keel.base_url, url, repeats=5 if quick else 40)
                 note("streaming", started)
             if "resume" in only:
                 started = time.monotonic()
