@@ -1,7 +1,8 @@
 """The per-run event log: every SSE event of a run, numbered, in Postgres.
 
 Writers never wait for the database on the graph's path: a background flusher writes what has accumulated,
-token events (`messages…`) and `metadata` after up to `flush_s` for company, any other event at once, and one
+token events (`messages…`) and `metadata` after up to `flush_s` for company, any other event at once unless
+it follows a write within `burst_s` (then it waits that long: a run's quick steps share a write), and one
 statement both inserts the batch and NOTIFYs followers. A write failure is raised to the run at its next
 append. Readers replay from any sequence number and then follow live, so any API process can serve any
 run's stream, and a reconnect with Last-Event-ID gets exactly what it missed. Followers in the process that
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 
@@ -24,6 +26,9 @@ _TERMINAL = ("success", "error", "timeout", "interrupted")
 # Not worth a write of their own: tokens come by the hundred, and `metadata` is followed by the first
 # graph event within milliseconds (the client has the run's id from the response headers already).
 _CAN_WAIT = ("messages", "metadata")
+# A non-token event within this long of the last write waits this long for the events that follow it (a burst
+# of quick steps becomes one write); the first event after a pause is written at once.
+_BURST_S = 0.005
 _FORGET_S = 5.0  # a finished run's last events stay in memory this long for followers still catching up
 
 
@@ -38,6 +43,7 @@ class EventLog:
         next_seq: int,
         recent: RecentEvents | None = None,
         flush_s: float = 0.02,
+        burst_s: float = _BURST_S,
         max_batch: int = 200,
     ):
         self._pool = pool
@@ -45,12 +51,14 @@ class EventLog:
         self._run_id = run_id
         self._seq = next_seq
         self._flush_s = flush_s
+        self._burst_s = burst_s
         self._max_batch = max_batch
         self._buffer: list[tuple[int, str, str]] = []
         self._lock = asyncio.Lock()
         self._flusher: asyncio.Task[None] | None = None
         self._now = asyncio.Event()  # set: the flusher should stop waiting for more tokens
         self._failure: BaseException | None = None
+        self._flushed_at = -burst_s  # when a batch was last written
 
     @classmethod
     async def open(cls, pool: Pool, run_id: uuid.UUID, recent: RecentEvents | None = None) -> EventLog:
@@ -76,8 +84,14 @@ class EventLog:
         seq = self.add(event, data)
         if len(self._buffer) >= self._max_batch:
             await self.flush()  # back-pressure: a slow database slows the run rather than filling memory
+        elif event.startswith(_CAN_WAIT):
+            self._start_flusher(urgent=False)
+        elif time.monotonic() - self._flushed_at < self._burst_s:
+            # Steps are following each other quickly: the next ones will be here within milliseconds.
+            self._start_flusher(urgent=False)
+            asyncio.get_running_loop().call_later(self._burst_s, self._now.set)
         else:
-            self._start_flusher(urgent=not event.startswith(_CAN_WAIT))
+            self._start_flusher(urgent=True)
         return seq
 
     def _start_flusher(self, *, urgent: bool) -> None:
@@ -108,6 +122,7 @@ class EventLog:
                 return
             async with self._pool.connection() as own:
                 await self._insert(own, batch)  # autocommit: committed on return
+            self._flushed_at = time.monotonic()
             if self._recent is not None:
                 self._recent.publish(self._run_id, [Event(*event) for event in batch])
 

@@ -162,3 +162,33 @@ async def test_events_written_by_another_process_still_reach_the_follower_in_ord
 )
 def test_an_sse_frame_is_what_sse_starlette_encodes(event: str, data: str) -> None:
     assert sse_frame(Event(42, event, data)) == ServerSentEvent(data=data, event=event, id="42").encode()
+
+
+async def test_quick_steps_share_a_write_and_the_first_event_after_a_pause_goes_at_once(
+    pool: Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id = await _new_run(pool)
+    log = EventLog(pool, run_id, next_seq=1, flush_s=5.0, burst_s=0.3)
+    writes: list[list[int]] = []
+    insert = log._insert
+
+    async def counted(conn: Any, batch: list[tuple[int, str, str]]) -> None:
+        writes.append([seq for seq, _, _ in batch])
+        await insert(conn, batch)
+
+    monkeypatch.setattr(log, "_insert", counted)
+
+    async def written(count: int) -> None:
+        while len(writes) < count:
+            await asyncio.sleep(0.005)
+
+    await log.append("values", "0")
+    await asyncio.wait_for(written(1), timeout=0.25)  # at once: nothing was written for a while
+    for i in (1, 2, 3):  # within burst_s of that write: they wait for each other
+        await log.append("values", str(i))
+    await asyncio.wait_for(written(2), timeout=2)
+    await asyncio.sleep(0.4)  # a pause longer than burst_s
+    await log.append("values", "4")
+    await asyncio.wait_for(written(3), timeout=0.25)
+    await log.close()
+    assert writes == [[1], [2, 3, 4], [5]]
