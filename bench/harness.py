@@ -78,7 +78,9 @@ def _free_port() -> int:
 class KeelServer:
     """`keel serve` as a child process on loopback, serving SERVED_GRAPHS from a temporary langgraph.json."""
 
-    def __init__(self, database_url: str, folder: Path, *, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, database_url: str, folder: Path, *, env: dict[str, str] | None = None, repo: Path = REPO
+    ) -> None:
         config = folder / "langgraph.json"
         config.write_text(json.dumps({"graphs": SERVED_GRAPHS}))
         self.port = _free_port()
@@ -86,7 +88,7 @@ class KeelServer:
         self.log = folder / "keel.log"
         full_env = {
             **os.environ,
-            "PYTHONPATH": str(REPO),
+            "PYTHONPATH": str(repo),  # another checkout serves another version (bench/ab.py)
             "DATABASE_URL": database_url,
             "KEEL_CONFIG": str(config),
             "KEEL_LOG_LEVEL": "warning",  # per-run info lines would be part of what is measured

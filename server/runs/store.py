@@ -287,7 +287,8 @@ async def finish_run(
                                    THEN 'busy' ELSE %(thread_status)s END
                    FROM done WHERE t.thread_id = done.thread_id
                    RETURNING t.status)
-               SELECT (SELECT status FROM settled) AS thread_status,
+               SELECT CASE WHEN EXISTS (SELECT 1 FROM done) THEN coalesce((SELECT status FROM settled), 'idle') END
+                          AS thread_status,
                       (SELECT pg_notify(%(channel)s, %(payload)s) FROM done
                        WHERE %(payload)s::text IS NOT NULL) IS NULL AS notified""",
             {
