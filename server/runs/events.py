@@ -166,11 +166,15 @@ class EventLog:
         return [Event(*event) for event in batch]
 
     def published(self, final: list[Event]) -> None:
-        """`final` (from `seal`) has committed: this process's followers may take it from memory, briefly."""
-        if self._recent is None:
-            return
-        self._recent.publish(self._run_id, final)
-        asyncio.get_running_loop().call_later(_FORGET_S, self._recent.forget, self._run_id)
+        """`final` (from `seal`) has committed: this process's followers may take it from memory."""
+        if self._recent is not None:
+            self._recent.publish(self._run_id, final)
+
+    def release(self) -> None:
+        """The run is done here, however it ended: drop its events from memory once followers still catching
+        up have had a moment to take them."""
+        if self._recent is not None:
+            asyncio.get_running_loop().call_later(_FORGET_S, self._recent.forget, self._run_id)
 
 
 async def read_events(

@@ -156,6 +156,7 @@ class Worker:
                 await self._settle(run, events, task, cancel=cancel, lost=lost, observed=observed)
             finally:
                 self._running.pop(run_id, None)
+                events.release()
 
     async def _execute(self, run: dict[str, Any], events: EventLog, observed: RunObservation) -> Outcome:
         graph = self.graphs.get(run["graph_id"])
