@@ -12,8 +12,9 @@ def _row(*cells: object) -> str:
 
 
 def _latency_tables(results: dict[str, Any]) -> list[str]:
+    """The floor and the served runs, whichever were measured (`--only`), and their ratios when both were."""
     floor, served = results.get("floor"), results.get("served")
-    if not (floor and served):
+    if not (floor or served):
         return []
     lines = [
         "### 5-node linear graph: in-process floor vs served by keel",
@@ -22,32 +23,38 @@ def _latency_tables(results: dict[str, Any]) -> list[str]:
         _row(*["---"] * 7),
     ]
     for level in ("c1", "c20"):
-        f, s = floor[level], served[level]
-        lines.append(_row(f"floor {level}", f["runs_per_s"], f["p50_ms"], f["p95_ms"], "-", "-", 0))
-        lines.append(
-            _row(
-                f"served {level}",
-                s["runs_per_s"],
-                s["run"]["p50_ms"],
-                s["run"]["p95_ms"],
-                s["first_event"]["p50_ms"],
-                s["first_event"]["p95_ms"],
-                s["errors"],
+        f = floor[level] if floor else None
+        s = served[level] if served else None
+        if f:
+            lines.append(_row(f"floor {level}", f["runs_per_s"], f["p50_ms"], f["p95_ms"], "-", "-", 0))
+        if s:
+            run, first = s["run"], s["first_event"]
+            lines.append(
+                _row(
+                    f"served {level}",
+                    s["runs_per_s"],
+                    run["p50_ms"],
+                    run["p95_ms"],
+                    first["p50_ms"],
+                    first["p95_ms"],
+                    s["errors"],
+                )
             )
-        )
-        lines.append(
-            _row(
-                f"served / floor {level}",
-                f"{s['runs_per_s'] / f['runs_per_s']:.2f}",
-                f"{s['run']['p50_ms'] / f['p50_ms']:.2f}",
-                f"{s['run']['p95_ms'] / f['p95_ms']:.2f}",
-                "",
-                "",
-                "",
+        if f and s:
+            lines.append(
+                _row(
+                    f"served / floor {level}",
+                    f"{s['runs_per_s'] / f['runs_per_s']:.2f}",
+                    f"{s['run']['p50_ms'] / f['p50_ms']:.2f}",
+                    f"{s['run']['p95_ms'] / f['p95_ms']:.2f}",
+                    "",
+                    "",
+                    "",
+                )
             )
-        )
-    c1 = served["c1"]
-    lines += ["", f"Thread creation (not in run latency), c1: p50 {c1['thread_create']['p50_ms']} ms.", ""]
+    lines.append("")
+    if served:
+        lines += [f"Thread creation (not in run latency), c1: p50 {served['c1']['thread_create']['p50_ms']} ms.", ""]
     return lines
 
 
