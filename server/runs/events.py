@@ -61,7 +61,7 @@ class EventLog:
         self._flushed_at = -burst_s  # when a batch was last written
 
     @classmethod
-    async def open(cls, pool: Pool, run_id: uuid.UUID, recent: RecentEvents | None = None) -> EventLog:
+    async def open(cls, pool: Pool, run_id: uuid.UUID) -> EventLog:
         async with pool.connection() as conn:
             row = await (
                 await conn.execute(
@@ -69,7 +69,7 @@ class EventLog:
                 )
             ).fetchone()
         assert row is not None
-        return cls(pool, run_id, next_seq=int(row["next"]), recent=recent)
+        return cls(pool, run_id, next_seq=int(row["next"]))
 
     def add(self, event: str, data: str) -> int:
         """Buffer an event without writing it (see `flush(conn)` to commit it with other changes)."""
@@ -147,8 +147,6 @@ class EventLog:
         if self._failure is not None:
             raise self._failure
         await self.flush()
-        if self._recent is not None:
-            self._recent.forget(self._run_id)
 
     async def seal(self, last: Sequence[tuple[str, str]]) -> list[Event]:
         """Wait for the background writes, then hand back what is still unwritten plus the `last` events,
