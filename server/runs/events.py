@@ -29,6 +29,7 @@ _CAN_WAIT = ("messages", "metadata")
 # A non-token event within this long of the last write waits this long for the events that follow it (a burst
 # of quick steps becomes one write); the first event after a pause is written at once.
 _BURST_S = 0.005
+_PUBLISH_WAIT_S = 0.25  # how long a follower waits for this process to publish a batch it was notified of
 _FORGET_S = 5.0  # a finished run's last events stay in memory this long for followers still catching up
 
 
@@ -48,6 +49,8 @@ class EventLog:
     ):
         self._pool = pool
         self._recent = recent
+        if recent is not None:
+            recent.open(run_id)
         self._run_id = run_id
         self._seq = next_seq
         self._flush_s = flush_s
@@ -147,6 +150,8 @@ class EventLog:
         if self._failure is not None:
             raise self._failure
         await self.flush()
+        if self._recent is not None:
+            self._recent.done_writing(self._run_id)
 
     async def seal(self, last: Sequence[tuple[str, str]]) -> list[Event]:
         """Wait for the background writes, then hand back what is still unwritten plus the `last` events,
@@ -167,11 +172,13 @@ class EventLog:
         """`final` (from `seal`) has committed: this process's followers may take it from memory."""
         if self._recent is not None:
             self._recent.publish(self._run_id, final)
+            self._recent.done_writing(self._run_id)
 
     def release(self) -> None:
-        """The run is done here, however it ended: drop its events from memory once followers still catching
-        up have had a moment to take them."""
+        """The run is done here, however it ended: nothing more is published, and its events leave memory
+        once followers still catching up have had a moment to take them."""
         if self._recent is not None:
+            self._recent.done_writing(self._run_id)
             asyncio.get_running_loop().call_later(_FORGET_S, self._recent.forget, self._run_id)
 
 
@@ -206,7 +213,13 @@ async def follow_batches(
         while True:
             events = notifier.recent.after(run_id, after)
             over = False
-            if announced is None or (announced > after and (not events or events[-1].seq < announced)):
+            if announced is not None and announced > after and (not events or events[-1].seq < announced):
+                # Announced, not yet in memory: if this process writes the run, its publish is on the way.
+                if await notifier.recent.published_up_to(run_id, announced, _PUBLISH_WAIT_S):
+                    events = notifier.recent.after(run_id, after)
+                if not events or events[-1].seq < announced:
+                    announced = None  # not (all) in memory: read
+            if announced is None:
                 events, status = await read_events(pool, run_id, after=after, limit=limit)
                 over = status is None or status in _TERMINAL  # ended without `end` (cancelled while pending)
             ended = next((i for i, event in enumerate(events) if event.event == "end"), None)
