@@ -187,7 +187,7 @@ async def test_quick_steps_share_a_write_and_the_first_event_after_a_pause_goes_
     pool: Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_id = await _new_run(pool)
-    log = EventLog(pool, run_id, next_seq=1, flush_s=5.0, burst_s=0.3)
+    log = EventLog(pool, run_id, next_seq=1, flush_s=5.0, burst_s=1.0)
     writes: list[list[int]] = []
     insert = log._insert
 
@@ -202,12 +202,12 @@ async def test_quick_steps_share_a_write_and_the_first_event_after_a_pause_goes_
             await asyncio.sleep(0.005)
 
     await log.append("values", "0")
-    await asyncio.wait_for(written(1), timeout=0.25)  # at once: nothing was written for a while
+    await asyncio.wait_for(written(1), timeout=0.8)  # at once (well within burst_s): nothing was written before
     for i in (1, 2, 3):  # within burst_s of that write: they wait for each other
         await log.append("values", str(i))
-    await asyncio.wait_for(written(2), timeout=2)
-    await asyncio.sleep(0.4)  # a pause longer than burst_s
+    await asyncio.wait_for(written(2), timeout=3)
+    await asyncio.sleep(1.2)  # a pause longer than burst_s
     await log.append("values", "4")
-    await asyncio.wait_for(written(3), timeout=0.25)
+    await asyncio.wait_for(written(3), timeout=0.8)
     await log.close()
     assert writes == [[1], [2, 3, 4], [5]]
