@@ -29,7 +29,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from server.db.embedded import temporary_server
+from server.db.embedded import scratch_server
 from server.db.migrate import upgrade
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,11 +44,7 @@ SERVED_GRAPHS = {
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """A superuser URL: KEEL_BENCH_DATABASE_URL, else an embedded server that lives for the bench run."""
-    external = os.environ.get("KEEL_BENCH_DATABASE_URL")
-    if external:
-        yield external
-        return
-    with temporary_server("keel-bench-pg-") as url:
+    with scratch_server(os.environ.get("KEEL_BENCH_DATABASE_URL"), "keel-bench-pg-") as url:
         yield url
 
 

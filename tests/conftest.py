@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from server.db.embedded import temporary_server
+from server.db.embedded import scratch_server
 from server.settings import get_settings
 from tests.pg import drop_database, migrated_template, scratch_database
 
@@ -40,11 +40,7 @@ def pg_admin_url() -> Iterator[str]:
     """A superuser URL: KEEL_TEST_DATABASE_URL if set, else one embedded server for the whole run.
 
     Its data lives outside pytest's temp tree, which concurrent pytest sessions prune."""
-    external = os.environ.get("KEEL_TEST_DATABASE_URL")
-    if external:
-        yield external
-        return
-    with temporary_server("keel-test-pg-") as url:
+    with scratch_server(os.environ.get("KEEL_TEST_DATABASE_URL"), "keel-test-pg-") as url:
         yield url
 
 

@@ -71,6 +71,17 @@ def temporary_server(prefix: str = "keel-pg-") -> Iterator[str]:
 
 
 @contextlib.contextmanager
+def scratch_server(external: str | None, prefix: str) -> Iterator[str]:
+    """A superuser URL to make scratch databases on (test runs, benchmarks): `external` as given (from the
+    environment), else a temporary embedded server's."""
+    if external:
+        yield external
+        return
+    with temporary_server(prefix) as url:
+        yield url
+
+
+@contextlib.contextmanager
 def database_url(settings: DatabaseSettings) -> Iterator[str]:
     """The URL keel should use: `DATABASE_URL` as given, else an embedded server's for the run."""
     if settings.url is not None:
