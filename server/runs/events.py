@@ -16,13 +16,19 @@ import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from server.db.pool import Connection, Pool
 from server.runs.notify import EVENTS_CHANNEL, Notifier, Waker, wait
 from server.runs.recent import Event, RecentEvents
 
-__all__ = ["Event", "EventLog", "follow_batches", "read_events"]
+__all__ = ["APPEND_EVENTS", "Event", "EventLog", "append_params", "follow_batches", "read_events"]
 _TERMINAL = ("success", "error", "timeout", "interrupted")
+# Appending one run's events, for the log's own writes and for the statement that finishes a run (with
+# `append_params`). The arrays go in binary (`%b`): psycopg escapes a text-format array element by element in
+# Python, ~25 µs per JSON event.
+APPEND_EVENTS = """INSERT INTO keel.run_events (run_id, seq, event, data)
+    SELECT %(run_id)s, * FROM unnest(%(seqs)b::bigint[], %(names)b::text[], %(datas)b::text[])"""
 # Not worth a write of their own: tokens come by the hundred, and `metadata` is followed by the first
 # graph event within milliseconds (the client has the run's id from the response headers already).
 _CAN_WAIT = ("messages", "metadata")
@@ -117,9 +123,10 @@ class EventLog:
     async def flush(self, conn: Connection | None = None) -> None:
         """Write what is buffered: on `conn` (inside the caller's transaction) or on a pooled connection."""
         async with self._lock:
-            batch, self._buffer = self._buffer, []
-            if not batch:
+            buffered, self._buffer = self._buffer, []
+            if not buffered:
                 return
+            batch = [Event(*event) for event in buffered]
             if conn is not None:
                 await self._insert(conn, batch)  # committed with the caller's transaction, read back from there
                 return
@@ -127,18 +134,13 @@ class EventLog:
                 await self._insert(own, batch)  # autocommit: committed on return
             self._flushed_at = time.monotonic()
             if self._recent is not None:
-                self._recent.publish(self._run_id, [Event(*event) for event in batch])
+                self._recent.publish(self._run_id, batch)
 
-    async def _insert(self, conn: Connection, batch: list[tuple[int, str, str]]) -> None:
-        seqs, events, datas = zip(*batch, strict=True)
-        # One statement: the insert and the wake-up commit together. The arrays go in binary (`%b`): psycopg
-        # escapes a text-format array element by element in Python, ~25 µs per JSON event.
+    async def _insert(self, conn: Connection, batch: list[Event]) -> None:
+        # One statement: the insert and the wake-up commit together.
         await conn.execute(
-            """WITH appended AS (
-                   INSERT INTO keel.run_events (run_id, seq, event, data)
-                   SELECT %s, * FROM unnest(%b::bigint[], %b::text[], %b::text[]))
-               SELECT pg_notify(%s, %s)""",
-            (self._run_id, list(seqs), list(events), list(datas), EVENTS_CHANNEL, f"{self._run_id} {seqs[-1]}"),
+            f"WITH appended AS ({APPEND_EVENTS}) SELECT pg_notify(%(channel)s, %(payload)s)",
+            append_params(self._run_id, batch),
         )
 
     async def close(self) -> None:
@@ -180,6 +182,18 @@ class EventLog:
         if self._recent is not None:
             self._recent.done_writing(self._run_id)
             asyncio.get_running_loop().call_later(_FORGET_S, self._recent.forget, self._run_id)
+
+
+def append_params(run_id: uuid.UUID, events: Sequence[Event]) -> dict[str, Any]:
+    """`APPEND_EVENTS`' parameters, and `channel`/`payload` for the followers' wake-up (payload None: none)."""
+    return {
+        "run_id": run_id,
+        "seqs": [event.seq for event in events],
+        "names": [event.event for event in events],
+        "datas": [event.data for event in events],
+        "channel": EVENTS_CHANNEL,
+        "payload": f"{run_id} {events[-1].seq}" if events else None,
+    }
 
 
 async def read_events(

@@ -14,8 +14,8 @@ from psycopg.types.json import Jsonb
 
 from server.db.pool import Connection
 from server.errors import Conflict, NotFound
-from server.runs.notify import EVENTS_CHANNEL, RUNS_CHANNEL
-from server.runs.recent import Event
+from server.runs.events import APPEND_EVENTS, Event, append_params
+from server.runs.notify import RUNS_CHANNEL
 
 RunStatus = Literal["pending", "running", "success", "error", "timeout", "interrupted"]
 ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
@@ -266,20 +266,17 @@ async def finish_run(
     # is excluded by id.
     row = await (
         await conn.execute(
-            """WITH done AS (
+            f"""WITH done AS (
                    UPDATE keel.runs SET status = %(status)s, error = %(error)s, ended_at = now(), updated_at = now(),
                           lease_owner = NULL, lease_expires_at = NULL, usage = coalesce(%(usage)s, usage)
                    WHERE run_id = %(run_id)s AND status IN ('pending', 'running')
                      AND (%(worker)s::text IS NULL OR lease_owner = %(worker)s)
                    RETURNING thread_id),
-               appended AS (
-                   INSERT INTO keel.run_events (run_id, seq, event, data)
-                   SELECT %(run_id)s, * FROM unnest(%(seqs)b::bigint[], %(names)b::text[], %(datas)b::text[])
-                   WHERE EXISTS (SELECT 1 FROM done)),
+               appended AS ({APPEND_EVENTS} WHERE EXISTS (SELECT 1 FROM done)),
                settled AS (
                    UPDATE keel.threads t SET updated_at = now(),
                           "values" = coalesce(%(values)s, t."values"),
-                          interrupts = CASE WHEN %(settled)s THEN coalesce(%(interrupts)s, '{}'::jsonb)
+                          interrupts = CASE WHEN %(settled)s THEN coalesce(%(interrupts)s, '{{}}'::jsonb)
                                             ELSE t.interrupts END,
                           status = CASE WHEN EXISTS (
                                        SELECT 1 FROM keel.runs r WHERE r.thread_id = t.thread_id
@@ -292,16 +289,12 @@ async def finish_run(
                       (SELECT pg_notify(%(channel)s, %(payload)s) FROM done
                        WHERE %(payload)s::text IS NOT NULL) IS NULL AS notified""",
             {
+                **append_params(run_id, events),
                 "status": status,
                 "error": error,
                 "usage": Jsonb(usage) if usage is not None else None,
                 "run_id": run_id,
                 "worker": worker_id,
-                "seqs": [event.seq for event in events],
-                "names": [event.event for event in events],
-                "datas": [event.data for event in events],
-                "channel": EVENTS_CHANNEL,
-                "payload": f"{run_id} {events[-1].seq}" if events else None,
                 "values": Jsonb(values) if values is not None else None,
                 "settled": values is not None or interrupts is not None,
                 "interrupts": Jsonb(interrupts) if interrupts is not None else None,

@@ -191,8 +191,8 @@ async def test_quick_steps_share_a_write_and_the_first_event_after_a_pause_goes_
     writes: list[list[int]] = []
     insert = log._insert
 
-    async def counted(conn: Any, batch: list[tuple[int, str, str]]) -> None:
-        writes.append([seq for seq, _, _ in batch])
+    async def counted(conn: Any, batch: list[Event]) -> None:
+        writes.append([event.seq for event in batch])
         await insert(conn, batch)
 
     monkeypatch.setattr(log, "_insert", counted)
