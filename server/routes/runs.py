@@ -34,7 +34,7 @@ async def create(request: Request, thread_id: uuid.UUID, body: RunCreate) -> dic
         if assistant.run_timeout_s is not None:
             kwargs["timeout_s"] = assistant.run_timeout_s
         if body.multitask_strategy == "enqueue":
-            return await store.enqueue_run(
+            return await store.insert_run(
                 conn,
                 thread_id=thread_id,
                 create_thread=body.if_not_exists == "create",

@@ -143,14 +143,18 @@ class EventLog:
             append_params(self._run_id, batch),
         )
 
-    async def close(self) -> None:
-        """Wait for the background writes, then write the rest: for a run that stops here without final
-        events (handed back, re-queued, rolled back, or taken over)."""
+    async def _drain(self) -> None:
+        """Let the background flusher finish now; a write it failed is raised here."""
         if self._flusher is not None:
             self._now.set()
             await self._flusher
         if self._failure is not None:
             raise self._failure
+
+    async def close(self) -> None:
+        """Wait for the background writes, then write the rest: for a run that stops here without final
+        events (handed back, re-queued, rolled back, or taken over)."""
+        await self._drain()
         await self.flush()
         if self._recent is not None:
             self._recent.done_writing(self._run_id)
@@ -159,11 +163,7 @@ class EventLog:
         """Wait for the background writes, then hand back what is still unwritten plus the `last` events,
         numbered, for the caller to write with the run's final status in one statement (whoever sees `end`
         sees the finished run). Call `published()` once that statement has committed."""
-        if self._flusher is not None:
-            self._now.set()
-            await self._flusher
-        if self._failure is not None:
-            raise self._failure
+        await self._drain()
         for event, data in last:
             self.add(event, data)
         async with self._lock:

@@ -79,39 +79,19 @@ async def create_run(
     if active and multitask_strategy in ("interrupt", "rollback"):
         for run in active:
             await request_cancel(conn, run["run_id"], multitask_strategy)  # type: ignore[arg-type]
-    run_id = uuid.uuid4()
-    # One statement: the run, the thread marked busy, and the workers' wake-up.
-    row = await (
-        await conn.execute(
-            f"""WITH run AS (
-                    INSERT INTO keel.runs
-                        (run_id, thread_id, assistant_id, graph_id, kwargs, metadata, multitask_strategy)
-                    VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {_RUN_COLUMNS}),
-                busy AS (
-                    UPDATE keel.threads SET status = 'busy', updated_at = now(),
-                           metadata = metadata || jsonb_build_object('graph_id', %s::text)
-                    WHERE thread_id = %s)
-                SELECT run.*, pg_notify(%s, run.run_id::text) IS NULL AS notified FROM run""",
-            (
-                run_id,
-                thread_id,
-                assistant_id,
-                graph_id,
-                Jsonb(kwargs),
-                Jsonb(metadata),
-                multitask_strategy,
-                graph_id,
-                thread_id,
-                RUNS_CHANNEL,
-            ),
-        )
-    ).fetchone()
-    assert row is not None
-    del row["notified"]
-    return row
+    return await insert_run(
+        conn,
+        thread_id=thread_id,
+        create_thread=False,
+        assistant_id=assistant_id,
+        graph_id=graph_id,
+        kwargs=kwargs,
+        metadata=metadata,
+        multitask_strategy=multitask_strategy,
+    )
 
 
-async def enqueue_run(
+async def insert_run(
     conn: Connection,
     *,
     thread_id: uuid.UUID,
@@ -120,10 +100,11 @@ async def enqueue_run(
     graph_id: str,
     kwargs: dict[str, Any],
     metadata: dict[str, Any],
+    multitask_strategy: str = "enqueue",
 ) -> dict[str, Any]:
-    """`create_run` for the `enqueue` strategy, which needs no look at the thread's other runs: one statement
-    marks the thread busy (creating it if asked; the row lock orders it with other creates on the thread),
-    inserts the run and wakes the workers."""
+    """Insert a pending run in one statement that marks the thread busy (creating it if asked; the row lock
+    orders it with other creates on the thread) and wakes the workers. On its own this is the `enqueue`
+    strategy, which needs no look at the thread's other runs; `create_run` applies the others first."""
     thread: LiteralString = (
         """INSERT INTO keel.threads (thread_id, metadata, status)
            VALUES (%(thread_id)s, jsonb_build_object('graph_id', %(graph_id)s::text), 'busy')
@@ -140,7 +121,7 @@ async def enqueue_run(
                 run AS (
                     INSERT INTO keel.runs
                         (run_id, thread_id, assistant_id, graph_id, kwargs, metadata, multitask_strategy)
-                    SELECT %(run_id)s, thread_id, %(assistant_id)s, %(graph_id)s, %(kwargs)s, %(metadata)s, 'enqueue'
+                    SELECT %(run_id)s, thread_id, %(assistant_id)s, %(graph_id)s, %(kwargs)s, %(metadata)s, %(strategy)s
                     FROM thread RETURNING {_RUN_COLUMNS})
                 SELECT run.*, pg_notify(%(channel)s, run.run_id::text) IS NULL AS notified FROM run""",
             {
@@ -150,6 +131,7 @@ async def enqueue_run(
                 "assistant_id": assistant_id,
                 "kwargs": Jsonb(kwargs),
                 "metadata": Jsonb(metadata),
+                "strategy": multitask_strategy,
                 "channel": RUNS_CHANNEL,
             },
         )
