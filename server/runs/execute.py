@@ -7,7 +7,9 @@ latest checkpoint instead of feeding its input again.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,20 +149,26 @@ async def execute(
         interrupt_after=kwargs.get("interrupt_after"),
         durability=kwargs.get("durability") or "sync",
     )
-    async for ns, mode, chunk in stream:
-        observed.event_streamed()
-        for wanted in requested:
-            if STREAM_MODES[wanted] != mode:
-                continue
-            name = _event_name("messages" if wanted == "messages-tuple" else wanted, ns, subgraphs)
-            if name is None:
-                continue
-            if wanted == "messages":
-                for legacy_name, data in legacy.events(chunk[0], chunk[1]):
-                    suffix = name.removeprefix("messages")
-                    await log.append(legacy_name + suffix, dumps(data))
-            else:
-                await log.append(name, dumps(chunk))
+    this_run = asyncio.current_task()
+    async with aclosing(stream):  # raising below must still unwind the graph's loop now, not at garbage collection
+        async for ns, mode, chunk in stream:
+            if this_run is not None and this_run.cancelling():
+                # A cancel or the run's timeout was requested, yet the graph went on: a library lost it (see
+                # worker.cancel_and_wait). Honour it at the step's output instead of running the next step.
+                raise asyncio.CancelledError
+            observed.event_streamed()
+            for wanted in requested:
+                if STREAM_MODES[wanted] != mode:
+                    continue
+                name = _event_name("messages" if wanted == "messages-tuple" else wanted, ns, subgraphs)
+                if name is None:
+                    continue
+                if wanted == "messages":
+                    for legacy_name, data in legacy.events(chunk[0], chunk[1]):
+                        suffix = name.removeprefix("messages")
+                        await log.append(legacy_name + suffix, dumps(data))
+                else:
+                    await log.append(name, dumps(chunk))
     state = await graph.aget_state({"configurable": {"thread_id": str(run["thread_id"])}})
     interrupts = {task.id: to_json_compatible(list(task.interrupts)) for task in state.tasks if task.interrupts}
     return Outcome(

@@ -9,7 +9,6 @@ back to the queue, where another worker continues them from their last checkpoin
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -37,6 +36,7 @@ log = logging.getLogger(__name__)
 Graph = Pregel[Any, Any, Any, Any]
 ContextFor = Callable[[Graph, Any], Any]  # (graph, the run's `context`) -> what the graph's Runtime gets
 _SWEEP_S = 60.0
+_RECANCEL_S = 1.0
 _DATABASE_DOWN = (psycopg.OperationalError, PoolTimeout)
 
 
@@ -82,9 +82,10 @@ class Worker:
         )
         if still_running:
             self._handing_back = True
-            for task in self._running.values():
-                task.cancel()
+            cancels = [asyncio.create_task(cancel_and_wait(task)) for task in self._running.values()]
             await asyncio.wait(still_running, timeout=10)
+            for cancelling in cancels:
+                cancelling.cancel()
 
     def alive(self) -> bool:
         """True while the claimer and the sweeper are running (for `/ready`)."""
@@ -182,9 +183,7 @@ class Worker:
                         conn, run_id, worker_id=self.worker_id, lease_s=self.settings.lease_s
                     )
                 if not ours or cancel is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                    await cancel_and_wait(task)
                     return cancel, not ours
         return None, False
 
@@ -288,3 +287,12 @@ class Worker:
             except _DATABASE_DOWN as exc:
                 log.warning("sweep skipped: %s", exc)
             await asyncio.sleep(interval)
+
+
+async def cancel_and_wait(task: asyncio.Task[Any], *, repeat_s: float = _RECANCEL_S) -> None:
+    """Cancel a run's task and wait until it ends, repeating the cancel while it runs on. On Python 3.11 a cancel
+    can be lost: `asyncio.wait_for` returns the result when its wait completes as the cancel arrives, and
+    psycopg_pool waits for a connection that way. The run would then carry on to its end."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=repeat_s)
