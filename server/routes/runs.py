@@ -12,12 +12,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response
 from sse_starlette import EventSourceResponse
 
+from server.db.pool import Connection
 from server.errors import Conflict
 from server.runs import store
-from server.runs.assistants import resolve_assistant
+from server.runs.assistants import Assistant, resolve_assistant
 from server.runs.events import follow_batches
 from server.runs.schemas import RunCreate
 from server.runs.sse import last_event_id, run_stream
+from server.runs.worker import Worker
 from server.serialize import to_json_compatible
 
 router = APIRouter(tags=["runs"])
@@ -33,27 +35,54 @@ async def create(request: Request, thread_id: uuid.UUID, body: RunCreate) -> dic
             kwargs["context"] = {**assistant.context, **(kwargs.get("context") or {})}
         if assistant.run_timeout_s is not None:
             kwargs["timeout_s"] = assistant.run_timeout_s
-        if body.multitask_strategy == "enqueue":
-            return await store.insert_run(
-                conn,
-                thread_id=thread_id,
-                create_thread=body.if_not_exists == "create",
-                assistant_id=assistant.assistant_id,
-                graph_id=assistant.graph_id,
-                kwargs=kwargs,
-                metadata=body.metadata or {},
-            )
-        async with conn.transaction():
-            await store.ensure_thread(conn, thread_id, if_not_exists=body.if_not_exists, graph_id=assistant.graph_id)
-            return await store.create_run(
-                conn,
-                thread_id=thread_id,
-                assistant_id=assistant.assistant_id,
-                graph_id=assistant.graph_id,
-                kwargs=kwargs,
-                metadata=body.metadata or {},
-                multitask_strategy=body.multitask_strategy,
-            )
+        # A free worker slot here starts the run here, without a claim (see store.insert_run).
+        worker: Worker | None = state.worker
+        lease = await worker.reserve() if worker is not None else None
+        try:
+            run = await _insert(conn, thread_id, body, assistant, kwargs, lease)
+        except BaseException:
+            if worker is not None and lease is not None:
+                worker.unreserve()
+            raise
+    if worker is not None and lease is not None:
+        if run["status"] == "running":
+            worker.run_reserved(run)
+        else:
+            worker.unreserve()  # queued behind the thread's active run: a worker claims it later
+    return run
+
+
+async def _insert(
+    conn: Connection,
+    thread_id: uuid.UUID,
+    body: RunCreate,
+    assistant: Assistant,
+    kwargs: dict[str, Any],
+    lease: store.Lease | None,
+) -> dict[str, Any]:
+    if body.multitask_strategy == "enqueue":
+        return await store.insert_run(
+            conn,
+            thread_id=thread_id,
+            create_thread=body.if_not_exists == "create",
+            assistant_id=assistant.assistant_id,
+            graph_id=assistant.graph_id,
+            kwargs=kwargs,
+            metadata=body.metadata or {},
+            start=lease,
+        )
+    async with conn.transaction():
+        await store.ensure_thread(conn, thread_id, if_not_exists=body.if_not_exists, graph_id=assistant.graph_id)
+        return await store.create_run(
+            conn,
+            thread_id=thread_id,
+            assistant_id=assistant.assistant_id,
+            graph_id=assistant.graph_id,
+            kwargs=kwargs,
+            metadata=body.metadata or {},
+            multitask_strategy=body.multitask_strategy,
+            start=lease,
+        )
 
 
 def run_json(run: dict[str, Any]) -> dict[str, Any]:

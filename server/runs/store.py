@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any, Literal, LiteralString
+from typing import Any, Literal, LiteralString, NamedTuple
 
+from psycopg.errors import UniqueViolation
 from psycopg.types.json import Jsonb
 
 from server.db.pool import Connection
@@ -63,9 +64,10 @@ async def create_run(
     kwargs: dict[str, Any],
     metadata: dict[str, Any],
     multitask_strategy: str,
+    start: Lease | None = None,
 ) -> dict[str, Any]:
-    """Insert a pending run, applying the strategy to the thread's active runs. Call inside a transaction
-    that already locked the thread (`ensure_thread`)."""
+    """Insert a run, applying the strategy to the thread's active runs (`start`: see `insert_run`). Call
+    inside a transaction that already locked the thread (`ensure_thread`)."""
     active = await (
         await conn.execute(
             "SELECT run_id, status FROM keel.runs WHERE thread_id = %s AND status IN ('pending', 'running')",
@@ -88,7 +90,15 @@ async def create_run(
         kwargs=kwargs,
         metadata=metadata,
         multitask_strategy=multitask_strategy,
+        start=start,
     )
+
+
+class Lease(NamedTuple):
+    """A free worker slot in this process, offered to a run being created so that it starts here at once."""
+
+    worker_id: str
+    lease_s: float
 
 
 async def insert_run(
@@ -101,10 +111,16 @@ async def insert_run(
     kwargs: dict[str, Any],
     metadata: dict[str, Any],
     multitask_strategy: str = "enqueue",
+    start: Lease | None = None,
 ) -> dict[str, Any]:
-    """Insert a pending run in one statement that marks the thread busy (creating it if asked; the row lock
-    orders it with other creates on the thread) and wakes the workers. On its own this is the `enqueue`
-    strategy, which needs no look at the thread's other runs; `create_run` applies the others first."""
+    """Insert a run in one statement that marks the thread busy (creating it if asked; the row lock orders it
+    with other creates on the thread). On its own this is the `enqueue` strategy, which needs no look at the
+    thread's other runs; `create_run` applies the others first.
+
+    With `start`, a run whose thread has no other active run is inserted already running under that lease:
+    its worker starts it without a claim, and no other worker is woken. Otherwise the run is pending and the
+    workers are notified. Two creates racing on an idle thread may both see it idle; the unique index on a
+    thread's running run turns the second into a pending run (retried here)."""
     thread: LiteralString = (
         """INSERT INTO keel.threads (thread_id, metadata, status)
            VALUES (%(thread_id)s, jsonb_build_object('graph_id', %(graph_id)s::text), 'busy')
@@ -115,27 +131,42 @@ async def insert_run(
                   metadata = metadata || jsonb_build_object('graph_id', %(graph_id)s::text)
            WHERE thread_id = %(thread_id)s"""
     )
-    row = await (
-        await conn.execute(
-            f"""WITH thread AS ({thread} RETURNING thread_id),
-                run AS (
-                    INSERT INTO keel.runs
-                        (run_id, thread_id, assistant_id, graph_id, kwargs, metadata, multitask_strategy)
-                    SELECT %(run_id)s, thread_id, %(assistant_id)s, %(graph_id)s, %(kwargs)s, %(metadata)s, %(strategy)s
-                    FROM thread RETURNING {_RUN_COLUMNS})
-                SELECT run.*, pg_notify(%(channel)s, run.run_id::text) IS NULL AS notified FROM run""",
-            {
-                "thread_id": thread_id,
-                "graph_id": graph_id,
-                "run_id": uuid.uuid4(),
-                "assistant_id": assistant_id,
-                "kwargs": Jsonb(kwargs),
-                "metadata": Jsonb(metadata),
-                "strategy": multitask_strategy,
-                "channel": RUNS_CHANNEL,
-            },
-        )
-    ).fetchone()
+    params = {
+        "thread_id": thread_id,
+        "graph_id": graph_id,
+        "run_id": uuid.uuid4(),
+        "assistant_id": assistant_id,
+        "kwargs": Jsonb(kwargs),
+        "metadata": Jsonb(metadata),
+        "strategy": multitask_strategy,
+        "channel": RUNS_CHANNEL,
+        "owner": start.worker_id if start else None,
+        "lease_s": start.lease_s if start else 0.0,
+    }
+    query = f"""WITH thread AS ({thread} RETURNING thread_id),
+        now AS (
+            SELECT thread_id, %(owner)s::text IS NOT NULL AND NOT EXISTS (
+                       SELECT 1 FROM keel.runs o
+                       WHERE o.thread_id = thread.thread_id AND o.status IN ('pending', 'running')) AS starts
+            FROM thread),
+        run AS (
+            INSERT INTO keel.runs (run_id, thread_id, assistant_id, graph_id, kwargs, metadata, multitask_strategy,
+                                   status, attempt, lease_owner, lease_expires_at, started_at)
+            SELECT %(run_id)s, thread_id, %(assistant_id)s, %(graph_id)s, %(kwargs)s, %(metadata)s, %(strategy)s,
+                   CASE WHEN starts THEN 'running' ELSE 'pending' END, CASE WHEN starts THEN 1 ELSE 0 END,
+                   CASE WHEN starts THEN %(owner)s::text END,
+                   CASE WHEN starts THEN now() + make_interval(secs => %(lease_s)s) END,
+                   CASE WHEN starts THEN now() END
+            FROM now RETURNING {_RUN_COLUMNS})
+        SELECT run.*, (SELECT pg_notify(%(channel)s, run.run_id::text) WHERE run.status = 'pending') IS NULL
+               AS notified
+        FROM run"""
+    try:
+        row = await (await conn.execute(query, params)).fetchone()
+    except UniqueViolation:
+        if start is None:
+            raise
+        row = await (await conn.execute(query, params | {"owner": None})).fetchone()
     if row is None:
         raise NotFound(f"thread {thread_id} not found (pass if_not_exists='create' to create it with the run)")
     del row["notified"]

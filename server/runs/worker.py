@@ -111,11 +111,31 @@ class Worker:
                     await wait(wake, self.settings.poll_s)
                     continue
                 more = run.pop("more_pending")
-                slot = asyncio.create_task(self._slot(run), name=f"keel-slot-{run['run_id']}")
-                self._slots.add(slot)
-                slot.add_done_callback(self._slots.discard)
+                self._spawn(run)
                 if not more:
                     await wait(wake, self.settings.poll_s)  # nothing else was waiting at the claim
+
+    async def reserve(self) -> store.Lease | None:
+        """A free slot for a run this process is creating, so that it starts here at once: no claim query, no
+        wake-up of every worker, and its events reach this process's followers from memory. None when every
+        slot is busy (the run is queued for whichever worker frees up first) or the worker is stopping."""
+        if not self.alive() or self._free.locked():
+            return None
+        await self._free.acquire()  # returns at once: a slot is free and nobody is queued for one
+        return store.Lease(self.worker_id, self.settings.lease_s)
+
+    def unreserve(self) -> None:
+        """The reserved slot was not used (the run was queued after all, or was not created)."""
+        self._free.release()
+
+    def run_reserved(self, run: dict[str, Any]) -> None:
+        """Run a run that was created already running under this worker's lease, in the reserved slot."""
+        self._spawn(run | {"next_seq": 1})
+
+    def _spawn(self, run: dict[str, Any]) -> None:
+        slot = asyncio.create_task(self._slot(run), name=f"keel-slot-{run['run_id']}")
+        self._slots.add(slot)
+        slot.add_done_callback(self._slots.discard)
 
     async def _slot(self, run: dict[str, Any]) -> None:
         try:

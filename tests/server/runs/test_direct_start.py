@@ -1,0 +1,94 @@
+"""A run created in a process with a free worker slot starts there: inserted already running under that
+worker's lease, with no claim and no wake-up of the other workers. With every slot busy it is queued for
+whichever worker frees up first; two creates racing on an idle thread still run one at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import psycopg
+import pytest
+from langgraph_sdk import get_client
+from langgraph_sdk.client import LangGraphClient
+
+from server.db.pool import Connection, Pool, create_pool
+from server.runs import store
+from server.runs.notify import RUNS_CHANNEL
+from server.settings import DatabaseSettings
+from tests.server.runs.cluster import Cluster
+
+SLOW: dict[str, Any] = {"delay": 0.5, "done": []}
+
+
+async def _running_owner(client: LangGraphClient, cluster: Cluster, thread_id: str, run_id: str) -> str:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if (await client.runs.get(thread_id, run_id))["status"] == "running":
+            [(owner,)] = cluster.query("SELECT lease_owner FROM keel.runs WHERE run_id = %s", run_id)
+            return str(owner)
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"run {run_id} never ran")
+
+
+async def test_a_run_starts_in_the_process_that_created_it_while_it_has_a_free_slot(cluster: Cluster):
+    here = cluster.serve("here", KEEL_WORKERS="1")
+    elsewhere = cluster.worker("elsewhere", size=4)
+    async with (
+        await psycopg.AsyncConnection.connect(cluster.url, autocommit=True) as listener,
+        get_client(url=here.base_url) as client,
+    ):
+        await listener.execute(f"LISTEN {RUNS_CHANNEL}")
+        first = await client.runs.create(str(uuid.uuid4()), "steps", input=SLOW, if_not_exists="create")
+        owner = await _running_owner(client, cluster, first["thread_id"], first["run_id"])
+        assert f":{here.proc.pid}:" in owner, f"ran in {owner}, not in the process that created it"
+        # Its only slot is busy: the next run is queued, and the idle worker elsewhere claims it.
+        second = await client.runs.create(str(uuid.uuid4()), "steps", input=SLOW, if_not_exists="create")
+        owner = await _running_owner(client, cluster, second["thread_id"], second["run_id"])
+        assert f":{elsewhere.proc.pid}:" in owner, f"ran in {owner}, not in the worker with free slots"
+        for run in (first, second):
+            await asyncio.wait_for(client.runs.join(run["thread_id"], run["run_id"]), timeout=20)
+            assert (await client.runs.get(run["thread_id"], run["run_id"]))["status"] == "success"
+        notified = set()
+        async for note in listener.notifies(timeout=0.5):
+            notified.add(note.payload)
+    assert first["run_id"] not in notified, "a run that started where it was created wakes no worker"
+    assert second["run_id"] in notified, "a queued run wakes the workers"
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[Pool]:
+    pool = create_pool(database_url, DatabaseSettings())
+    await pool.open(wait=True)
+    yield pool
+    await pool.close()
+
+
+async def _insert(conn: Connection, thread_id: uuid.UUID, worker: str) -> dict[str, Any]:
+    return await store.insert_run(
+        conn,
+        thread_id=thread_id,
+        create_thread=True,
+        assistant_id="g",
+        graph_id="g",
+        kwargs={},
+        metadata={},
+        start=store.Lease(worker, 30.0),
+    )
+
+
+async def test_two_creates_racing_on_an_idle_thread_start_only_one(pool: Pool) -> None:
+    thread_id = uuid.uuid4()
+    async with pool.connection() as first, pool.connection() as second:
+        async with first.transaction():
+            started = await _insert(first, thread_id, "one")
+            # The second create's snapshot predates the first's commit: it sees an idle thread too.
+            racing = asyncio.create_task(_insert(second, thread_id, "two"))
+            await asyncio.sleep(0.3)
+            assert not racing.done(), "the second create waits for the thread row the first one holds"
+        queued = await asyncio.wait_for(racing, timeout=10)
+    assert started["status"] == "running" and started["lease_owner"] == "one"
+    assert queued["status"] == "pending" and queued["lease_owner"] is None and queued["attempt"] == 0
