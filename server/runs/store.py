@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Literal, LiteralString, NamedTuple
 
-from psycopg.errors import UniqueViolation
 from psycopg.types.json import Jsonb
 
 from server.db.pool import Connection
@@ -113,21 +112,21 @@ async def insert_run(
     multitask_strategy: str = "enqueue",
     start: Lease | None = None,
 ) -> dict[str, Any]:
-    """Insert a run in one statement that marks the thread busy (creating it if asked; the row lock orders it
-    with other creates on the thread). On its own this is the `enqueue` strategy, which needs no look at the
-    thread's other runs; `create_run` applies the others first.
+    """Insert a run in one statement that marks the thread busy and counts the run among its active ones
+    (creating the thread if asked; the row lock orders it with other creates and ends on the thread). On its
+    own this is the `enqueue` strategy, which needs no look at the thread's other runs; `create_run` applies
+    the others first.
 
-    With `start`, a run whose thread has no other active run is inserted already running under that lease:
+    With `start`, a run that is its thread's only active one is inserted already running under that lease:
     its worker starts it without a claim, and no other worker is woken. Otherwise the run is pending and the
-    workers are notified. Two creates racing on an idle thread may both see it idle; the unique index on a
-    thread's running run turns the second into a pending run (retried here)."""
+    workers are notified."""
     thread: LiteralString = (
-        """INSERT INTO keel.threads (thread_id, metadata, status)
-           VALUES (%(thread_id)s, jsonb_build_object('graph_id', %(graph_id)s::text), 'busy')
+        """INSERT INTO keel.threads (thread_id, metadata, status, active_runs)
+           VALUES (%(thread_id)s, jsonb_build_object('graph_id', %(graph_id)s::text), 'busy', 1)
            ON CONFLICT (thread_id) DO UPDATE SET status = 'busy', updated_at = now(),
-                  metadata = keel.threads.metadata || excluded.metadata"""
+                  active_runs = keel.threads.active_runs + 1, metadata = keel.threads.metadata || excluded.metadata"""
         if create_thread
-        else """UPDATE keel.threads SET status = 'busy', updated_at = now(),
+        else """UPDATE keel.threads SET status = 'busy', updated_at = now(), active_runs = active_runs + 1,
                   metadata = metadata || jsonb_build_object('graph_id', %(graph_id)s::text)
            WHERE thread_id = %(thread_id)s"""
     )
@@ -143,30 +142,28 @@ async def insert_run(
         "owner": start.worker_id if start else None,
         "lease_s": start.lease_s if start else 0.0,
     }
-    query = f"""WITH thread AS ({thread} RETURNING thread_id),
-        now AS (
-            SELECT thread_id, %(owner)s::text IS NOT NULL AND NOT EXISTS (
-                       SELECT 1 FROM keel.runs o
-                       WHERE o.thread_id = thread.thread_id AND o.status IN ('pending', 'running')) AS starts
-            FROM thread),
-        run AS (
-            INSERT INTO keel.runs (run_id, thread_id, assistant_id, graph_id, kwargs, metadata, multitask_strategy,
-                                   status, attempt, lease_owner, lease_expires_at, started_at)
-            SELECT %(run_id)s, thread_id, %(assistant_id)s, %(graph_id)s, %(kwargs)s, %(metadata)s, %(strategy)s,
-                   CASE WHEN starts THEN 'running' ELSE 'pending' END, CASE WHEN starts THEN 1 ELSE 0 END,
-                   CASE WHEN starts THEN %(owner)s::text END,
-                   CASE WHEN starts THEN now() + make_interval(secs => %(lease_s)s) END,
-                   CASE WHEN starts THEN now() END
-            FROM now RETURNING {_RUN_COLUMNS})
-        SELECT run.*, (SELECT pg_notify(%(channel)s, run.run_id::text) WHERE run.status = 'pending') IS NULL
-               AS notified
-        FROM run"""
-    try:
-        row = await (await conn.execute(query, params)).fetchone()
-    except UniqueViolation:
-        if start is None:
-            raise
-        row = await (await conn.execute(query, params | {"owner": None})).fetchone()
+    # The count is the locked row's latest version: it includes runs committed after this statement's
+    # snapshot was taken, which a look at keel.runs would miss.
+    row = await (
+        await conn.execute(
+            f"""WITH thread AS (
+                    {thread} RETURNING thread_id, active_runs = 1 AND %(owner)s::text IS NOT NULL AS starts),
+                run AS (
+                    INSERT INTO keel.runs (run_id, thread_id, assistant_id, graph_id, kwargs, metadata,
+                                           multitask_strategy, status, attempt, lease_owner, lease_expires_at,
+                                           started_at)
+                    SELECT %(run_id)s, thread_id, %(assistant_id)s, %(graph_id)s, %(kwargs)s, %(metadata)s,
+                           %(strategy)s, CASE WHEN starts THEN 'running' ELSE 'pending' END,
+                           CASE WHEN starts THEN 1 ELSE 0 END, CASE WHEN starts THEN %(owner)s::text END,
+                           CASE WHEN starts THEN now() + make_interval(secs => %(lease_s)s) END,
+                           CASE WHEN starts THEN now() END
+                    FROM thread RETURNING {_RUN_COLUMNS})
+                SELECT run.*, (SELECT pg_notify(%(channel)s, run.run_id::text) WHERE run.status = 'pending') IS NULL
+                       AS notified
+                FROM run""",
+            params,
+        )
+    ).fetchone()
     if row is None:
         raise NotFound(f"thread {thread_id} not found (pass if_not_exists='create' to create it with the run)")
     del row["notified"]
@@ -275,8 +272,8 @@ async def finish_run(
     (`busy`: another run of the thread is waiting). None if the run was not ours to finish (nothing is
     written then)."""
     # One statement: the run's final status, its last events and their wake-up, and the thread's values,
-    # interrupts and status. The EXISTS sees the snapshot before this statement, so the finishing run itself
-    # is excluded by id.
+    # interrupts, active-run count and status. The count is the locked thread row's latest version, so a run
+    # created while this statement waited for that row keeps the thread busy.
     row = await (
         await conn.execute(
             f"""WITH done AS (
@@ -291,10 +288,8 @@ async def finish_run(
                           "values" = coalesce(%(values)s, t."values"),
                           interrupts = CASE WHEN %(settled)s THEN coalesce(%(interrupts)s, '{{}}'::jsonb)
                                             ELSE t.interrupts END,
-                          status = CASE WHEN EXISTS (
-                                       SELECT 1 FROM keel.runs r WHERE r.thread_id = t.thread_id
-                                         AND r.status IN ('pending', 'running') AND r.run_id <> %(run_id)s)
-                                   THEN 'busy' ELSE %(thread_status)s END
+                          active_runs = greatest(t.active_runs - 1, 0),
+                          status = CASE WHEN t.active_runs > 1 THEN 'busy' ELSE %(thread_status)s END
                    FROM done WHERE t.thread_id = done.thread_id
                    RETURNING t.status)
                SELECT CASE WHEN EXISTS (SELECT 1 FROM done) THEN coalesce((SELECT status FROM settled), 'idle') END
@@ -322,17 +317,6 @@ async def finish_run(
 _THREAD_STATUS_AFTER: dict[str, ThreadStatus] = {"interrupted": "interrupted", "error": "error", "timeout": "error"}
 
 
-async def settle_thread(conn: Connection, thread_id: uuid.UUID, *, last_status: RunStatus) -> None:
-    """busy while any run is active; otherwise what the last run left: interrupted, error or idle."""
-    await conn.execute(
-        """UPDATE keel.threads SET updated_at = now(), status = CASE
-               WHEN EXISTS (SELECT 1 FROM keel.runs WHERE thread_id = %s AND status IN ('pending', 'running'))
-               THEN 'busy' ELSE %s END
-           WHERE thread_id = %s""",
-        (thread_id, _THREAD_STATUS_AFTER.get(last_status, "idle"), thread_id),
-    )
-
-
 async def rollback_run(conn: Connection, run_id: uuid.UUID, thread_id: uuid.UUID) -> None:
     """Cancel with rollback: the run and every checkpoint it wrote are deleted, as if it never ran."""
     await conn.execute(
@@ -343,8 +327,15 @@ async def rollback_run(conn: Connection, run_id: uuid.UUID, thread_id: uuid.UUID
            WHERE w.thread_id = %s AND w.checkpoint_ns = gone.checkpoint_ns AND w.checkpoint_id = gone.checkpoint_id""",
         (str(thread_id), str(run_id), str(thread_id)),
     )
-    await conn.execute("DELETE FROM keel.runs WHERE run_id = %s", (run_id,))
-    await settle_thread(conn, thread_id, last_status="success")
+    await conn.execute(
+        """WITH gone AS (DELETE FROM keel.runs WHERE run_id = %s RETURNING thread_id, status IN ('pending', 'running')
+                                                                             AS was_active)
+           UPDATE keel.threads t SET updated_at = now(),
+                  active_runs = greatest(t.active_runs - gone.was_active::int, 0),
+                  status = CASE WHEN t.active_runs - gone.was_active::int > 0 THEN 'busy' ELSE 'idle' END
+           FROM gone WHERE t.thread_id = gone.thread_id""",
+        (run_id,),
+    )
 
 
 async def delete_checkpoints(conn: Connection, thread_id: uuid.UUID) -> None:

@@ -1,6 +1,7 @@
 """A run created in a process with a free worker slot starts there: inserted already running under that
 worker's lease, with no claim and no wake-up of the other workers. With every slot busy it is queued for
-whichever worker frees up first; two creates racing on an idle thread still run one at a time."""
+whichever worker frees up first. Creates and ends racing on one thread still agree on what is active: the
+thread row counts its active runs."""
 
 from __future__ import annotations
 
@@ -92,3 +93,23 @@ async def test_two_creates_racing_on_an_idle_thread_start_only_one(pool: Pool) -
         queued = await asyncio.wait_for(racing, timeout=10)
     assert started["status"] == "running" and started["lease_owner"] == "one"
     assert queued["status"] == "pending" and queued["lease_owner"] is None and queued["attempt"] == 0
+
+
+async def test_a_run_finishing_as_the_next_one_is_created_leaves_the_thread_busy(pool: Pool) -> None:
+    thread_id = uuid.uuid4()
+    async with pool.connection() as conn:
+        first = await _insert(conn, thread_id, "one")
+    async with pool.connection() as creating, pool.connection() as finishing:
+        async with creating.transaction():
+            queued = await _insert(creating, thread_id, "two")
+            # The finish's snapshot predates the next run's commit; it waits for the thread row meanwhile.
+            ending = asyncio.create_task(
+                store.finish_run(finishing, first["run_id"], status="success", worker_id="one")
+            )
+            await asyncio.sleep(0.3)
+            assert not ending.done(), "the finish waits for the thread row the create holds"
+        after = await asyncio.wait_for(ending, timeout=10)
+        thread = await store.get_thread(finishing, thread_id)
+    assert queued["status"] == "pending"
+    assert after == "busy", "the worker that ends the first run must wake a claimer for the queued one"
+    assert thread["status"] == "busy", "the thread has a queued run"
