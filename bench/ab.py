@@ -56,7 +56,8 @@ async def _run(admin_url: str, ref_tree: Path, ref: str, args: argparse.Namespac
     async with AsyncExitStack() as stack:
         servers: dict[str, KeelServer] = {}
         for name, repo in ((ref, ref_tree), ("this checkout", REPO)):
-            url = await stack.enter_async_context(fresh_database(admin_url))
+            # Each version migrates its own database at start: their migrations may differ.
+            url = await stack.enter_async_context(fresh_database(admin_url, migrate=False))
             folder = Path(tempfile.mkdtemp(prefix="keel-ab-"))
             stack.callback(shutil.rmtree, folder, True)
             server = KeelServer(url, folder, repo=repo)

@@ -49,15 +49,17 @@ def postgres_server() -> Iterator[str]:
 
 
 @asynccontextmanager
-async def fresh_database(admin_url: str) -> AsyncIterator[str]:
-    """A new, migrated database (keel's tables and the checkpoint schema), dropped afterwards."""
+async def fresh_database(admin_url: str, *, migrate: bool = True) -> AsyncIterator[str]:
+    """A new database, dropped afterwards; migrated (keel's tables and the checkpoint schema) unless the
+    keel that will use it migrates it itself (another version's migrations may differ: bench/ab.py)."""
     name = f"keel_bench_{uuid.uuid4().hex[:10]}"
     async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as admin:
         await admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
     try:
-        async with await psycopg.AsyncConnection.connect(url, autocommit=True, row_factory=dict_row) as conn:
-            await upgrade(conn)
+        if migrate:
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True, row_factory=dict_row) as conn:
+                await upgrade(conn)
         yield url
     finally:
         async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as admin:
