@@ -9,6 +9,8 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
+from server.db.pool import Pool, create_pool
+from server.settings import DatabaseSettings
 from tests.pg import scratch_database
 from tests.process import KeelProcess
 from tests.server.runs.cluster import Cluster
@@ -33,6 +35,15 @@ def served(
         keel.wait_ready()
         yield keel
         keel.stop()
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[Pool]:
+    """A keel connection pool on this test's own database."""
+    pool = create_pool(database_url, DatabaseSettings())
+    await pool.open(wait=True)
+    yield pool
+    await pool.close()
 
 
 @pytest.fixture

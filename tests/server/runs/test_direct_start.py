@@ -8,18 +8,15 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
-import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
-from server.db.pool import Connection, Pool, create_pool
+from server.db.pool import Connection, Pool
 from server.runs import store
 from server.runs.notify import RUNS_CHANNEL
-from server.settings import DatabaseSettings
 from tests.server.runs.cluster import Cluster
 
 SLOW: dict[str, Any] = {"delay": 0.5, "done": []}
@@ -58,14 +55,6 @@ async def test_a_run_starts_in_the_process_that_created_it_while_it_has_a_free_s
             notified.add(note.payload)
     assert first["run_id"] not in notified, "a run that started where it was created wakes no worker"
     assert second["run_id"] in notified, "a queued run wakes the workers"
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[Pool]:
-    pool = create_pool(database_url, DatabaseSettings())
-    await pool.open(wait=True)
-    yield pool
-    await pool.close()
 
 
 async def _insert(conn: Connection, thread_id: uuid.UUID, worker: str) -> dict[str, Any]:

@@ -12,14 +12,13 @@ from typing import Any
 import pytest
 from sse_starlette import ServerSentEvent
 
-from server.db.pool import Pool, create_pool
+from server.db.pool import Pool
 from server.runs import events as events_module
 from server.runs import store
 from server.runs.events import Event, EventLog, follow_batches
 from server.runs.notify import Notifier
 from server.runs.recent import RecentEvents
 from server.runs.sse import sse_frame
-from server.settings import DatabaseSettings
 
 
 def test_recent_events_hands_out_only_what_continues_from_the_follower() -> None:
@@ -56,14 +55,6 @@ async def test_a_notification_that_overtakes_its_publish_waits_for_it_only_while
     assert not await asyncio.wait_for(waiting, timeout=1)
     assert time.monotonic() - started < 1, "nobody waits out the timeout"
     assert [e.seq for e in recent.after(run, 0)] == [1, 2], "what was published stays until forget()"
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[Pool]:
-    pool = create_pool(database_url, DatabaseSettings())
-    await pool.open(wait=True)
-    yield pool
-    await pool.close()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import operator
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import pytest
@@ -19,12 +18,11 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, StateGraph
 from typing_extensions import TypedDict
 
-from server.db.pool import Pool, create_pool
+from server.db.pool import Pool
 from server.runs import store
 from server.runs.events import EventLog
 from server.runs.execute import execute
 from server.runs.worker import cancel_and_wait
-from server.settings import DatabaseSettings
 
 
 async def test_a_lost_cancel_is_repeated_until_the_task_ends() -> None:
@@ -86,26 +84,17 @@ def _five_steps(saver: InMemorySaver) -> Any:
     return graph.compile(checkpointer=saver)
 
 
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[Pool]:
-    pool = create_pool(database_url, DatabaseSettings())
-    await pool.open(wait=True)
-    yield pool
-    await pool.close()
-
-
 async def test_a_run_whose_cancel_was_lost_stops_at_its_next_step(pool: Pool) -> None:
     thread_id = uuid.uuid4()
-    async with pool.connection() as conn, conn.transaction():
-        await store.ensure_thread(conn, thread_id, if_not_exists="create", graph_id="g")
-        run = await store.create_run(
+    async with pool.connection() as conn:
+        run = await store.insert_run(
             conn,
             thread_id=thread_id,
+            create_thread=True,
             assistant_id="g",
             graph_id="g",
             kwargs={"input": {"ran": []}, "stream_mode": ["values"]},
             metadata={},
-            multitask_strategy="enqueue",
         )
     run |= {"attempt": 1}
     saver = LosesACancelWhileWriting()
