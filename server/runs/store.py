@@ -317,8 +317,9 @@ async def finish_run(
 _THREAD_STATUS_AFTER: dict[str, ThreadStatus] = {"interrupted": "interrupted", "error": "error", "timeout": "error"}
 
 
-async def rollback_run(conn: Connection, run_id: uuid.UUID, thread_id: uuid.UUID) -> None:
-    """Cancel with rollback: the run and every checkpoint it wrote are deleted, as if it never ran."""
+async def rollback_run(conn: Connection, run_id: uuid.UUID, thread_id: uuid.UUID) -> ThreadStatus | None:
+    """Cancel with rollback: the run and every checkpoint it wrote are deleted, as if it never ran. Returns
+    the thread's status after it (`busy`: another run of the thread is waiting), None if the run was gone."""
     await conn.execute(
         """WITH gone AS (
                DELETE FROM checkpoints WHERE thread_id = %s AND metadata->>'run_id' = %s
@@ -327,15 +328,18 @@ async def rollback_run(conn: Connection, run_id: uuid.UUID, thread_id: uuid.UUID
            WHERE w.thread_id = %s AND w.checkpoint_ns = gone.checkpoint_ns AND w.checkpoint_id = gone.checkpoint_id""",
         (str(thread_id), str(run_id), str(thread_id)),
     )
-    await conn.execute(
-        """WITH gone AS (DELETE FROM keel.runs WHERE run_id = %s RETURNING thread_id, status IN ('pending', 'running')
-                                                                             AS was_active)
-           UPDATE keel.threads t SET updated_at = now(),
-                  active_runs = greatest(t.active_runs - gone.was_active::int, 0),
-                  status = CASE WHEN t.active_runs - gone.was_active::int > 0 THEN 'busy' ELSE 'idle' END
-           FROM gone WHERE t.thread_id = gone.thread_id""",
-        (run_id,),
-    )
+    row = await (
+        await conn.execute(
+            """WITH gone AS (DELETE FROM keel.runs WHERE run_id = %s
+                             RETURNING thread_id, status IN ('pending', 'running') AS was_active)
+               UPDATE keel.threads t SET updated_at = now(),
+                      active_runs = greatest(t.active_runs - gone.was_active::int, 0),
+                      status = CASE WHEN t.active_runs - gone.was_active::int > 0 THEN 'busy' ELSE 'idle' END
+               FROM gone WHERE t.thread_id = gone.thread_id RETURNING t.status""",
+            (run_id,),
+        )
+    ).fetchone()
+    return row["status"] if row is not None else None
 
 
 async def delete_checkpoints(conn: Connection, thread_id: uuid.UUID) -> None:

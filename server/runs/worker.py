@@ -239,7 +239,9 @@ class Worker:
         if cancel == "rollback":
             await events.close()
             async with self.pool.connection() as conn, conn.transaction():
-                await store.rollback_run(conn, run_id, run["thread_id"])
+                thread_status = await store.rollback_run(conn, run_id, run["thread_id"])
+            if thread_status == "busy":
+                self._wake_claimer.set()  # the run that asked for the rollback may start now
             return
         outcome = self._outcome(task, cancel)
         last = [("end", dumps({"run_id": str(run_id), "status": outcome.status}))]

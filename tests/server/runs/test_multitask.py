@@ -124,3 +124,18 @@ async def test_an_enqueued_run_starts_as_soon_as_the_one_before_it_ends(cluster:
             (second["run_id"], first),
         ).fetchone()[0]  # type: ignore[index]
     assert 0 <= gap < 2, f"the queued run started {gap:.2f} s after the first ended"
+
+
+async def test_a_run_that_rolls_back_the_one_before_it_starts_as_soon_as_that_one_is_gone(cluster: Cluster):
+    # Polling every 30 s: only the worker that rolls back the first run can start the second promptly.
+    keel = cluster.serve("keel", KEEL_RUN_POLL="30")
+    async with get_client(url=keel.base_url) as client:
+        thread_id, _ = await _first_running(client)
+        second = await client.runs.create(thread_id, "steps", input=SLOW, multitask_strategy="rollback")
+        await asyncio.wait_for(client.runs.join(thread_id, second["run_id"]), timeout=15)
+        assert await _status(client, thread_id, second["run_id"]) == "success"
+    with psycopg.connect(cluster.url) as conn:
+        waited = conn.execute(
+            "SELECT extract(epoch FROM started_at - created_at) FROM keel.runs WHERE run_id = %s", (second["run_id"],)
+        ).fetchone()[0]  # type: ignore[index]
+    assert waited < 5, f"the second run waited {waited:.2f} s to start"
