@@ -349,7 +349,8 @@ async def delete_checkpoints(conn: Connection, thread_id: uuid.UUID) -> None:
 
 
 async def fail_exhausted(conn: Connection, *, max_attempts: int) -> list[dict[str, Any]]:
-    """Runs whose worker died on their last allowed attempt end as `error` instead of being retried."""
+    """Runs whose worker died on their last allowed attempt end as `error` instead of being retried. Each row
+    carries `thread_status`, the thread's status after it (`busy`: another run of the thread is waiting)."""
     rows = await (
         await conn.execute(
             """SELECT run_id, thread_id, attempt FROM keel.runs
@@ -360,7 +361,7 @@ async def fail_exhausted(conn: Connection, *, max_attempts: int) -> list[dict[st
     ).fetchall()
     for row in rows:
         row["error"] = f"run abandoned after {row['attempt']} attempt(s): its worker stopped renewing the lease"
-        await finish_run(conn, row["run_id"], status="error", error=row["error"])
+        row["thread_status"] = await finish_run(conn, row["run_id"], status="error", error=row["error"])
     return rows
 
 

@@ -159,11 +159,14 @@ class Worker:
     async def _fail_exhausted(self) -> None:
         """Runs whose last allowed attempt died end as `error`; their followers learn why, like any ending."""
         async with self.pool.connection() as conn, conn.transaction():
-            for abandoned in await store.fail_exhausted(conn, max_attempts=self.settings.max_attempts):
+            ended = await store.fail_exhausted(conn, max_attempts=self.settings.max_attempts)
+            for abandoned in ended:
                 events = await EventLog.open(self.pool, abandoned["run_id"])
                 events.add("error", dumps({"error": "error", "message": abandoned["error"]}))
                 events.add("end", dumps({"run_id": str(abandoned["run_id"]), "status": "error"}))
                 await events.flush(conn)
+        if any(abandoned["thread_status"] == "busy" for abandoned in ended):
+            self._wake_claimer.set()  # committed: the runs queued behind them may start now
 
     async def _run_one(self, run: dict[str, Any]) -> None:
         run_id: uuid.UUID = run["run_id"]

@@ -75,6 +75,21 @@ async def test_a_run_whose_workers_keep_dying_ends_as_error_after_max_attempts(c
     assert "abandoned after 2 attempt(s)" in parts[-2].data["message"]
 
 
+async def test_a_run_queued_behind_an_abandoned_one_starts_when_the_sweeper_ends_it(cluster: Cluster):
+    api = cluster.api("api")
+    env = {"KEEL_RUN_MAX_ATTEMPTS": "1", "KEEL_RUN_POLL": "30"}  # only a wake-up starts the queued run soon
+    async with get_client(url=api.base_url) as client:
+        thread_id = str(uuid.uuid4())
+        first = await client.runs.create(thread_id, "steps", input={"delay": 3.0, "done": []}, if_not_exists="create")
+        dies = cluster.worker("dies", lease="1", extra=env)
+        await _until(client, thread_id, first["run_id"], {"running"})
+        queued = await client.runs.create(thread_id, "steps", input={"delay": 0.0, "done": []})
+        dies.stop(signal.SIGKILL)
+        cluster.worker("sweeps", lease="1", extra=env)
+        assert (await _until(client, thread_id, first["run_id"], {"error"}))["status"] == "error"
+        assert (await _until(client, thread_id, queued["run_id"], {"success"}, timeout=10))["status"] == "success"
+
+
 async def test_a_named_assistant_can_set_a_shorter_run_timeout(cluster: Cluster):
     api = cluster.api("api")
     cluster.worker("worker")
