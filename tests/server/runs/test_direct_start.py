@@ -33,7 +33,8 @@ async def _running_owner(client: LangGraphClient, cluster: Cluster, thread_id: s
 
 
 async def test_a_run_starts_in_the_process_that_created_it_while_it_has_a_free_slot(cluster: Cluster):
-    here = cluster.serve("here", KEEL_WORKERS="1")
+    # One slot; its claimer idles between polls (30 s) instead of holding the slot for a claim query.
+    here = cluster.serve("here", KEEL_WORKERS="1", KEEL_RUN_POLL="30")
     elsewhere = cluster.worker("elsewhere", size=4)
     async with (
         await psycopg.AsyncConnection.connect(cluster.url, autocommit=True) as listener,
