@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
+from langgraph_sdk.schema import MultitaskStrategy
 
 from tests.process import KeelProcess
 from tests.server.runs.cluster import Cluster
@@ -110,32 +111,40 @@ async def test_streaming_client_disconnects(
     assert await _until(client, thread_id, run_id, {"interrupted", "success"}) == expected
 
 
-async def test_an_enqueued_run_starts_as_soon_as_the_one_before_it_ends(cluster: Cluster):
-    # Polling every 30 s: only the worker that ends the first run can start the second promptly.
+async def _second_run_after_the_first(cluster: Cluster, strategy: MultitaskStrategy) -> tuple[str, str, str]:
+    """A second run on a thread whose first run is running, created with `strategy` and joined: the first's id,
+    the second's id and its final status.
+    Polling every 30 s: only the worker that ends (or rolls back) the first run can start the second promptly."""
     keel = cluster.serve("keel", KEEL_RUN_POLL="30")
     async with get_client(url=keel.base_url) as client:
         thread_id, first = await _first_running(client)
-        second = await client.runs.create(thread_id, "steps", input=SLOW, multitask_strategy="enqueue")
+        second = await client.runs.create(thread_id, "steps", input=SLOW, multitask_strategy=strategy)
         await asyncio.wait_for(client.runs.join(thread_id, second["run_id"]), timeout=15)
-    with psycopg.connect(cluster.url) as conn:
-        gap = conn.execute(
-            """SELECT extract(epoch FROM (SELECT started_at FROM keel.runs WHERE run_id = %s)
-                                       - (SELECT ended_at FROM keel.runs WHERE run_id = %s))""",
-            (second["run_id"], first),
-        ).fetchone()[0]  # type: ignore[index]
+        status = await _status(client, thread_id, second["run_id"])
+    return first, second["run_id"], status
+
+
+def _seconds(cluster: Cluster, query: str, *params: Any) -> float:
+    [(value,)] = cluster.query(query, *params)
+    return float(value)
+
+
+async def test_an_enqueued_run_starts_as_soon_as_the_one_before_it_ends(cluster: Cluster):
+    first, second, _ = await _second_run_after_the_first(cluster, "enqueue")
+    gap = _seconds(
+        cluster,
+        """SELECT extract(epoch FROM (SELECT started_at FROM keel.runs WHERE run_id = %s)
+                                   - (SELECT ended_at FROM keel.runs WHERE run_id = %s))""",
+        second,
+        first,
+    )
     assert 0 <= gap < 2, f"the queued run started {gap:.2f} s after the first ended"
 
 
 async def test_a_run_that_rolls_back_the_one_before_it_starts_as_soon_as_that_one_is_gone(cluster: Cluster):
-    # Polling every 30 s: only the worker that rolls back the first run can start the second promptly.
-    keel = cluster.serve("keel", KEEL_RUN_POLL="30")
-    async with get_client(url=keel.base_url) as client:
-        thread_id, _ = await _first_running(client)
-        second = await client.runs.create(thread_id, "steps", input=SLOW, multitask_strategy="rollback")
-        await asyncio.wait_for(client.runs.join(thread_id, second["run_id"]), timeout=15)
-        assert await _status(client, thread_id, second["run_id"]) == "success"
-    with psycopg.connect(cluster.url) as conn:
-        waited = conn.execute(
-            "SELECT extract(epoch FROM started_at - created_at) FROM keel.runs WHERE run_id = %s", (second["run_id"],)
-        ).fetchone()[0]  # type: ignore[index]
+    _, second, status = await _second_run_after_the_first(cluster, "rollback")
+    assert status == "success"
+    waited = _seconds(
+        cluster, "SELECT extract(epoch FROM started_at - created_at) FROM keel.runs WHERE run_id = %s", second
+    )
     assert waited < 5, f"the second run waited {waited:.2f} s to start"
