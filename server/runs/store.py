@@ -269,11 +269,12 @@ async def finish_run(
     events: Sequence[Event] = (),
 ) -> ThreadStatus | None:
     """Record a final status, the run's last `events` and the thread's status after it, which is returned
-    (`busy`: another run of the thread is waiting). None if the run was not ours to finish (nothing is
-    written then)."""
-    # One statement: the run's final status, its last events and their wake-up, and the thread's values,
-    # interrupts, active-run count and status. The count is the locked thread row's latest version, so a run
-    # created while this statement waited for that row keeps the thread busy.
+    (`busy`: another run of the thread is waiting, and the workers are woken for it). None if the run was not
+    ours to finish (nothing is written then)."""
+    # One statement: the run's final status, its last events and their wake-up, the thread's values,
+    # interrupts, active-run count and status, and the workers' wake-up when a queued run may start now (its
+    # own notification came while this run still held the thread). The count is the locked thread row's
+    # latest version, so a run created while this statement waited for that row keeps the thread busy.
     row = await (
         await conn.execute(
             f"""WITH done AS (
@@ -295,9 +296,12 @@ async def finish_run(
                SELECT CASE WHEN EXISTS (SELECT 1 FROM done) THEN coalesce((SELECT status FROM settled), 'idle') END
                           AS thread_status,
                       (SELECT pg_notify(%(channel)s, %(payload)s) FROM done
-                       WHERE %(payload)s::text IS NOT NULL) IS NULL AS notified""",
+                       WHERE %(payload)s::text IS NOT NULL) IS NULL AS notified,
+                      (SELECT pg_notify(%(runs_channel)s, %(run_id)s::text) FROM settled
+                       WHERE status = 'busy') IS NULL AS woke""",
             {
                 **append_params(run_id, events),
+                "runs_channel": RUNS_CHANNEL,
                 "status": status,
                 "error": error,
                 "usage": Jsonb(usage) if usage is not None else None,
@@ -317,9 +321,9 @@ async def finish_run(
 _THREAD_STATUS_AFTER: dict[str, ThreadStatus] = {"interrupted": "interrupted", "error": "error", "timeout": "error"}
 
 
-async def rollback_run(conn: Connection, run_id: uuid.UUID, thread_id: uuid.UUID) -> ThreadStatus | None:
-    """Cancel with rollback: the run and every checkpoint it wrote are deleted, as if it never ran. Returns
-    the thread's status after it (`busy`: another run of the thread is waiting), None if the run was gone."""
+async def rollback_run(conn: Connection, run_id: uuid.UUID, thread_id: uuid.UUID) -> None:
+    """Cancel with rollback: the run and every checkpoint it wrote are deleted, as if it never ran. When
+    another run of the thread is waiting, the workers are woken for it (as `finish_run` does)."""
     await conn.execute(
         """WITH gone AS (
                DELETE FROM checkpoints WHERE thread_id = %s AND metadata->>'run_id' = %s
@@ -328,18 +332,17 @@ async def rollback_run(conn: Connection, run_id: uuid.UUID, thread_id: uuid.UUID
            WHERE w.thread_id = %s AND w.checkpoint_ns = gone.checkpoint_ns AND w.checkpoint_id = gone.checkpoint_id""",
         (str(thread_id), str(run_id), str(thread_id)),
     )
-    row = await (
-        await conn.execute(
-            """WITH gone AS (DELETE FROM keel.runs WHERE run_id = %s
-                             RETURNING thread_id, status IN ('pending', 'running') AS was_active)
-               UPDATE keel.threads t SET updated_at = now(),
-                      active_runs = greatest(t.active_runs - gone.was_active::int, 0),
-                      status = CASE WHEN t.active_runs - gone.was_active::int > 0 THEN 'busy' ELSE 'idle' END
-               FROM gone WHERE t.thread_id = gone.thread_id RETURNING t.status""",
-            (run_id,),
-        )
-    ).fetchone()
-    return row["status"] if row is not None else None
+    await conn.execute(
+        """WITH gone AS (DELETE FROM keel.runs WHERE run_id = %(run_id)s
+                         RETURNING thread_id, status IN ('pending', 'running') AS was_active),
+                settled AS (
+                    UPDATE keel.threads t SET updated_at = now(),
+                           active_runs = greatest(t.active_runs - gone.was_active::int, 0),
+                           status = CASE WHEN t.active_runs - gone.was_active::int > 0 THEN 'busy' ELSE 'idle' END
+                    FROM gone WHERE t.thread_id = gone.thread_id RETURNING t.status)
+           SELECT pg_notify(%(channel)s, %(run_id)s::text) FROM settled WHERE status = 'busy'""",
+        {"run_id": run_id, "channel": RUNS_CHANNEL},
+    )
 
 
 async def delete_checkpoints(conn: Connection, thread_id: uuid.UUID) -> None:
@@ -349,8 +352,7 @@ async def delete_checkpoints(conn: Connection, thread_id: uuid.UUID) -> None:
 
 
 async def fail_exhausted(conn: Connection, *, max_attempts: int) -> list[dict[str, Any]]:
-    """Runs whose worker died on their last allowed attempt end as `error` instead of being retried. Each row
-    carries `thread_status`, the thread's status after it (`busy`: another run of the thread is waiting)."""
+    """Runs whose worker died on their last allowed attempt end as `error` instead of being retried."""
     rows = await (
         await conn.execute(
             """SELECT run_id, thread_id, attempt FROM keel.runs
@@ -361,7 +363,7 @@ async def fail_exhausted(conn: Connection, *, max_attempts: int) -> list[dict[st
     ).fetchall()
     for row in rows:
         row["error"] = f"run abandoned after {row['attempt']} attempt(s): its worker stopped renewing the lease"
-        row["thread_status"] = await finish_run(conn, row["run_id"], status="error", error=row["error"])
+        await finish_run(conn, row["run_id"], status="error", error=row["error"])
     return rows
 
 

@@ -60,7 +60,6 @@ class Worker:
         self._slots: set[asyncio.Task[None]] = set()  # one per run being executed
         self._running: dict[uuid.UUID, asyncio.Task[Outcome]] = {}
         self._stopping = asyncio.Event()
-        self._wake_claimer = asyncio.Event()  # replaced by the claimer's subscription once it runs
         self._handing_back = False
 
     async def start(self, size: int) -> None:
@@ -95,7 +94,6 @@ class Worker:
         """Claim a run whenever a slot is free. One claimer per process: a notification costs one claim query,
         not one per idle slot."""
         async with self.notifier.subscribe(RUNS_CHANNEL) as wake:
-            self._wake_claimer = wake
             while True:
                 await self._free.acquire()
                 wake.clear()  # from here on, a notification means work this claim may not have seen
@@ -159,14 +157,11 @@ class Worker:
     async def _fail_exhausted(self) -> None:
         """Runs whose last allowed attempt died end as `error`; their followers learn why, like any ending."""
         async with self.pool.connection() as conn, conn.transaction():
-            ended = await store.fail_exhausted(conn, max_attempts=self.settings.max_attempts)
-            for abandoned in ended:
+            for abandoned in await store.fail_exhausted(conn, max_attempts=self.settings.max_attempts):
                 events = await EventLog.open(self.pool, abandoned["run_id"])
                 events.add("error", dumps({"error": "error", "message": abandoned["error"]}))
                 events.add("end", dumps({"run_id": str(abandoned["run_id"]), "status": "error"}))
                 await events.flush(conn)
-        if any(abandoned["thread_status"] == "busy" for abandoned in ended):
-            self._wake_claimer.set()  # committed: the runs queued behind them may start now
 
     async def _run_one(self, run: dict[str, Any]) -> None:
         run_id: uuid.UUID = run["run_id"]
@@ -242,9 +237,7 @@ class Worker:
         if cancel == "rollback":
             await events.close()
             async with self.pool.connection() as conn, conn.transaction():
-                thread_status = await store.rollback_run(conn, run_id, run["thread_id"])
-            if thread_status == "busy":
-                self._wake_claimer.set()  # the run that asked for the rollback may start now
+                await store.rollback_run(conn, run_id, run["thread_id"])
             return
         outcome = self._outcome(task, cancel)
         last = [("end", dumps({"run_id": str(run_id), "status": outcome.status}))]
@@ -263,8 +256,6 @@ class Worker:
             log.warning("run %s: no longer ours to finish (its lease was taken over); its result is dropped", run_id)
             return
         events.published(final)
-        if thread_status == "busy":
-            self._wake_claimer.set()  # the thread's next run may start now (nothing else notifies)
         observed.finished(outcome.status)
         log.info("run %s ended %s (attempt %d)", run_id, outcome.status, run["attempt"])
 
