@@ -19,12 +19,12 @@ On resume LangGraph re-runs this node from its start, so nothing before `interru
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from langchain_core.messages import ToolMessage
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from graphs.context import Context
 from graphs.state import ApprovalTask, ToolCallDict
@@ -42,6 +42,33 @@ class Decision(BaseModel):
     reason: str | None = None
     message: str | None = None
 
+    @model_validator(mode="after")
+    def _own_fields_only(self) -> Decision:
+        # An accept runs the call exactly as the person saw it; arguments ride only on an edit, which is
+        # validated again. A field another type owns would otherwise be silently ignored, or worse, used.
+        allowed = _FIELDS[self.type]
+        extra = sorted(name for name in ("args", "reason", "message") if getattr(self, name) is not None)
+        if stray := [name for name in extra if name not in allowed]:
+            hint = " (to change the arguments, send an edit)" if self.type == "accept" and "args" in stray else ""
+            raise ValueError(f"a {self.type} decision takes no {', '.join(stray)}{hint}")
+        return self
+
+
+_FIELDS: dict[str, tuple[str, ...]] = {"accept": (), "edit": ("args",), "reject": ("reason",), "respond": ("message",)}
+# What an approval interrupt's value carries (see `payload`): how the API tells keel's approvals from other interrupts.
+PAYLOAD_KEYS = frozenset({"tool", "args", "agent", "reason", "description", "tool_call_id", "error"})
+
+
+def is_approval(value: Any) -> TypeGuard[dict[str, Any]]:
+    """True for the value of an interrupt this node raised (the API validates decisions for those)."""
+    return isinstance(value, dict) and value.keys() >= PAYLOAD_KEYS and value["tool"] in TOOLS
+
+
+def decision_problem(decision: Any, tool: str) -> str | None:
+    """None when `decision` is a valid answer to an approval of `tool`, else what is wrong with it."""
+    parsed = _problem(decision, tool)
+    return parsed if isinstance(parsed, str) else None
+
 
 def _problem(decision: Any, tool: str) -> Decision | str:
     """The decision, or what is wrong with it (shown in the next interrupt's `error`)."""
@@ -49,7 +76,8 @@ def _problem(decision: Any, tool: str) -> Decision | str:
         parsed = Decision.model_validate(decision)
     except ValidationError as exc:
         expected = "{'type': 'accept' | 'edit' | 'reject' | 'respond', ...}"
-        return f"invalid decision {decision!r}: {exc.errors()[0]['msg']}. Expected {expected}"
+        why = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        return f"invalid decision {decision!r}: {why}. Expected {expected}"
     if parsed.type == "edit":
         if parsed.args is None:
             return "an edit needs 'args': the complete new arguments"

@@ -14,6 +14,7 @@ from sse_starlette import EventSourceResponse
 
 from server.db.pool import Connection
 from server.errors import Conflict
+from server.graphs import Graph
 from server.runs import store
 from server.runs.assistants import Assistant, resolve_assistant
 from server.runs.events import follow_batches
@@ -21,6 +22,7 @@ from server.runs.schemas import RunCreate
 from server.runs.sse import last_event_id, run_stream
 from server.runs.worker import Worker
 from server.serialize import to_json_compatible
+from server.services import commands
 
 router = APIRouter(tags=["runs"])
 
@@ -30,6 +32,8 @@ async def create(request: Request, thread_id: uuid.UUID, body: RunCreate) -> dic
     async with state.pool.connection() as conn:
         assistant = await resolve_assistant(conn, state.graphs, body.assistant_id)
         kwargs = body.run_kwargs()
+        if "command" in kwargs:
+            commands.check_shape(kwargs["command"], state.graphs[assistant.graph_id])
         kwargs["config"] = assistant.merged_config(kwargs.get("config"))
         if assistant.context or "context" in kwargs:
             kwargs["context"] = {**assistant.context, **(kwargs.get("context") or {})}
@@ -39,7 +43,7 @@ async def create(request: Request, thread_id: uuid.UUID, body: RunCreate) -> dic
         worker: Worker | None = state.worker
         lease = await worker.reserve() if worker is not None else None
         try:
-            run = await _insert(conn, thread_id, body, assistant, kwargs, lease)
+            run = await _insert(conn, thread_id, body, assistant, kwargs, lease, state.graphs[assistant.graph_id])
         except BaseException:
             if worker is not None and lease is not None:
                 worker.unreserve()
@@ -59,8 +63,10 @@ async def _insert(
     assistant: Assistant,
     kwargs: dict[str, Any],
     lease: store.Lease | None,
+    graph: Graph,
 ) -> dict[str, Any]:
-    if body.multitask_strategy == "enqueue":
+    resumes = "resume" in kwargs.get("command", {})
+    if body.multitask_strategy == "enqueue" and not resumes:
         return await store.insert_run(
             conn,
             thread_id=thread_id,
@@ -73,6 +79,8 @@ async def _insert(
         )
     async with conn.transaction():
         await store.ensure_thread(conn, thread_id, if_not_exists=body.if_not_exists, graph_id=assistant.graph_id)
+        if resumes:  # checked on the locked thread row: no other run can be created until this one is
+            kwargs["command"]["resume"] = await commands.resume_answers(conn, graph, thread_id, kwargs)
         return await store.create_run(
             conn,
             thread_id=thread_id,

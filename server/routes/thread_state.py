@@ -34,6 +34,9 @@ class StateUpdate(BaseModel):
     as_node: str | None = None
     checkpoint: CheckpointIn | None = None
     checkpoint_id: str | None = None
+    discard_interrupts: bool = Field(
+        default=False, description="keel: drop the interrupts the thread waits on (recorded in the checkpoint)"
+    )
 
 
 class HistoryQuery(BaseModel):
@@ -91,7 +94,13 @@ async def update_state(thread_id: UUID, body: StateUpdate, pool: PoolDep, graphs
     if body.checkpoint_id:
         checkpoint = {**(checkpoint or {}), "checkpoint_id": body.checkpoint_id}
     return await service.update_state(
-        pool, graphs, thread_id, values=body.values, as_node=body.as_node, checkpoint=checkpoint
+        pool,
+        graphs,
+        thread_id,
+        values=body.values,
+        as_node=body.as_node,
+        checkpoint=checkpoint,
+        discard_interrupts=body.discard_interrupts,
     )
 
 

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import BaseMessage, BaseMessageChunk
+from langgraph._internal._constants import CONFIG_KEY_STRICT_RESUME
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.pregel import Pregel
 from langgraph.types import Command, Send
 
 from server.observability.run import RunObservation
 from server.runs.events import EventLog
+from server.runs.pending import pending_interrupts
 from server.serialize import dumps, to_json_compatible
 
 DEFAULT_RECURSION_LIMIT = 100
@@ -50,6 +52,9 @@ def run_config(run: dict[str, Any], *, resume_latest: bool) -> dict[str, Any]:
     config: dict[str, Any] = json.loads(json.dumps(kwargs.get("config") or {}))
     configurable = config.setdefault("configurable", {})
     configurable["thread_id"] = str(run["thread_id"])
+    # A resume map naming an interrupt that is no longer pending fails the run before anything is written,
+    # instead of being ignored (the API checked it against the thread when the run was created).
+    configurable[CONFIG_KEY_STRICT_RESUME] = True
     checkpoint = kwargs.get("checkpoint") or {}
     checkpoint_id = kwargs.get("checkpoint_id") or checkpoint.get("checkpoint_id")
     if checkpoint_id and not resume_latest:
@@ -170,7 +175,9 @@ async def execute(
                 else:
                     await log.append(name, dumps(chunk))
     state = await graph.aget_state({"configurable": {"thread_id": str(run["thread_id"])}})
-    interrupts = {task.id: to_json_compatible(list(task.interrupts)) for task in state.tasks if task.interrupts}
+    interrupts = await pending_interrupts(graph, state)
     return Outcome(
-        "interrupted" if state.next else "success", values=to_json_compatible(state.values), interrupts=interrupts
+        "interrupted" if state.next or interrupts else "success",
+        values=to_json_compatible(state.values),
+        interrupts=interrupts,
     )

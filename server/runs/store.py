@@ -54,6 +54,17 @@ async def get_thread(conn: Connection, thread_id: uuid.UUID) -> dict[str, Any]:
     return row
 
 
+async def pending_interrupts(conn: Connection, thread_id: uuid.UUID) -> tuple[ThreadStatus, list[dict[str, Any]]]:
+    """The thread's status and the interrupts it waits on (`{"id", "value"}`), as its last run or state
+    update left them."""
+    row = await (
+        await conn.execute("SELECT status, interrupts FROM keel.threads WHERE thread_id = %s", (thread_id,))
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"thread {thread_id} not found")
+    return row["status"], [item for items in (row["interrupts"] or {}).values() for item in items]
+
+
 async def create_run(
     conn: Connection,
     *,

@@ -7,6 +7,7 @@ no history. Snapshots are shaped like the SDK's `ThreadState`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -19,8 +20,11 @@ from psycopg.types.json import Jsonb
 from server.db.pool import Connection, Pool
 from server.errors import BadRequest, Conflict, NotFound
 from server.graphs import Graph, LoadedGraphs
+from server.runs.pending import pending_interrupts
 from server.serialize import interrupt_to_json, to_json_compatible
 from server.services.threads import get_thread
+
+log = logging.getLogger(__name__)
 
 
 def thread_config(thread_id: UUID, checkpoint: dict[str, Any] | None = None) -> RunnableConfig:
@@ -87,9 +91,12 @@ def select_fields(state: dict[str, Any], select: Sequence[str] | None) -> dict[s
     return picked
 
 
-async def thread_graph(conn: Connection, graphs: LoadedGraphs, thread_id: UUID) -> tuple[dict[str, Any], Graph | None]:
-    """The thread row (or `NotFound`) and the graph its state belongs to (None: never run)."""
-    row = await get_thread(conn, thread_id)
+async def thread_graph(
+    conn: Connection, graphs: LoadedGraphs, thread_id: UUID, *, lock: bool = False
+) -> tuple[dict[str, Any], Graph | None]:
+    """The thread row (or `NotFound`; `lock`ed for the transaction) and the graph its state belongs to (None:
+    never run)."""
+    row = await get_thread(conn, thread_id, lock=lock)
     graph_id = (row["metadata"] or {}).get("graph_id")
     if graph_id is None:
         return row, None
@@ -106,7 +113,9 @@ async def read_state(
     snapshot = await graph.aget_state(thread_config(thread_id, checkpoint), subgraphs=subgraphs)
     if checkpoint and checkpoint.get("checkpoint_id") and snapshot.created_at is None:
         raise NotFound(f"checkpoint {checkpoint['checkpoint_id']} not found on thread {thread_id}")
-    return snapshot_json(snapshot)
+    state = snapshot_json(snapshot)
+    state["interrupts"] = [item for items in (await pending_interrupts(graph, snapshot)).values() for item in items]
+    return state
 
 
 async def read_history(
@@ -137,32 +146,63 @@ async def update_state(
     values: Any,
     as_node: str | None,
     checkpoint: dict[str, Any] | None,
+    discard_interrupts: bool = False,
 ) -> dict[str, Any]:
-    """Write `values` as if `as_node` returned them; returns `{"checkpoint": ...}` of the new state."""
-    async with pool.connection() as conn:
-        row, graph = await thread_graph(conn, graphs, thread_id)
-    if graph is None:
-        raise BadRequest(
-            f"thread {thread_id} has no graph yet: run it once, or create it with a graph_id, before updating its state"
-        )
-    if row["status"] == "busy":
-        raise Conflict(f"thread {thread_id} is busy with a run; update its state when the run has ended")
-    try:
-        config = await graph.aupdate_state(thread_config(thread_id, checkpoint), values, as_node=as_node)
-    except InvalidUpdateError as exc:
-        raise BadRequest(f"cannot update the state of thread {thread_id}: {exc}") from None
-    latest = await graph.aget_state(thread_config(thread_id))
-    async with pool.connection() as conn:
-        await sync_thread_values(conn, thread_id, latest)
-    return {"checkpoint": checkpoint_json(config)}
+    """Write `values` as if `as_node` returned them; returns `{"checkpoint": ...}` of the new state.
+
+    An update would silently drop the interrupts the thread is waiting on (and could write a tool's result
+    that never happened in their place), so a thread with pending interrupts, at its head or at `checkpoint`,
+    is refused unless the caller says `discard_interrupts`; the discarded ids are then recorded in the new
+    checkpoint's metadata (`discarded_interrupts`, comma-separated). The thread row stays locked throughout, so no run starts
+    on the thread while its state changes under it."""
+    async with pool.connection() as conn, conn.transaction():
+        row, graph = await thread_graph(conn, graphs, thread_id, lock=True)
+        if graph is None:
+            raise BadRequest(
+                f"thread {thread_id} has no graph yet: run it once, or create it with a graph_id, "
+                "before updating its state"
+            )
+        if row["status"] == "busy":
+            raise Conflict(f"thread {thread_id} is busy with a run; update its state when the run has ended")
+        pending = await _pending_ids(graph, thread_id, checkpoint)
+        if pending and not discard_interrupts:
+            raise Conflict(
+                f"thread {thread_id} is waiting on interrupts {', '.join(pending)}: answer them with a run's "
+                "command.resume, or set discard_interrupts=true to drop them with this update"
+            )
+        config = thread_config(thread_id, checkpoint)
+        if pending:
+            config["metadata"] = {"discarded_interrupts": ",".join(pending)}  # checkpoint metadata keeps scalars only
+            log.warning("thread %s: state update discards pending interrupts %s", thread_id, ", ".join(pending))
+        try:
+            written = await graph.aupdate_state(config, values, as_node=as_node)
+        except InvalidUpdateError as exc:
+            raise BadRequest(f"cannot update the state of thread {thread_id}: {exc}") from None
+        await sync_thread_values(conn, graph, thread_id, await graph.aget_state(thread_config(thread_id)))
+    return {"checkpoint": checkpoint_json(written)}
 
 
-async def sync_thread_values(conn: Connection, thread_id: UUID, snapshot: StateSnapshot) -> None:
-    """Store the latest values and pending interrupts (by task id) on the thread row."""
-    interrupts = {
-        task.id: [interrupt_to_json(i) for i in task.interrupts] for task in snapshot.tasks if task.interrupts
-    }
+async def _pending_ids(graph: Graph, thread_id: UUID, checkpoint: dict[str, Any] | None) -> list[str]:
+    """Ids of the interrupts pending at the thread's head and at `checkpoint` (where an update would fork)."""
+    ids: list[str] = []
+    for at in (None, checkpoint) if checkpoint and checkpoint.get("checkpoint_id") else (None,):
+        pending = await pending_interrupts(graph, await graph.aget_state(thread_config(thread_id, at)))
+        ids += [item["id"] for items in pending.values() for item in items if item["id"] not in ids]
+    return ids
+
+
+async def sync_thread_values(conn: Connection, graph: Graph, thread_id: UUID, snapshot: StateSnapshot) -> None:
+    """Store the latest values, pending interrupts (by task id) and the status they mean on the thread row
+    (`interrupted` while a task waits, else `idle`); the caller has checked that no run is active."""
+    interrupts = await pending_interrupts(graph, snapshot)
     await conn.execute(
-        """UPDATE keel.threads SET "values" = %s, interrupts = %s, updated_at = now() WHERE thread_id = %s""",
-        (Jsonb(to_json_compatible(snapshot.values)), Jsonb(interrupts), thread_id),
+        """UPDATE keel.threads SET "values" = %s, interrupts = %s, updated_at = now(),
+                  status = %s
+           WHERE thread_id = %s""",
+        (
+            Jsonb(to_json_compatible(snapshot.values)),
+            Jsonb(interrupts),
+            "interrupted" if snapshot.next or interrupts else "idle",
+            thread_id,
+        ),
     )

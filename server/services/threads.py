@@ -6,7 +6,7 @@ module only sets `status = 'idle'` at creation.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, LiteralString
 from uuid import UUID, uuid4
 
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
@@ -45,8 +45,9 @@ async def create_thread(
     return await get_thread(conn, uid)
 
 
-async def get_thread(conn: Connection, thread_id: UUID) -> dict[str, Any]:
-    row = await (await conn.execute("SELECT * FROM keel.threads WHERE thread_id = %s", (thread_id,))).fetchone()
+async def get_thread(conn: Connection, thread_id: UUID, *, lock: bool = False) -> dict[str, Any]:
+    query: LiteralString = "SELECT * FROM keel.threads WHERE thread_id = %s" + (" FOR UPDATE" if lock else "")
+    row = await (await conn.execute(query, (thread_id,))).fetchone()
     if row is None:
         raise NotFound(f"thread {thread_id} not found")
     return row
