@@ -12,8 +12,9 @@ and resumes with one decision:
     {"type": "reject", "reason": "..."}         do not run it; the model is told why
     {"type": "respond", "message": "..."}       do not run it; the model gets this message instead
 
-An invalid decision (unknown type, an accept with args, an edit whose arguments fail validation) does not end the approval:
-the node interrupts again with the same call and `error` saying what was wrong, so it stays pending.
+An invalid decision (unknown type, an accept with args, an edit whose arguments fail validation) does not end
+the approval: the node interrupts again with the same call and `error` saying what was wrong, so it stays
+pending. (The API refuses such a decision with a 422 before a run starts: server/services/commands.py.)
 On resume LangGraph re-runs this node from its start, so nothing before `interrupt()` has side effects.
 """
 
