@@ -11,6 +11,8 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from server.deps import GraphsDep, PoolDep, SaverDep
+from server.routes.paging import Limit, Offset
+from server.runs.schemas import RunnableConfig
 from server.services import assistants as service
 from server.services import schemas
 from server.services.threads import delete_threads_with_metadata
@@ -21,7 +23,7 @@ router = APIRouter(prefix="/assistants", tags=["assistants"])
 class AssistantCreate(BaseModel):
     graph_id: str
     assistant_id: UUID | None = None
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: RunnableConfig = Field(default_factory=dict)
     context: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
     if_exists: Literal["raise", "do_nothing"] = "raise"
@@ -31,7 +33,7 @@ class AssistantCreate(BaseModel):
 
 class AssistantPatch(BaseModel):
     graph_id: str | None = None
-    config: dict[str, Any] | None = None
+    config: RunnableConfig | None = None
     context: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
     name: str | None = None
@@ -42,8 +44,8 @@ class AssistantSearch(BaseModel):
     metadata: dict[str, Any] | None = None
     graph_id: str | None = None
     name: str | None = None
-    limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    limit: Limit = 10
+    offset: Offset = 0
     sort_by: service.SortBy = "created_at"
     sort_order: service.SortOrder = "desc"
     select: list[str] | None = None

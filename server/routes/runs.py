@@ -9,11 +9,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Request, Response
 from sse_starlette import EventSourceResponse
 
 from server.db.pool import Connection
 from server.errors import Conflict
+from server.routes.paging import LimitQuery, OffsetQuery
 from server.runs import store
 from server.runs.assistants import Assistant, resolve_assistant
 from server.runs.events import follow_batches
@@ -152,9 +153,9 @@ async def create_wait(request: Request, thread_id: uuid.UUID, body: RunCreate) -
 async def list_runs(
     request: Request,
     thread_id: uuid.UUID,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 10,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    status: str | None = None,
+    limit: LimitQuery = 10,
+    offset: OffsetQuery = 0,
+    status: store.RunStatus | None = None,
 ) -> list[Any]:
     async with request.state.pool.connection() as conn:
         await store.get_thread(conn, thread_id)

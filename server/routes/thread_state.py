@@ -6,10 +6,11 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from server.deps import GraphsDep, PoolDep
 from server.graphs import Graph, LoadedGraphs
+from server.routes.paging import Limit, LimitQuery
 from server.services import state as service
 
 SelectQuery = Annotated[list[str] | None, Query()]
@@ -37,7 +38,7 @@ class StateUpdate(BaseModel):
 
 
 class HistoryQuery(BaseModel):
-    limit: int = Field(default=10, ge=1, le=1000)
+    limit: Limit = 10
     before: str | CheckpointIn | None = None
     metadata: dict[str, Any] | None = None
     checkpoint: CheckpointIn | None = None
@@ -115,7 +116,7 @@ async def get_history(
     thread_id: UUID,
     pool: PoolDep,
     graphs: GraphsDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 10,
+    limit: LimitQuery = 10,
     before: str | None = None,
 ) -> list[dict[str, Any]]:
     graph = await _graph(pool, graphs, thread_id)

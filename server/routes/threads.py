@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from server.deps import PoolDep, SaverDep
 from server.errors import BadRequest
+from server.routes.paging import Limit, Offset
 from server.services import threads as service
 
 router = APIRouter(prefix="/threads", tags=["threads"])
@@ -29,8 +30,8 @@ class ThreadSearch(BaseModel):
     values: dict[str, Any] | None = None
     ids: list[UUID] | None = None
     status: service.ThreadStatus | None = None
-    limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    limit: Limit = 10
+    offset: Offset = 0
     sort_by: service.SortBy = "created_at"
     sort_order: service.SortOrder = "desc"
     select: list[str] | None = None
