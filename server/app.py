@@ -14,6 +14,7 @@ from server.db.pool import Pool
 from server.errors import register_error_handlers
 from server.graphs import LoadedGraphs
 from server.input_guard import InputGuard, check_path_parameters
+from server.openapi import install_openapi
 from server.routes import assistants, health, metrics, runs, stateless_runs, thread_state, threads
 from server.runs.notify import Notifier
 from server.runs.worker import Worker
@@ -55,6 +56,7 @@ def create_app(
 
     app = FastAPI(title="keel", version=__version__, lifespan=lifespan, dependencies=[Depends(check_path_parameters)])
     register_error_handlers(app)
+    install_openapi(app)
     # Added last, so it runs first: an oversized or unstorable request never reaches a route.
     app.add_middleware(
         InputGuard,

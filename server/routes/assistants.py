@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from server.deps import GraphsDep, PoolDep, SaverDep
 from server.routes.paging import Limit, Offset
+from server.routes.resources import Assistant, AssistantSelected, ok, ok_list
 from server.runs.schemas import RunnableConfig
 from server.services import assistants as service
 from server.services import schemas
@@ -57,14 +58,14 @@ class AssistantCount(BaseModel):
     name: str | None = None
 
 
-@router.post("")
+@router.post("", responses=ok(Assistant))
 async def create_assistant(body: AssistantCreate, pool: PoolDep, graphs: GraphsDep) -> dict[str, Any]:
     async with pool.connection() as conn:
         row = await service.create_assistant(conn, graphs, **body.model_dump())
     return service.assistant_json(row)
 
 
-@router.post("/search")
+@router.post("/search", responses=ok_list(AssistantSelected))
 async def search_assistants(
     body: AssistantSearch, response: Response, pool: PoolDep, graphs: GraphsDep
 ) -> list[dict[str, Any]]:
@@ -82,13 +83,13 @@ async def count_assistants(body: AssistantCount, pool: PoolDep, graphs: GraphsDe
         return await service.count_assistants(conn, graphs, **body.model_dump())
 
 
-@router.get("/{assistant_id}")
+@router.get("/{assistant_id}", responses=ok(Assistant))
 async def get_assistant(assistant_id: str, pool: PoolDep, graphs: GraphsDep) -> dict[str, Any]:
     async with pool.connection() as conn:
         return service.assistant_json(await service.get_assistant(conn, graphs, assistant_id))
 
 
-@router.patch("/{assistant_id}")
+@router.patch("/{assistant_id}", responses=ok(Assistant))
 async def patch_assistant(assistant_id: str, body: AssistantPatch, pool: PoolDep, graphs: GraphsDep) -> dict[str, Any]:
     async with pool.connection() as conn:
         row = await service.update_assistant(conn, graphs, assistant_id, body.model_dump(exclude_unset=True))

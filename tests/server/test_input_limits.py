@@ -249,6 +249,8 @@ async def test_other_bad_input_answers_4xx_never_500(http: httpx.AsyncClient):
         ("GET", f"/threads/{thread_id}/state/{'9' * 3000}", None, None),
         ("POST", f"/threads/{thread_id}/history", b'{"metadata": {"k": [[[]]]}, "before": {"checkpoint_id": 1}}', None),
         ("POST", f"/threads/{thread_id}/runs/{unknown}/cancel", None, {"action": "nope"}),
+        # a checkpoint namespace naming no subgraph (found by the schemathesis test)
+        ("POST", f"/threads/{thread_id}/state", b'{"values": {}, "checkpoint": {"checkpoint_ns": "nope"}}', None),
     ]
     for method, path, content, params in cases:
         headers = {"content-type": "application/json"} if content is not None else {}
