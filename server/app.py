@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from typing_extensions import TypedDict
 
@@ -13,6 +13,8 @@ from server import __version__
 from server.db.pool import Pool
 from server.errors import register_error_handlers
 from server.graphs import LoadedGraphs
+from server.input_guard import InputGuard, check_path_parameters
+from server.openapi import install_openapi
 from server.routes import assistants, health, metrics, runs, stateless_runs, thread_state, threads
 from server.runs.notify import Notifier
 from server.runs.worker import Worker
@@ -52,8 +54,15 @@ def create_app(
                 "worker": runtime.worker,
             }
 
-    app = FastAPI(title="keel", version=__version__, lifespan=lifespan)
+    app = FastAPI(title="keel", version=__version__, lifespan=lifespan, dependencies=[Depends(check_path_parameters)])
     register_error_handlers(app)
+    install_openapi(app)
+    # Added last, so it runs first: an oversized or unstorable request never reaches a route.
+    app.add_middleware(
+        InputGuard,
+        max_body_bytes=settings.server.max_body_bytes,
+        max_message_chars=settings.server.max_message_chars,
+    )
     # Matched in this order, route by route: the per-run requests first (no two groups share a path).
     app.include_router(runs.router)
     app.include_router(threads.router)

@@ -116,6 +116,10 @@ class ServerSettings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535, validation_alias="KEEL_PORT")
     config: Path = Field(default=Path("langgraph.json"), validation_alias="KEEL_CONFIG")
     log_level: Literal["debug", "info", "warning", "error"] = Field(default="info", validation_alias="KEEL_LOG_LEVEL")
+    # Larger request bodies are refused with 413 before they are read whole (server.input_guard).
+    max_body_bytes: int = Field(default=1_048_576, ge=1, validation_alias="KEEL_MAX_BODY_BYTES")
+    # One message's text (run input, command.update, state values); longer ones are refused with 422.
+    max_message_chars: int = Field(default=100_000, ge=1, validation_alias="KEEL_MAX_MESSAGE_CHARS")
 
 
 class RunSettings(BaseSettings):

@@ -11,6 +11,9 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from server.deps import GraphsDep, PoolDep, SaverDep
+from server.routes.paging import Limit, Offset
+from server.routes.resources import Assistant, AssistantSelected, ok, ok_list
+from server.runs.schemas import RunnableConfig
 from server.services import assistants as service
 from server.services import schemas
 from server.services.threads import delete_threads_with_metadata
@@ -21,7 +24,7 @@ router = APIRouter(prefix="/assistants", tags=["assistants"])
 class AssistantCreate(BaseModel):
     graph_id: str
     assistant_id: UUID | None = None
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: RunnableConfig = Field(default_factory=dict)
     context: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
     if_exists: Literal["raise", "do_nothing"] = "raise"
@@ -31,7 +34,7 @@ class AssistantCreate(BaseModel):
 
 class AssistantPatch(BaseModel):
     graph_id: str | None = None
-    config: dict[str, Any] | None = None
+    config: RunnableConfig | None = None
     context: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
     name: str | None = None
@@ -42,8 +45,8 @@ class AssistantSearch(BaseModel):
     metadata: dict[str, Any] | None = None
     graph_id: str | None = None
     name: str | None = None
-    limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    limit: Limit = 10
+    offset: Offset = 0
     sort_by: service.SortBy = "created_at"
     sort_order: service.SortOrder = "desc"
     select: list[str] | None = None
@@ -55,14 +58,14 @@ class AssistantCount(BaseModel):
     name: str | None = None
 
 
-@router.post("")
+@router.post("", responses=ok(Assistant))
 async def create_assistant(body: AssistantCreate, pool: PoolDep, graphs: GraphsDep) -> dict[str, Any]:
     async with pool.connection() as conn:
         row = await service.create_assistant(conn, graphs, **body.model_dump())
     return service.assistant_json(row)
 
 
-@router.post("/search")
+@router.post("/search", responses=ok_list(AssistantSelected))
 async def search_assistants(
     body: AssistantSearch, response: Response, pool: PoolDep, graphs: GraphsDep
 ) -> list[dict[str, Any]]:
@@ -80,13 +83,13 @@ async def count_assistants(body: AssistantCount, pool: PoolDep, graphs: GraphsDe
         return await service.count_assistants(conn, graphs, **body.model_dump())
 
 
-@router.get("/{assistant_id}")
+@router.get("/{assistant_id}", responses=ok(Assistant))
 async def get_assistant(assistant_id: str, pool: PoolDep, graphs: GraphsDep) -> dict[str, Any]:
     async with pool.connection() as conn:
         return service.assistant_json(await service.get_assistant(conn, graphs, assistant_id))
 
 
-@router.patch("/{assistant_id}")
+@router.patch("/{assistant_id}", responses=ok(Assistant))
 async def patch_assistant(assistant_id: str, body: AssistantPatch, pool: PoolDep, graphs: GraphsDep) -> dict[str, Any]:
     async with pool.connection() as conn:
         row = await service.update_assistant(conn, graphs, assistant_id, body.model_dump(exclude_unset=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from server.observability.metrics import REGISTRY, refresh_database_gauges
@@ -10,7 +11,7 @@ from server.observability.metrics import REGISTRY, refresh_database_gauges
 router = APIRouter(tags=["observability"])
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse)
 async def scrape(request: Request) -> Response:
     async with request.state.pool.connection() as conn:
         await refresh_database_gauges(conn)

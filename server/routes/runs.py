@@ -9,12 +9,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Request, Response
 from sse_starlette import EventSourceResponse
 
 from server.db.pool import Connection
 from server.errors import Conflict
 from server.graphs import Graph
+from server.routes.paging import LimitQuery, OffsetQuery
+from server.routes.resources import Run, ok, ok_list
 from server.runs import store
 from server.runs.assistants import Assistant, resolve_assistant
 from server.runs.events import follow_batches
@@ -136,14 +138,14 @@ def stream(request: Request, run: dict[str, Any], *, after: int, cancel_on_disco
     )
 
 
-@router.post("/threads/{thread_id}/runs")
+@router.post("/threads/{thread_id}/runs", responses=ok(Run))
 async def create_background(request: Request, response: Response, thread_id: uuid.UUID, body: RunCreate) -> Any:
     run = await create(request, thread_id, body)
     response.headers["Content-Location"] = f"/threads/{thread_id}/runs/{run['run_id']}"
     return run_json(run)
 
 
-@router.post("/threads/{thread_id}/runs/stream")
+@router.post("/threads/{thread_id}/runs/stream", response_class=EventSourceResponse)
 async def create_stream(request: Request, thread_id: uuid.UUID, body: RunCreate) -> EventSourceResponse:
     run = await create(request, thread_id, body)
     return stream(request, run, after=0, cancel_on_disconnect=body.on_disconnect == "cancel")
@@ -156,13 +158,13 @@ async def create_wait(request: Request, thread_id: uuid.UUID, body: RunCreate) -
     return await final_values(request, run)
 
 
-@router.get("/threads/{thread_id}/runs")
+@router.get("/threads/{thread_id}/runs", responses=ok_list(Run))
 async def list_runs(
     request: Request,
     thread_id: uuid.UUID,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 10,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    status: str | None = None,
+    limit: LimitQuery = 10,
+    offset: OffsetQuery = 0,
+    status: store.RunStatus | None = None,
 ) -> list[Any]:
     async with request.state.pool.connection() as conn:
         await store.get_thread(conn, thread_id)
@@ -170,7 +172,7 @@ async def list_runs(
     return [run_json(run) for run in runs]
 
 
-@router.get("/threads/{thread_id}/runs/{run_id}")
+@router.get("/threads/{thread_id}/runs/{run_id}", responses=ok(Run))
 async def get_run(request: Request, thread_id: uuid.UUID, run_id: uuid.UUID) -> Any:
     async with request.state.pool.connection() as conn:
         return run_json(await store.get_run(conn, run_id, thread_id))
@@ -193,7 +195,7 @@ async def join(request: Request, thread_id: uuid.UUID, run_id: uuid.UUID) -> Any
     return await final_values(request, run)
 
 
-@router.get("/threads/{thread_id}/runs/{run_id}/stream")
+@router.get("/threads/{thread_id}/runs/{run_id}/stream", response_class=EventSourceResponse)
 async def join_stream(
     request: Request,
     thread_id: uuid.UUID,

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sse_starlette import EventSourceResponse
 
+from server.routes.resources import Run, ok
 from server.routes.runs import create, final_values, run_json, stream, wait_for_end
 from server.runs.schemas import RunCreate
 
@@ -25,7 +26,7 @@ def _stateless(body: RunCreate) -> tuple[uuid.UUID, RunCreate]:
     return uuid.uuid4(), body.model_copy(update=update)
 
 
-@router.post("/runs")
+@router.post("/runs", responses=ok(Run))
 async def create_background(request: Request, response: Response, body: RunCreate) -> Any:
     thread_id, body = _stateless(body)
     run = await create(request, thread_id, body)
@@ -33,7 +34,7 @@ async def create_background(request: Request, response: Response, body: RunCreat
     return run_json(run)
 
 
-@router.post("/runs/stream")
+@router.post("/runs/stream", response_class=EventSourceResponse)
 async def create_stream(request: Request, body: RunCreate) -> EventSourceResponse:
     thread_id, body = _stateless(body)
     run = await create(request, thread_id, body)

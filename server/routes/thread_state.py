@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -9,7 +12,10 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from server.deps import GraphsDep, PoolDep
+from server.errors import NotFound
 from server.graphs import Graph, LoadedGraphs
+from server.routes.paging import Limit, LimitQuery
+from server.routes.resources import CheckpointAnswer, ThreadState, ThreadStateSelected, ok, ok_list
 from server.services import state as service
 
 SelectQuery = Annotated[list[str] | None, Query()]
@@ -40,11 +46,22 @@ class StateUpdate(BaseModel):
 
 
 class HistoryQuery(BaseModel):
-    limit: int = Field(default=10, ge=1, le=1000)
+    limit: Limit = 10
     before: str | CheckpointIn | None = None
     metadata: dict[str, Any] | None = None
     checkpoint: CheckpointIn | None = None
     select: list[str] | None = None
+
+
+@contextmanager
+def _known_namespace(thread_id: UUID) -> Iterator[None]:
+    """A `checkpoint_ns` naming no subgraph: LangGraph raises a bare ValueError, which is the caller's mistake."""
+    try:
+        yield
+    except ValueError as exc:
+        if not re.fullmatch(r"Subgraph .* not found", str(exc), flags=re.DOTALL):
+            raise
+        raise NotFound(f"thread {thread_id}: checkpoint_ns names no subgraph of its graph ({exc})") from None
 
 
 async def _graph(pool: PoolDep, graphs: LoadedGraphs, thread_id: UUID) -> Graph | None:
@@ -53,7 +70,7 @@ async def _graph(pool: PoolDep, graphs: LoadedGraphs, thread_id: UUID) -> Graph 
     return graph
 
 
-@router.get("/state")
+@router.get("/state", responses=ok(ThreadStateSelected))
 async def get_state(
     thread_id: UUID,
     pool: PoolDep,
@@ -65,7 +82,7 @@ async def get_state(
     return service.select_fields(await service.read_state(graph, thread_id, None, subgraphs=subgraphs), select)
 
 
-@router.get("/state/{checkpoint_id}")
+@router.get("/state/{checkpoint_id}", responses=ok(ThreadStateSelected))
 async def get_state_at(
     thread_id: UUID,
     checkpoint_id: str,
@@ -79,52 +96,55 @@ async def get_state_at(
     return service.select_fields(state, select)
 
 
-@router.post("/state/checkpoint")
+@router.post("/state/checkpoint", responses=ok(ThreadStateSelected))
 async def post_state_at(thread_id: UUID, body: StateAtCheckpoint, pool: PoolDep, graphs: GraphsDep) -> dict[str, Any]:
     graph = await _graph(pool, graphs, thread_id)
     checkpoint = body.checkpoint.model_dump()
-    state = await service.read_state(graph, thread_id, checkpoint, subgraphs=body.subgraphs)
+    with _known_namespace(thread_id):
+        state = await service.read_state(graph, thread_id, checkpoint, subgraphs=body.subgraphs)
     return service.select_fields(state, body.select)
 
 
-@router.post("/state")
+@router.post("/state", responses=ok(CheckpointAnswer))
 async def update_state(thread_id: UUID, body: StateUpdate, pool: PoolDep, graphs: GraphsDep) -> dict[str, Any]:
     """Write `values` as node `as_node` (a new checkpoint); answers `{"checkpoint": {...}}`."""
     checkpoint = body.checkpoint.model_dump() if body.checkpoint else None
     if body.checkpoint_id:
         checkpoint = {**(checkpoint or {}), "checkpoint_id": body.checkpoint_id}
-    return await service.update_state(
-        pool,
-        graphs,
-        thread_id,
-        values=body.values,
-        as_node=body.as_node,
-        checkpoint=checkpoint,
-        discard_interrupts=body.discard_interrupts,
-    )
+    with _known_namespace(thread_id):
+        return await service.update_state(
+            pool,
+            graphs,
+            thread_id,
+            values=body.values,
+            as_node=body.as_node,
+            checkpoint=checkpoint,
+            discard_interrupts=body.discard_interrupts,
+        )
 
 
-@router.post("/history")
+@router.post("/history", responses=ok_list(ThreadStateSelected))
 async def post_history(thread_id: UUID, body: HistoryQuery, pool: PoolDep, graphs: GraphsDep) -> list[dict[str, Any]]:
     graph = await _graph(pool, graphs, thread_id)
     before = body.before.model_dump() if isinstance(body.before, CheckpointIn) else body.before
-    states = await service.read_history(
-        graph,
-        thread_id,
-        limit=body.limit,
-        before=before,
-        metadata=body.metadata,
-        checkpoint=body.checkpoint.model_dump() if body.checkpoint else None,
-    )
+    with _known_namespace(thread_id):
+        states = await service.read_history(
+            graph,
+            thread_id,
+            limit=body.limit,
+            before=before,
+            metadata=body.metadata,
+            checkpoint=body.checkpoint.model_dump() if body.checkpoint else None,
+        )
     return [service.select_fields(state, body.select) for state in states]
 
 
-@router.get("/history")
+@router.get("/history", responses=ok_list(ThreadState))
 async def get_history(
     thread_id: UUID,
     pool: PoolDep,
     graphs: GraphsDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 10,
+    limit: LimitQuery = 10,
     before: str | None = None,
 ) -> list[dict[str, Any]]:
     graph = await _graph(pool, graphs, thread_id)

@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field
 
 from server.deps import PoolDep, SaverDep
 from server.errors import BadRequest
+from server.routes.paging import Limit, Offset
+from server.routes.resources import Thread, ThreadSelected, ok, ok_list
 from server.services import threads as service
 
 router = APIRouter(prefix="/threads", tags=["threads"])
@@ -29,8 +31,8 @@ class ThreadSearch(BaseModel):
     values: dict[str, Any] | None = None
     ids: list[UUID] | None = None
     status: service.ThreadStatus | None = None
-    limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    limit: Limit = 10
+    offset: Offset = 0
     sort_by: service.SortBy = "created_at"
     sort_order: service.SortOrder = "desc"
     select: list[str] | None = None
@@ -54,7 +56,7 @@ def _unsupported(**fields: object) -> None:
             raise BadRequest(f"{name} is not supported by keel yet")
 
 
-@router.post("")
+@router.post("", responses=ok(Thread))
 async def create_thread(body: ThreadCreate, pool: PoolDep) -> dict[str, Any]:
     _unsupported(supersteps=body.supersteps, ttl=body.ttl)
     async with pool.connection() as conn:
@@ -64,7 +66,7 @@ async def create_thread(body: ThreadCreate, pool: PoolDep) -> dict[str, Any]:
     return service.thread_json(row)
 
 
-@router.post("/search")
+@router.post("/search", responses=ok_list(ThreadSelected))
 async def search_threads(body: ThreadSearch, pool: PoolDep) -> list[dict[str, Any]]:
     _unsupported(extract=body.extract)
     async with pool.connection() as conn:
@@ -78,13 +80,15 @@ async def count_threads(body: ThreadCount, pool: PoolDep) -> int:
         return await service.count_threads(conn, **body.model_dump())
 
 
-@router.get("/{thread_id}")
+@router.get("/{thread_id}", responses=ok(Thread))
 async def get_thread(thread_id: UUID, pool: PoolDep) -> dict[str, Any]:
     async with pool.connection() as conn:
         return service.thread_json(await service.get_thread(conn, thread_id))
 
 
-@router.patch("/{thread_id}", response_model=None)
+@router.patch(
+    "/{thread_id}", response_model=None, responses={**ok(Thread), 204: {"description": "Prefer: return=minimal"}}
+)
 async def patch_thread(
     thread_id: UUID, body: ThreadPatch, pool: PoolDep, prefer: Annotated[str | None, Header()] = None
 ) -> dict[str, Any] | Response:
@@ -104,7 +108,7 @@ async def delete_thread(thread_id: UUID, pool: PoolDep, saver: SaverDep) -> None
         await service.delete_thread(conn, saver, thread_id)
 
 
-@router.post("/{thread_id}/copy")
+@router.post("/{thread_id}/copy", responses=ok(Thread))
 async def copy_thread(thread_id: UUID, pool: PoolDep) -> dict[str, Any]:
     """A new thread with this one's metadata, values and full checkpoint history."""
     async with pool.connection() as conn:

@@ -33,7 +33,7 @@ class Assistant:
         """The assistant's config under the run's: run keys win, `configurable` merges key by key."""
         run_config = run_config or {}
         merged = {**self.config, **run_config}
-        merged["configurable"] = {**self.config.get("configurable", {}), **run_config.get("configurable", {})}
+        merged["configurable"] = {**(self.config.get("configurable") or {}), **(run_config.get("configurable") or {})}
         return merged
 
 

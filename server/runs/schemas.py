@@ -3,13 +3,24 @@ naming them, so a typo never silently changes what a run does."""
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from server.runs.execute import STREAM_MODES
 
 StreamModeName = Literal["values", "updates", "messages-tuple", "messages", "custom", "debug", "tasks", "checkpoints"]
+
+
+def _configurable_is_an_object(config: dict[str, Any]) -> dict[str, Any]:
+    configurable = config.get("configurable")
+    if configurable is not None and not isinstance(configurable, dict):
+        raise ValueError("config.configurable must be an object")
+    return config
+
+
+# A run's or an assistant's `config`: any keys LangGraph takes; `configurable` merges key by key with the assistant's.
+RunnableConfig = Annotated[dict[str, Any], AfterValidator(_configurable_is_an_object)]
 
 
 class RunCommand(BaseModel):
@@ -26,8 +37,8 @@ class RunCreate(BaseModel):
     assistant_id: str = Field(min_length=1)
     input: Any = None
     command: RunCommand | None = None
-    config: dict[str, Any] | None = None
-    context: Any = None
+    config: RunnableConfig | None = None
+    context: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
     stream_mode: list[StreamModeName] = Field(default=["values"])
     stream_subgraphs: bool = False

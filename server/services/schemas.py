@@ -45,9 +45,9 @@ def parse_xray(value: str) -> bool | int:
     lowered = value.strip().lower()
     if lowered in ("true", "false"):
         return lowered == "true"
-    if lowered.isdigit():
+    if lowered.isascii() and lowered.isdigit() and len(lowered) <= 3:  # a depth; int() refuses some digits
         return int(lowered)
-    raise InvalidInput(f"xray must be true, false or a non-negative integer, got {value!r}")
+    raise InvalidInput(f"xray must be true, false or a depth from 0 to 999, got {value[:40]!r}")
 
 
 def graph_drawing(graph: Graph, xray: bool | int) -> dict[str, Any]:

@@ -153,8 +153,8 @@ async def update_state(
     An update would silently drop the interrupts the thread is waiting on (and could write a tool's result
     that never happened in their place), so a thread with pending interrupts, at its head or at `checkpoint`,
     is refused unless the caller says `discard_interrupts`; the discarded ids are then recorded in the new
-    checkpoint's metadata (`discarded_interrupts`, comma-separated). The thread row stays locked throughout, so no run starts
-    on the thread while its state changes under it."""
+    checkpoint's metadata (`discarded_interrupts`, comma-separated). The thread row stays locked throughout,
+    so no run starts on the thread while its state changes under it."""
     async with pool.connection() as conn, conn.transaction():
         row, graph = await thread_graph(conn, graphs, thread_id, lock=True)
         if graph is None:

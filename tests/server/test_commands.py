@@ -67,7 +67,7 @@ async def test_the_run_config_makes_a_stale_resume_map_fail_instead_of_being_ign
     graph = ask.compile(checkpointer=InMemorySaver())
     run = {"run_id": uuid.uuid4(), "thread_id": uuid.uuid4(), "graph_id": "ask", "assistant_id": "a", "kwargs": {}}
     config: Any = run_config(run, resume_latest=False)
-    await graph.ainvoke({"question": "q"}, config)
+    await graph.ainvoke({"question": "q", "answer": ""}, config)
     [pending] = (await graph.aget_state(config)).interrupts
     with pytest.raises(UnknownInterruptError):
         await graph.ainvoke(Command(resume={"d" * 32: "late"}), config)

@@ -1,0 +1,138 @@
+"""What keel's main resources look like in its OpenAPI document (shaped like the SDK's types).
+
+These models describe responses only: routes return plain dicts (serialized as before) and name a model in
+`responses=`, so a client, and schemathesis in the tests, can check every answer against the document.
+`select` may leave fields out, so the search endpoints document `...Selected` variants, where no field is required.
+"""
+
+from __future__ import annotations
+
+from types import GenericAlias
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, create_model
+
+Json = dict[str, Any]
+
+
+class Interrupt(BaseModel):
+    value: Any
+    id: str
+    response_schema: Json | None = None
+
+
+class Thread(BaseModel):
+    thread_id: str = Field(json_schema_extra={"format": "uuid"})
+    created_at: str = Field(json_schema_extra={"format": "date-time"})
+    updated_at: str = Field(json_schema_extra={"format": "date-time"})
+    metadata: Json
+    status: Literal["idle", "busy", "interrupted", "error"]
+    config: Json
+    values: Json | list[Any] | None
+    interrupts: dict[str, list[Interrupt]] = Field(description="pending interrupts by task id")
+
+
+class Assistant(BaseModel):
+    assistant_id: str = Field(json_schema_extra={"format": "uuid"})
+    graph_id: str
+    config: Json
+    context: Json
+    created_at: str = Field(json_schema_extra={"format": "date-time"})
+    updated_at: str = Field(json_schema_extra={"format": "date-time"})
+    metadata: Json
+    version: int
+    name: str
+    description: str | None
+
+
+# The mypy plugin's generated __init__ takes **kwargs, which a field named `kwargs` clashes with.
+class Run(BaseModel):  # type: ignore[no-redef]
+    run_id: str = Field(json_schema_extra={"format": "uuid"})
+    thread_id: str = Field(json_schema_extra={"format": "uuid"})
+    assistant_id: str
+    status: Literal["pending", "running", "success", "error", "timeout", "interrupted"]
+    metadata: Json
+    multitask_strategy: Literal["reject", "enqueue", "interrupt", "rollback"]
+    created_at: str = Field(json_schema_extra={"format": "date-time"})
+    updated_at: str = Field(json_schema_extra={"format": "date-time"})
+    attempt: int
+    run_kwargs: Json = Field(
+        alias="kwargs", description="what the run was created with (input or command, config, stream modes...)"
+    )
+    usage: Json
+    error: str | None = Field(default=None, description="why the run failed; present only when it did")
+
+
+class Checkpoint(BaseModel):
+    thread_id: str
+    checkpoint_ns: str
+    checkpoint_id: str | None
+    checkpoint_map: Json | None
+
+
+class Task(BaseModel):
+    id: str
+    name: str
+    path: list[Any]
+    error: str | None
+    interrupts: list[Interrupt]
+    checkpoint: Checkpoint | None
+    state: ThreadState | None
+    result: Any
+
+
+class ThreadState(BaseModel):
+    values: Json | list[Any]
+    next: list[str]
+    tasks: list[Task]
+    metadata: Json | None
+    created_at: str | None
+    checkpoint: Checkpoint | None
+    parent_checkpoint: Checkpoint | None
+    interrupts: list[Interrupt]
+
+
+class CheckpointAnswer(BaseModel):
+    """What a state update answers: the checkpoint it wrote."""
+
+    checkpoint: Checkpoint | None
+
+
+class Error(BaseModel):
+    """keel's error body: one message for the API user."""
+
+    detail: str
+
+
+class ValidationErrorBody(BaseModel):
+    """422: a message of keel's, or FastAPI's per-field list with a one-line `message`."""
+
+    detail: str | list[Json]
+    message: str | None = None
+
+
+def selected(model: type[BaseModel]) -> type[BaseModel]:
+    """`model` with no field required: what a response with `select` looks like."""
+    fields: dict[str, Any] = {
+        name: (field.annotation, Field(default=None, description=field.description))
+        for name, field in model.model_fields.items()
+    }
+    partial: type[BaseModel] = create_model(f"{model.__name__}Selected", **fields)
+    return partial
+
+
+ThreadSelected = selected(Thread)
+AssistantSelected = selected(Assistant)
+ThreadStateSelected = selected(ThreadState)
+
+Task.model_rebuild()
+
+
+def ok(model: Any) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route answering `model` with 200."""
+    return {200: {"model": model}}
+
+
+def ok_list(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route answering a JSON array of `model` with 200."""
+    return ok(GenericAlias(list, (model,)))
