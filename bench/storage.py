@@ -1,5 +1,5 @@
 """Item 5: bytes in PostgreSQL for one thread that grows to 50 and to 200 messages, for LangGraph's default
-`add_messages` channel and for keel's own state type (`graphs.state.SupportState`), in the same run.
+`add_messages` channel and for keel's own state type (`nodes.state.SupportState`), in the same run.
 
 One turn = a human message in, one node appends an AI reply (about 200 characters each, pseudo-random words so
 that TOAST compression flatters neither design). Bytes are what the thread's rows store (pg_column_size of the
@@ -24,7 +24,7 @@ from psycopg_pool import AsyncConnectionPool
 from typing_extensions import TypedDict
 
 from bench.harness import ms
-from graphs.state import SupportState
+from nodes.state import SupportState
 
 CHECKPOINTS = (50, 200)  # message counts at which the thread's bytes are read
 _BYTES_SQL = """

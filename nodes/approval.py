@@ -27,9 +27,9 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from graphs.context import Context
-from graphs.state import ApprovalTask, ToolCallDict
+from nodes.context import Context
 from nodes.run_tools import execute, validation_problem
+from nodes.state import ApprovalTask, ToolCallDict
 from tools import TOOLS
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from nodes.agent import tool_agent
 from nodes.spec import NodeSpec
+from nodes.tool_agent import tool_agent
 
 TOOLS = ("check_billing_status", "enable_paid_plan", "issue_refund", "open_ticket")
 

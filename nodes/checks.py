@@ -8,10 +8,10 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from graphs.context import Context
-from graphs.state import OnboardingState, ToolCallDict
+from nodes.context import Context
 from nodes.run_tools import allowed_spec, execute
 from nodes.spec import NodeSpec
+from nodes.state import OnboardingState, ToolCallDict
 
 CHECKS = {
     "billing_check": "check_billing_status",

@@ -8,10 +8,10 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from graphs.context import Context
-from graphs.state import OnboardingState
+from nodes.context import Context
 from nodes.intake import request_of
 from nodes.spec import NodeSpec
+from nodes.state import OnboardingState
 
 Route = Literal["billing_review", "enterprise_setup", "standard_setup"]
 

@@ -11,8 +11,8 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMes
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
-from graphs.context import Context
-from graphs.state import AgentState, Delegation
+from nodes.context import Context
+from nodes.state import AgentState, Delegation
 
 Worker = CompiledStateGraph[AgentState, Context, AgentState, AgentState]
 

@@ -9,13 +9,13 @@ from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command, Send
 
-from graphs.context import Context
-from graphs.state import ApprovalTask, OnboardingState, ToolCallDict
+from nodes.context import Context
 from nodes.plan_rules import PLANNABLE
 from nodes.planner import step_key
 from nodes.run_tools import allowed_spec, execute
 from nodes.spec import NodeSpec
-from tools.contract import Risk
+from nodes.state import ApprovalTask, OnboardingState, ToolCallDict
+from tools.spec import Risk
 
 REASON = "step {n} of the validated enterprise setup plan"
 

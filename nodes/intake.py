@@ -9,11 +9,11 @@ from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from graphs.context import Context
-from graphs.state import OnboardingState
-from nodes.agent import tool_agent
+from nodes.context import Context
 from nodes.delegate import Worker, answer_of, run_worker
 from nodes.spec import NodeSpec
+from nodes.state import OnboardingState
+from nodes.tool_agent import tool_agent
 
 TOOLS = ("lookup_customer", "check_billing_status")
 

@@ -12,12 +12,12 @@ from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from graphs.context import Context
-from graphs.state import OnboardingState
-from nodes.agent import tool_schemas
+from nodes.context import Context
 from nodes.intake import request_of
 from nodes.plan_rules import PLANNABLE, step_problem
 from nodes.spec import NodeSpec
+from nodes.state import OnboardingState
+from nodes.tool_agent import tool_schemas
 
 MAX_REVISIONS = 2
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from langchain_core.messages import AIMessage, SystemMessage
 from langgraph.runtime import Runtime
 
-from graphs.context import Context
-from graphs.state import OnboardingState
+from nodes.context import Context
 from nodes.spec import NodeSpec
+from nodes.state import OnboardingState
 
 PROMPT = """Reply to the customer-desk request in a few sentences: what was set up or changed (with ids), what
 a person declined, and what is still open."""

@@ -7,10 +7,10 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
-from graphs.context import Context
-from graphs.state import OnboardingState
+from nodes.context import Context
 from nodes.delegate import Worker, answer_of, run_worker
 from nodes.intake import request_of
+from nodes.state import OnboardingState
 
 # What each route's agent is told besides the request itself.
 BRIEFS = {

@@ -22,10 +22,10 @@ from langgraph.runtime import ExecutionInfo, Runtime
 from langgraph.types import Command, Send
 from pydantic import BaseModel, ValidationError
 
-from graphs.context import Context
-from graphs.state import AgentState, ApprovalTask, Delegation, ToolCallDict
+from nodes.context import Context
+from nodes.state import AgentState, ApprovalTask, Delegation, ToolCallDict
 from tools import TOOLS
-from tools.contract import Risk, ToolCall, ToolError, ToolSpec
+from tools.spec import Risk, ToolCall, ToolError, ToolSpec
 
 
 def execution(runtime: Runtime[Context]) -> ExecutionInfo:

@@ -9,7 +9,7 @@ from typing import Any
 
 from langgraph.types import RetryPolicy
 
-from graphs.context import Role
+from nodes.context import Role
 
 # Model calls fail transiently (429, 5xx, timeouts); a node re-run is safe because it writes nothing itself.
 MODEL_RETRY = RetryPolicy(max_attempts=3, initial_interval=0.5)

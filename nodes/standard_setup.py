@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from nodes.agent import tool_agent
 from nodes.spec import NodeSpec
+from nodes.tool_agent import tool_agent
 
 TOOLS = ("create_workspace", "enable_paid_plan", "send_external_message", "open_ticket")
 

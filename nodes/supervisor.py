@@ -10,10 +10,10 @@ from typing import Any
 from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
 from langgraph.runtime import Runtime
 
-from graphs.context import Context
-from graphs.state import SupportState
-from nodes.agent import tool_schemas
+from nodes.context import Context
 from nodes.spec import NodeSpec
+from nodes.state import SupportState
+from nodes.tool_agent import tool_schemas
 
 READ_TOOLS = ("lookup_customer",)
 

@@ -3,10 +3,11 @@
 The file is the one the LangGraph CLI reads: `{"graphs": {"<graph id>": "./path/to/file.py:attr"}}`
 (an entry may also be `{"path": "...", "description": "..."}`, and `my_pkg.module:attr` names an
 importable module). Paths are relative to the file's folder, which is appended to `sys.path` so a
-graph file can import the user's own modules (keel's packages and installed ones win a name
-clash). `attr` is a compiled graph, a `StateGraph` builder, or a factory function (no arguments,
-or one `config` argument) returning either; factories are called once, at start-up. Async
-factories are not supported.
+graph file can import the user's own modules (installed ones win a name clash). keel's own top-level
+packages (`KEEL_PACKAGES`) would silently win over a user's module of the same name there, so
+`load_graphs()` refuses to start on one instead, naming the file. `attr` is a compiled graph, a
+`StateGraph` builder, or a factory function (no arguments, or one `config` argument) returning
+either; factories are called once, at start-up. Async factories are not supported.
 
 `load_graphs()` imports and compiles everything up front, so a broken entry stops `keel serve`
 before it touches the database, with a one-line `GraphLoadError` naming the entry.
@@ -39,6 +40,10 @@ from server.errors import NotFound
 log = logging.getLogger(__name__)
 
 Graph = Pregel[Any, Any, Any, Any]
+
+# The top-level packages keel's wheel installs (pyproject.toml). They come before the registry's folder on
+# sys.path, so a user's `tools.py` beside langgraph.json would be shadowed by keel's `tools`.
+KEEL_PACKAGES = ("graphs", "nodes", "tools", "server", "evals")
 
 
 class GraphLoadError(Exception):
@@ -101,6 +106,7 @@ def load_graphs(config_path: Path, *, required: bool = True) -> LoadedGraphs:
         return LoadedGraphs([], None)
     raw = _read_config(path)
     base = path.parent
+    _refuse_shadowed_modules(base)
     if str(base) not in sys.path:
         sys.path.append(str(base))  # last: a user's `tools.py` must not shadow keel's own packages
     entries = [_load_entry(graph_id, value, base) for graph_id, value in raw.items()]
@@ -117,6 +123,27 @@ def _read_config(path: Path) -> dict[str, Any]:
     if not isinstance(graphs, dict):
         raise GraphLoadError(f'graph registry {path}: expected an object with a "graphs" object')
     return graphs
+
+
+def _refuse_shadowed_modules(base: Path) -> None:
+    """A user module beside langgraph.json named like one of keel's packages is an error, not a surprise
+    later (`from tools import my_tool` would read keel's `tools`). keel's own checkout is not a user's."""
+    for name in KEEL_PACKAGES:
+        for candidate in (base / f"{name}.py", base / name):
+            if not _is_module(candidate):
+                continue
+            keel = importlib.util.find_spec(name)
+            locations = keel.submodule_search_locations if keel is not None else None
+            if locations and candidate.resolve() in {Path(location).resolve() for location in locations}:
+                continue
+            raise GraphLoadError(
+                f"{candidate} is shadowed by keel's own `{name}` package: rename it, or move your modules into "
+                f"a package of your own (my_agent/{name}.py, imported as my_agent.{name})"
+            )
+
+
+def _is_module(path: Path) -> bool:
+    return path.is_file() if path.suffix == ".py" else path.is_dir() and any(path.glob("*.py"))
 
 
 def _load_entry(graph_id: str, value: Any, base: Path) -> GraphEntry:

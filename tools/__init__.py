@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from tools.billing import CHECK_BILLING_STATUS, ENABLE_PAID_PLAN
 from tools.calculator import CALCULATOR
-from tools.contract import ToolSpec
 from tools.contracts import LOOKUP_CONTRACT_TERMS
 from tools.customers import CHECK_ADMIN_PERMISSIONS, LOOKUP_CUSTOMER
 from tools.docs import SEARCH_DOCS
 from tools.messages import SEND_EXTERNAL_MESSAGE
 from tools.refunds import ISSUE_REFUND
+from tools.spec import ToolSpec
 from tools.tickets import OPEN_TICKET
 from tools.workspaces import CREATE_WORKSPACE
 

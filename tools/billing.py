@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from tools.contract import Risk, ToolArgs, ToolCall, ToolError, ToolSpec
 from tools.db import INVOICES_WITH_REFUNDS, Connection, Row, iso, missing_permission, money, pool, require_customer
 from tools.ledger import write_once
+from tools.spec import Risk, ToolArgs, ToolCall, ToolError, ToolSpec
 
 # Invoices shown in a billing summary: the most recent ones are what a support question is about.
 RECENT_INVOICES = 6

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from pydantic import Field
 
-from tools.contract import Risk, ToolArgs, ToolCall, ToolError, ToolSpec
+from tools.spec import Risk, ToolArgs, ToolCall, ToolError, ToolSpec
 
 Number = int | float
 

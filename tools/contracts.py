@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tools.contract import Risk, ToolArgs, ToolCall, ToolError, ToolSpec
 from tools.db import Row, iso, money, pool, require_customer
+from tools.spec import Risk, ToolArgs, ToolCall, ToolError, ToolSpec
 
 
 class LookupContractTermsArgs(ToolArgs):

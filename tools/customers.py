@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from tools.contract import Risk, ToolArgs, ToolCall, ToolError, ToolSpec
 from tools.db import CUSTOMER_HINT, Connection, Row, iso, missing_permission, pool, require_customer
+from tools.spec import Risk, ToolArgs, ToolCall, ToolError, ToolSpec
 
 Permission = Literal["billing.manage", "workspaces.create", "sso.configure", "users.invite"]
 

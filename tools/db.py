@@ -10,7 +10,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
-from tools.contract import ToolCall, ToolError
+from tools.spec import ToolCall, ToolError
 
 Connection = AsyncConnection[DictRow]
 Pool = AsyncConnectionPool[Connection]

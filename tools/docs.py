@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from tools.contract import Risk, ToolArgs, ToolCall, ToolError, ToolSpec
+from tools.spec import Risk, ToolArgs, ToolCall, ToolError, ToolSpec
 
 KB_DIR = Path(__file__).parent / "kb"
 TITLE_WEIGHT = 3

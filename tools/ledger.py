@@ -14,8 +14,8 @@ from typing import cast
 
 from psycopg.types.json import Jsonb
 
-from tools.contract import ToolCall
 from tools.db import Connection, Row, pool
+from tools.spec import ToolCall
 
 Write = Callable[[Connection], Awaitable[Row]]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tools.contract import Risk, ToolArgs, ToolCall, ToolSpec
 from tools.db import Connection, Row, iso, require_customer
 from tools.ledger import write_once
+from tools.spec import Risk, ToolArgs, ToolCall, ToolSpec
 
 
 class SendExternalMessageArgs(ToolArgs):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tools.contract import Risk, ToolArgs, ToolCall, ToolError, ToolSpec
 from tools.db import INVOICES_WITH_REFUNDS, Connection, Row, money, require_customer
 from tools.ledger import write_once
+from tools.spec import Risk, ToolArgs, ToolCall, ToolError, ToolSpec
 
 # Amounts above this are typos or need finance, not a support agent.
 MAX_REFUND = 100_000.0

@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from tools.contract import Risk, ToolArgs, ToolCall, ToolSpec
 from tools.db import Connection, Row, iso, require_customer
 from tools.ledger import write_once
+from tools.spec import Risk, ToolArgs, ToolCall, ToolSpec
 
 
 class OpenTicketArgs(ToolArgs):

@@ -7,9 +7,9 @@ from typing import Literal
 from psycopg import errors
 from pydantic import Field
 
-from tools.contract import Risk, ToolArgs, ToolCall, ToolError, ToolSpec
 from tools.db import Connection, Row, iso, missing_permission, require_customer
 from tools.ledger import write_once
+from tools.spec import Risk, ToolArgs, ToolCall, ToolError, ToolSpec
 
 
 class CreateWorkspaceArgs(ToolArgs):

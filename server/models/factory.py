@@ -15,7 +15,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
-from graphs.context import Role
+from nodes.context import Role
 from server.models.offline import OfflineChatModel
 from server.settings import ModelSettings, SettingsError
 
@@ -25,7 +25,7 @@ _NO_KEY = SecretStr("not-needed")
 
 
 class ModelFactory:
-    """A `graphs.context.ModelProvider`. Construction checks every role's model can be built, so a
+    """A `nodes.context.ModelProvider`. Construction checks every role's model can be built, so a
     missing key stops keel at start (SettingsError), not at the first run."""
 
     def __init__(self, settings: ModelSettings) -> None:

@@ -1,11 +1,11 @@
 """What a graph's `Runtime.context` is for a run: keel's own graphs get the desk database and the chat
-models (`graphs.context.Context`); any other graph gets the run's `context` as the client sent it."""
+models (`nodes.context.Context`); any other graph gets the run's `context` as the client sent it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from graphs.context import Context, ModelProvider
+from nodes.context import Context, ModelProvider
 from server.db.pool import Pool
 from server.runs.worker import ContextFor, Graph
 

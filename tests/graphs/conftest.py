@@ -9,17 +9,16 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-import graphs
-from tests.graphs.harness import Desk, open_desk
+from tests.graphs.harness import Desk, open_desk, registered
 
 
 @pytest.fixture
 async def support(database_url: str) -> AsyncIterator[Desk]:
-    async with open_desk(database_url, graphs.builder("support")) as desk:
+    async with open_desk(database_url, registered("support")) as desk:
         yield desk
 
 
 @pytest.fixture
 async def onboarding(database_url: str) -> AsyncIterator[Desk]:
-    async with open_desk(database_url, graphs.builder("onboarding")) as desk:
+    async with open_desk(database_url, registered("onboarding")) as desk:
         yield desk

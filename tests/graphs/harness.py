@@ -10,6 +10,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +23,21 @@ from langgraph.types import Command
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from graphs.context import Context, Role
+from nodes.context import Context, Role
 from server.models.offline import OfflineChatModel
 from tests.process import REPO
 
 RECURSION_LIMIT = 100
+
+Builder = Callable[[], StateGraph[Any, Any, Any, Any]]
+
+
+def registered(graph_id: str, config: Path = REPO / "langgraph.json") -> Builder:
+    """The builder langgraph.json registers as `graph_id` (keel's graphs have no other registry)."""
+    path, attr = json.loads(config.read_text())["graphs"][graph_id].split(":")
+    module = path.removeprefix("./").removesuffix(".py").replace("/", ".")
+    build: Builder = getattr(import_module(module), attr)
+    return build
 
 
 class OfflineModels:
@@ -90,19 +101,20 @@ def answer(values: dict[str, Any]) -> str:
 
 
 @asynccontextmanager
-async def open_desk(url: str, build: Callable[[], StateGraph[Any, Any, Any, Any]], **kw: Any) -> AsyncIterator[Desk]:
+async def open_desk(url: str, build: Builder, **kw: Any) -> AsyncIterator[Desk]:
     async with open_pool(url) as pool:
         saver = AsyncPostgresSaver(pool)
         await saver.setup()
         yield Desk(graph=build().compile(checkpointer=saver), pool=pool, **kw)
 
 
-def run_child(command: dict[str, Any], *, timeout: float = 120) -> dict[str, Any]:
-    """Run tests/graphs/child.py in a new Python process and return what it printed."""
+def run_child(command: dict[str, Any], *, root: Path = REPO, timeout: float = 120) -> dict[str, Any]:
+    """Run tests/graphs/child.py in a new Python process and return what it printed. `root` is where its
+    graphs/, nodes/, tools/ and langgraph.json come from (a copy of keel's, say); tests/ and server/ are keel's."""
     proc = subprocess.run(
         [sys.executable, "-m", "tests.graphs.child", json.dumps(command)],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO), "LANGGRAPH_STRICT_MSGPACK": "true"},
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{REPO}", "LANGGRAPH_STRICT_MSGPACK": "true"},
         capture_output=True,
         text=True,
         timeout=timeout,

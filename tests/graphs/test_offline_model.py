@@ -6,7 +6,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, Sys
 
 from server.models.offline import OfflineChatModel
 from tools import TOOLS
-from tools.contract import as_langchain_tool
+from tools.spec import as_langchain_tool
 
 REFUND = [as_langchain_tool(TOOLS["issue_refund"]), as_langchain_tool(TOOLS["search_docs"])]
 

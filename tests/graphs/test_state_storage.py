@@ -1,4 +1,4 @@
-"""keel's message lists are DeltaChannels (graphs/state.py): a thread stores each step's new messages, not the
+"""keel's message lists are DeltaChannels (nodes/state.py): a thread stores each step's new messages, not the
 whole list again. These tests prove that nothing a client relies on was lost: the history has every
 checkpoint with the messages it had then, a fork from an earlier checkpoint sees only what came before it,
 and the list is not stored again at every step."""
@@ -12,7 +12,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph import START, StateGraph
 
-from graphs.state import SupportState
+from nodes.state import SupportState
 from tests.graphs.harness import open_pool
 
 TURNS = 6

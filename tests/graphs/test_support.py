@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import AIMessage, ToolMessage
 
-import nodes
-from graphs.support import build
+from graphs.support import WORKERS, build
 from tests.graphs.harness import Desk, answer, open_desk
 
 
@@ -97,35 +96,35 @@ async def test_step_limit_ends_with_an_explanation(database_url: str) -> None:
     assert "step limit (1 steps)" in answer(values)
 
 
+# Not named `pricing`: that is the README's example agent, which a reader may have added to nodes/ for real.
 THROWAWAY_AGENT = '''
-from nodes.agent import tool_agent
+from nodes.tool_agent import tool_agent
 from nodes.spec import NodeSpec
 
 TOOLS = ("calculator",)
-PROMPT = """You price seat changes. Tools:
-- calculator: arithmetic (keywords: price, quote, cost)
+PROMPT = """You estimate costs. Tools:
+- calculator: arithmetic (keywords: estimate)
 """
 SPEC = NodeSpec(
-    name="pricing",
+    name="estimator",
     fn=tool_agent(prompt=PROMPT, tools=TOOLS),
-    description="Prices seat changes.",
+    description="Estimates costs.",
     tools=TOOLS,
-    keywords=("price", "quote"),
+    keywords=("estimate",),
 )
 '''
 
 
-async def test_an_agent_added_as_one_file_and_one_registry_line_runs(
+async def test_an_agent_added_as_one_file_and_one_worker_line_runs(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "pricing_agent.py").write_text(THROWAWAY_AGENT)  # the one file
+    (tmp_path / "estimator_agent.py").write_text(THROWAWAY_AGENT)  # the one file
     monkeypatch.syspath_prepend(str(tmp_path))
-    import pricing_agent  # type: ignore[import-not-found]
+    import estimator_agent  # type: ignore[import-not-found]
 
-    monkeypatch.setattr(nodes, "SUPPORT_WORKERS", (*nodes.SUPPORT_WORKERS, pricing_agent.SPEC))  # the one line
-    monkeypatch.delitem(sys.modules, "pricing_agent")
-    async with open_desk(database_url, build) as desk:
-        values = await desk.ask(thread(), "Give me a price quote for 12 * 49")
+    monkeypatch.delitem(sys.modules, "estimator_agent")
+    async with open_desk(database_url, lambda: build((*WORKERS, estimator_agent.SPEC))) as desk:  # the one line
+        values = await desk.ask(thread(), "Estimate 12 * 49 for me")
     calls = [c["name"] for m in values["messages"] if isinstance(m, AIMessage) for c in m.tool_calls]
-    assert calls == ["ask_pricing"]
+    assert calls == ["ask_estimator"]
     assert "588" in answer(values)

@@ -151,3 +151,47 @@ def test_keel_serve_with_a_broken_entry_exits_with_one_line(tmp_path: Path, how:
     assert "has no attribute 'nope'" in lines[0]
     assert "Traceback" not in done.stderr
     assert not (tmp_path / ".keel").exists(), "graphs load before any database is started"
+
+
+USES_ITS_TOOLS = """
+from langgraph.graph import StateGraph, START
+from typing_extensions import TypedDict
+from tools import shout
+
+class S(TypedDict):
+    x: str
+
+graph = StateGraph(S)
+graph.add_node("shout", lambda state: {"x": shout(state["x"])})
+graph.add_edge(START, "shout")
+"""
+
+
+@pytest.mark.parametrize("module", ["tools.py", "tools/__init__.py", "nodes/helpers.py", "server.py"])
+def test_a_user_module_named_like_a_keel_package_stops_start_up_naming_file_and_fix(tmp_path: Path, module: str):
+    name = module.split("/")[0].removesuffix(".py")
+    (tmp_path / module).parent.mkdir(exist_ok=True)
+    (tmp_path / module).write_text("def shout(text):\n    return text.upper()\n")
+    config = write_graphs(tmp_path, USES_ITS_TOOLS, {"mine": "./agent.py:graph"}, file="agent.py")
+    with pytest.raises(GraphLoadError) as caught:
+        load_graphs(config)
+    shadowed = tmp_path / module.split("/")[0]
+    assert str(caught.value) == (
+        f"{shadowed} is shadowed by keel's own `{name}` package: rename it, or move your modules into "
+        f"a package of your own (my_agent/{name}.py, imported as my_agent.{name})"
+    )
+
+
+def test_a_user_package_of_its_own_coexists_with_keels_packages(tmp_path: Path):
+    (tmp_path / "my_agent").mkdir()
+    (tmp_path / "my_agent" / "__init__.py").write_text("")
+    (tmp_path / "my_agent" / "tools.py").write_text("def shout(text):\n    return text.upper()\n")
+    (tmp_path / "server").mkdir()  # not Python: a folder of deployment files is no module
+    (tmp_path / "server" / "Dockerfile").write_text("FROM scratch\n")
+    source = USES_ITS_TOOLS.replace("from tools import shout", "from my_agent.tools import shout")
+    config = write_graphs(tmp_path, source, {"mine": "./my_agent/agent.py:graph"}, file="my_agent/agent.py")
+    assert load_graphs(config)["mine"].invoke({"x": "hi"}) == {"x": "HI"}
+
+
+def test_keels_own_registry_loads_from_its_checkout():
+    assert list(load_graphs(REPO / "langgraph.json")) == ["support", "onboarding"]

@@ -18,7 +18,7 @@ from server.models.offline import OfflineChatModel
 from server.settings import ModelSettings, SettingsError
 from tests.openai_stub import OpenAIStub, Reply, running_stub
 from tools import TOOLS
-from tools.contract import as_langchain_tool
+from tools.spec import as_langchain_tool
 
 MODEL_ENV = (
     *("OPENAI_API_KEY", "OPENAI_BASE_URL", "KEEL_MODEL", "KEEL_MODEL_ROUTER", "KEEL_MODEL_WORKER"),

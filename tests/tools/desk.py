@@ -10,7 +10,7 @@ from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
 from tools import TOOLS
-from tools.contract import ToolCall
+from tools.spec import ToolCall
 
 Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests.tools.desk import count, rows, run_tool
-from tools.contract import ToolError
+from tools.spec import ToolError
 
 
 async def test_billing_status_of_a_customer_in_good_standing(desk):

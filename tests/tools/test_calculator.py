@@ -6,7 +6,7 @@ import pytest
 
 from tests.tools.desk import run_tool
 from tools.calculator import MAX_BITS, evaluate
-from tools.contract import ToolError
+from tools.spec import ToolError
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from tests.tools.desk import run_tool
-from tools.contract import ToolError
 from tools.docs import KB_DIR, articles, terms
+from tools.spec import ToolError
 
 
 def test_the_knowledge_base_ships_with_keel():

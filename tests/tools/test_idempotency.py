@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from tests.tools.desk import count, rows, run_tool, tool_call
-from tools.contract import ToolError
 from tools.ledger import IdempotencyKeyReused, write_once
+from tools.spec import ToolError
 
 # Each write tool: its arguments, and a query counting the rows one call adds.
 WRITES: dict[str, tuple[dict[str, Any], str]] = {

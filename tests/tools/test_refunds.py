@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests.tools.desk import count, rows, run_tool
-from tools.contract import ToolError
+from tools.spec import ToolError
 
 DUPLICATE = {"customer_id": "cus_tyrell", "invoice_id": "inv_tyrell_2026_11b", "reason": "Duplicate charge"}
 

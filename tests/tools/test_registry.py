@@ -7,7 +7,7 @@ import pytest
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from tools import TOOLS
-from tools.contract import Risk, ToolSpec, as_langchain_tool
+from tools.spec import Risk, ToolSpec, as_langchain_tool
 
 EXPECTED_RISK = {
     "lookup_customer": Risk.READ_ONLY,

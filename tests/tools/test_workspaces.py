@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests.tools.desk import count, rows, run_tool
-from tools.contract import ToolError
+from tools.spec import ToolError
 
 
 async def test_create_workspace_in_the_customers_region(desk):

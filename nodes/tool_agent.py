@@ -9,10 +9,10 @@ from typing import Any
 from langchain_core.messages import AIMessage, SystemMessage
 from langgraph.runtime import Runtime
 
-from graphs.context import Context, Role
-from graphs.state import AgentState
+from nodes.context import Context, Role
+from nodes.state import AgentState
 from tools import TOOLS
-from tools.contract import as_langchain_tool
+from tools.spec import as_langchain_tool
 
 AgentFn = Callable[[AgentState, Runtime[Context]], Awaitable[dict[str, Any]]]
 

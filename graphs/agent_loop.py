@@ -8,11 +8,11 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from langgraph.graph import END, START, StateGraph
 
-from graphs.context import Context
-from graphs.state import AgentState
 from nodes.approval import approval
+from nodes.context import Context
 from nodes.run_tools import make_tool_runner
 from nodes.spec import NodeSpec
+from nodes.state import AgentState
 
 
 def after_model(state: dict[str, Any]) -> str:
@@ -21,7 +21,7 @@ def after_model(state: dict[str, Any]) -> str:
     return "tools" if isinstance(last, AIMessage) and last.tool_calls else END
 
 
-def build_agent(spec: NodeSpec) -> StateGraph[AgentState, Context, AgentState, AgentState]:
+def build_agent_loop(spec: NodeSpec) -> StateGraph[AgentState, Context, AgentState, AgentState]:
     graph = StateGraph(AgentState, context_schema=Context)
     graph.add_node("agent", spec.fn, retry_policy=spec.retry)
     runner = make_tool_runner(agent=spec.name, allowed=spec.tools, back_to="agent")
