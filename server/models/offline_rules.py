@@ -29,8 +29,7 @@ EMAIL_RUN = re.compile(r"[\w.+-]+(@[\w-]+\.[\w.-]+)?")  # an address, or a run o
 # `(?<!\d)`: a number is read from its first digit only (a later start in the same run ends the same way).
 MONEY = re.compile(r"\$\s?(\d+(?:\.\d+)?)|(?<!\d)(\d+(?:\.\d+)?)\s?(?:usd|dollars)\b", re.IGNORECASE)
 GREETING = re.compile(r"^\s*(hi|hello|hey|thanks|thank you|good (morning|afternoon|evening))\b", re.IGNORECASE)
-QUOTES = {'"': '"', "\u201c": "\u201d"}
-OPENING_QUOTE = re.compile('["\u201c]')
+QUOTED = re.compile('"([^"]+)"|\u201c([^\u201d]+)\u201d')
 
 
 def text_of(message: BaseMessage) -> str:
@@ -70,21 +69,12 @@ def _emails(text: str) -> list[str]:
 
 
 def _quoted(text: str) -> list[str]:
-    """The non-empty strings between straight or curly double quotes, in order, scanning forward only: an
-    opening quote with no closing one after it costs one look-up, not a scan to the end of the text."""
-    found: list[str] = []
-    last = {close: text.rfind(close) for close in QUOTES.values()}
-    pos = 0
-    while opening := OPENING_QUOTE.search(text, pos):
-        start = opening.start()
-        close = QUOTES[opening.group()]
-        end = text.find(close, start + 1) if last[close] > start + 1 else -1
-        if end > start + 1:
-            found.append(text[start + 1 : end])
-            pos = end + 1
-        else:
-            pos = start + 1
-    return found
+    """The non-empty strings between straight or curly double quotes, in order. A curly opening quote after the
+    last closing one can close nothing; hidden from the pattern (same length, so the spans hold), it no longer
+    costs a scan to the end of the text each."""
+    cut = text.rfind("\u201d") + 1
+    scanned = text[:cut] + text[cut:].replace("\u201c", "\0")
+    return [text[m.start(g) : m.end(g)] for m in QUOTED.finditer(scanned) for g in (1, 2) if m.start(g) >= 0]
 
 
 def _expressions(text: str) -> list[str]:
@@ -119,6 +109,8 @@ class Conversation:
         self.request = text_of(messages[last_human]) if last_human >= 0 else ""
         self.turn = list(messages[last_human + 1 :])
         self.evidence = "\n".join(text_of(m) for m in messages if isinstance(m, HumanMessage | ToolMessage))
+        self._ids: dict[tuple[str, bool], list[str]] = {}
+        self._numbers: dict[str, str | None] = {}
         self.assignments: dict[str, str] = {}
         for m in messages:
             if isinstance(m, HumanMessage | ToolMessage):
@@ -145,6 +137,22 @@ class Conversation:
     @cached_property
     def quoted(self) -> list[str]:
         return _quoted(self.request)
+
+    @cached_property
+    def money(self) -> str | None:
+        found = MONEY.search(self.request)
+        return next(g for g in found.groups() if g) if found else None
+
+    def ids(self, prefix: str, *, evidence: bool = False) -> list[str]:
+        """Ids with this prefix in the request (or in the evidence)."""
+        if (prefix, evidence) not in self._ids:
+            self._ids[prefix, evidence] = _ids(prefix, self.evidence if evidence else self.request)
+        return self._ids[prefix, evidence]
+
+    def number_before(self, word: str) -> str | None:
+        if word not in self._numbers:
+            self._numbers[word] = _number_before(word, self.request)
+        return self._numbers[word]
 
     @cached_property
     def first_paragraph(self) -> str:
@@ -208,18 +216,18 @@ def _fill(name: str, prop: dict[str, Any], required: bool, conv: Conversation) -
         return next((c for c in choices if c in conv.defaults), prop.get("default", choices[0]))
     if name.endswith("_id"):  # the id's prefix: from its pattern, its description ("(cus_…)"), or its name
         prefix = re.search(r"\^?([a-z]+)_", prop.get("pattern", "")) or re.search(r"\b([a-z]+)_…", about)
-        found = _ids(prefix.group(1) if prefix else name[:3], conv.request) or _ids(
-            prefix.group(1) if prefix else name[:3], conv.evidence
+        found = conv.ids(prefix.group(1) if prefix else name[:3]) or conv.ids(
+            prefix.group(1) if prefix else name[:3], evidence=True
         )
         return found[0] if found else None
     if "email" in name or prop.get("format") == "email":
         found = conv.request_emails or conv.evidence_emails
         return found[0] if found else None
     if kind in {"integer", "number"}:
-        near = _number_before(name.replace("_", " "), conv.request)
-        money = MONEY.search(conv.request) if "amount" in name or "price" in name else None
-        if near or money:
-            raw = near or next(g for g in money.groups() if g)  # type: ignore[union-attr]
+        raw = conv.number_before(name.replace("_", " ")) or (
+            conv.money if "amount" in name or "price" in name else None
+        )
+        if raw:
             return _coerce(raw, kind)
         return prop.get("default")
     if kind != "string":
@@ -229,7 +237,7 @@ def _fill(name: str, prop: dict[str, Any], required: bool, conv: Conversation) -
         sums = [m.strip() for m in _expressions(conv.request) if OPERATION.search(m)]
         return max(sums, key=len) if sums else None
     if name == "query" and ("email" in about or "id" in about.split()):
-        found = conv.request_emails + _ids("cus", conv.request)  # a look-up: the id or address asked about
+        found = conv.request_emails + conv.ids("cus")  # a look-up: the id or address asked about
         return found[0] if found else (quoted[0] if quoted else conv.request)
     first_paragraph = conv.first_paragraph
     if name in {"subject", "title"}:
