@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime
 import json
 import os
@@ -15,12 +16,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import floor, resume, served, storage, streaming
+from bench import floor, offline, resume, served, storage, streaming
 from bench.harness import fresh_database, keel_server, postgres_server
 from bench.report import markdown
 
 RESULTS = Path(__file__).resolve().parent / "results"
-MEASUREMENTS = ("floor", "served", "streaming", "resume", "storage")
+MEASUREMENTS = ("floor", "served", "streaming", "resume", "storage", "offline")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,12 +66,18 @@ async def _run(admin_url: str, only: list[str], quick: bool) -> dict[str, Any]:
         async with fresh_database(admin_url) as url:
             results["storage"] = await storage.measure(url)
         note("storage", started)
+    if "offline" in only:
+        started = time.monotonic()
+        results["offline"] = offline.measure(repeats=1 if quick else 5)
+        note("offline", started)
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    with postgres_server() as admin_url:
+    # The offline model's measurement needs no database.
+    needs_postgres = any(name != "offline" for name in args.only)
+    with postgres_server() if needs_postgres else contextlib.nullcontext("") as admin_url:
         meta = {
             "started_at": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "quick": args.quick,

@@ -103,6 +103,17 @@ def _storage_table(storage: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _offline_table(offline: dict[str, Any]) -> list[str]:
+    lines = [
+        f"### Offline model answering a {offline['message_bytes'] / 1e6:g} MB message (in-process, median)",
+        "",
+        _row("message", "invoke ms", "stream ms", "n"),
+        _row(*["---"] * 4),
+    ]
+    lines += [_row(name, r["invoke_ms"], r["stream_ms"], r["n"]) for name, r in offline["shapes"].items()]
+    return [*lines, ""]
+
+
 def markdown(results: dict[str, Any]) -> str:
     meta = results["meta"]
     lines = [
@@ -125,6 +136,8 @@ def markdown(results: dict[str, Any]) -> str:
         ]
     if storage := results.get("storage"):
         lines += _storage_table(storage)
+    if offline := results.get("offline"):
+        lines += _offline_table(offline)
     lines += ["### Targets", "", _row("target", "measured", "limit", "holds"), _row(*["---"] * 4)]
     lines += [_row(name, got, limit, "yes" if ok else "**no**") for name, got, limit, ok in check(results)]
     return "\n".join(lines) + "\n"

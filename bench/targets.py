@@ -32,4 +32,9 @@ def check(results: dict[str, Any]) -> list[Check]:
     if storage := results.get("storage"):
         ratio = storage["keel"]["ratio"]
         checks.append(("bytes(200 msgs) ≤ 4 x bytes(50 msgs)", f"{ratio:.2f} x", "4 x", ratio <= 4))
+    if offline := results.get("offline"):
+        worst, shape = offline["worst_ms"], offline["worst_shape"]
+        checks.append(
+            ("offline model answers a 1 MB message < 1 s", f"{worst:.0f} ms ({shape})", "1000 ms", worst < 1000)
+        )
     return checks

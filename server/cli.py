@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
 import signal
 import sys
 from collections.abc import Coroutine, Sequence
@@ -24,6 +26,7 @@ from server.db.embedded import database_url
 from server.db.migrate import MigrationError, upgrade
 from server.graphs import GraphLoadError, LoadedGraphs, load_graphs
 from server.logs import configure_logging
+from server.runs import threads
 from server.settings import Settings, SettingsError, get_settings
 
 
@@ -158,8 +161,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"keel: {exc}", file=sys.stderr)
         return 2
     except (Shutdown, KeyboardInterrupt):
-        return 0
-    return 0
+        return _leave(0)
+    return _leave(0)
+
+
+def _leave(code: int) -> int:
+    """Exit without waiting for nodes stuck in threads (a run that timed out or was handed back while a sync node
+    blocked): the interpreter would join them forever. Everything keel owns is closed by now."""
+    stuck = threads.stuck_threads(wait_s=1.0)
+    if not stuck:
+        return code
+    print(f"keel: exiting with {len(stuck)} node thread(s) still blocked; not waiting for them", file=sys.stderr)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

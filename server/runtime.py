@@ -16,6 +16,7 @@ from server.db.pool import Pool, create_pool
 from server.graphs import LoadedGraphs, load_graphs
 from server.models.factory import ModelFactory
 from server.observability import run as observability
+from server.runs import threads
 from server.runs.context import context_builder
 from server.runs.notify import Notifier
 from server.runs.worker import Worker
@@ -40,6 +41,7 @@ async def open_runtime(
     """Open everything in order and close it in reverse. On exit the worker stops first: it stops
     claiming, lets running runs finish within `KEEL_SHUTDOWN_GRACE`, then hands the rest back."""
     async with AsyncExitStack() as stack:
+        threads.install(asyncio.get_running_loop(), settings.runs.workers if workers is None else workers)
         # Pushed first so it runs last: spans of runs finished during the worker's shutdown get flushed too.
         stack.push_async_callback(asyncio.to_thread, observability.install(settings))
         pool = create_pool(database_url, settings.database)

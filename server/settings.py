@@ -6,11 +6,13 @@ A bad value stops keel with one line naming the variable and what it expects
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 from urllib.parse import urlsplit
 
+import pydantic_settings
 from psycopg.conninfo import conninfo_to_dict
 from pydantic import AfterValidator, BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -138,6 +140,9 @@ class RunSettings(BaseSettings):
         return self.lease_s / 3
 
 
+_Group = TypeVar("_Group", bound=BaseSettings)
+
+
 class SettingsError(Exception):
     """A setting has a bad value. `str()` is the one line to show the operator."""
 
@@ -146,15 +151,24 @@ class Settings:
     """The groups, read once. Use `get_settings()`; tests call `get_settings.cache_clear()`."""
 
     def __init__(self) -> None:
-        try:
-            self.database = DatabaseSettings()
-            self.model = ModelSettings()
-            self.langfuse = LangfuseSettings()
-            self.server = ServerSettings()
-            self.runs = RunSettings()
-            self.observability = ObservabilitySettings()
-        except ValidationError as exc:
-            raise SettingsError(_one_line(exc)) from None
+        self.database = _read(DatabaseSettings)
+        self.model = _read(ModelSettings)
+        self.langfuse = _read(LangfuseSettings)
+        self.server = _read(ServerSettings)
+        self.runs = _read(RunSettings)
+        self.observability = _read(ObservabilitySettings)
+
+
+def _read(group: type[_Group]) -> _Group:
+    try:
+        return group()
+    except ValidationError as exc:
+        raise SettingsError(_one_line(exc)) from None
+    except pydantic_settings.SettingsError as exc:
+        # A structured value (KEEL_PRICES) that is not JSON fails in the source, before validation.
+        raise SettingsError(_unparsable(group, exc)) from None
+    except (OSError, UnicodeError) as exc:  # `.env` is unreadable or not UTF-8
+        raise SettingsError(f"invalid settings file .env: {' '.join(str(exc).split())}") from None
 
 
 # Values that may carry credentials are never echoed back.
@@ -163,13 +177,27 @@ _SENSITIVE = frozenset({"DATABASE_URL", "OPENAI_API_KEY", "LANGFUSE_SECRET_KEY"}
 
 def _one_line(exc: ValidationError) -> str:
     first = exc.errors()[0]
-    variable = ".".join(str(part) for part in first["loc"]) or exc.title
+    variable, *inside = [str(part) for part in first["loc"]] or [exc.title]
     message = first["msg"].removeprefix("Value error, ")
+    if inside:  # a place inside a structured value: KEEL_PRICES at gpt-4o.input
+        message = f"at {'.'.join(inside)}: {message}"
     got = first.get("input")
     hidden = variable in _SENSITIVE or isinstance(got, dict) or got is None
     shown = "" if hidden else f" (got {str(got)[:80]!r})"
     extra = f"; {exc.error_count() - 1} more invalid setting(s)" if exc.error_count() > 1 else ""
-    return f"invalid setting {variable}: {message}{shown}{extra}"
+    return " ".join(f"invalid setting {variable}: {message}{shown}{extra}".split())
+
+
+_FIELD = re.compile(r'field "(\w+)"')
+
+
+def _unparsable(group: type[BaseSettings], exc: pydantic_settings.SettingsError) -> str:
+    """pydantic-settings names the field, not the variable, and keeps the parser's reason in `__cause__`."""
+    found = _FIELD.search(str(exc))
+    field = group.model_fields.get(found.group(1)) if found else None
+    variable = field.validation_alias if field and isinstance(field.validation_alias, str) else group.__name__
+    reason = " ".join(str(exc.__cause__ or exc).split())
+    return f"invalid setting {variable}: expected JSON ({reason})"
 
 
 @cache

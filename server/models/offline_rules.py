@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
@@ -14,15 +15,21 @@ from langchain_core.messages.tool import ToolCall
 
 GENERIC_WORDS = frozenset({"check", "lookup", "look", "get", "find", "search", "open", "create", "send", "run", "ask"})
 FREE_TEXT_ARGS = frozenset({"query", "question", "request", "task", "message", "body", "text", "note", "reason"})
-ARITHMETIC = re.compile(r"[\d(][\d\s.+\-*/%()]*[\d)]")
-KEYWORDS_LINE = re.compile(r"^\s*-\s*([\w.-]+)\s*:.*?\(keywords:\s*([^)]*)\)", re.MULTILINE)
-DEFAULT_LINE = re.compile(r"^\s*-\s*([\w.-]+)\s*:.*\(default\)", re.MULTILINE)
+# Every pattern runs in time linear in its input (the model reads untrusted text, and a regex holds the GIL): a
+# pattern that can fail after a long scan is either anchored so that no two starts scan the same text, or
+# consumes what it scanned (a digit run, an arithmetic run, a would-be address) and the caller filters.
+ARITHMETIC_RUN = re.compile(r"[\d(][\d\s.+\-*/%()]*")
+ARITHMETIC_TAIL = re.compile(r"[\s.+\-*/%(]*")  # what follows an expression's last digit or ")" in its run
+OPERATION = re.compile(r"\d\s*[-+*/%]\s*\(?\d")
+# A directive line; `[^\S\n]` keeps the leading space on its line (a run of blank lines is not rescanned).
+KEYWORDS_LINE = re.compile(r"^[^\S\n]*-\s*([\w.-]+)\s*:.*?\(keywords:\s*([^)]*)\)", re.MULTILINE)
+DEFAULT_LINE = re.compile(r"^[^\S\n]*-\s*([\w.-]+)\s*:.*\(default\)", re.MULTILINE)
 ASSIGNMENT = re.compile(r"\b([a-z_][a-z0-9_]*)=(\"[^\"]*\"|'[^']*'|[^\s,;)]+)")
-QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”")
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-MONEY = re.compile(r"\$\s?(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s?(?:usd|dollars)\b", re.IGNORECASE)
-NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?![\w.])")
+EMAIL_RUN = re.compile(r"[\w.+-]+(@[\w-]+\.[\w.-]+)?")  # an address, or a run of its characters to skip
+# `(?<!\d)`: a number is read from its first digit only (a later start in the same run ends the same way).
+MONEY = re.compile(r"\$\s?(\d+(?:\.\d+)?)|(?<!\d)(\d+(?:\.\d+)?)\s?(?:usd|dollars)\b", re.IGNORECASE)
 GREETING = re.compile(r"^\s*(hi|hello|hey|thanks|thank you|good (morning|afternoon|evening))\b", re.IGNORECASE)
+QUOTED = re.compile('"([^"]+)"|\u201c([^\u201d]+)\u201d')
 
 
 def text_of(message: BaseMessage) -> str:
@@ -38,10 +45,53 @@ def _words(text: str) -> list[str]:
     return [_stem(w) for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", text)]
 
 
-def _mentions(text: str, keyword: str) -> bool:
-    """Whether `keyword` (a word or a phrase) occurs in `text`, by whole words."""
-    wanted, words = _words(keyword), _words(text)
-    return bool(wanted) and any(words[i : i + len(wanted)] == wanted for i in range(len(words)))
+class WordIndex:
+    """A text's words and where each occurs, so that looking a keyword up costs its occurrences, not the text."""
+
+    def __init__(self, text: str) -> None:
+        self.words = _words(text)
+        self.positions: dict[str, list[int]] = {}
+        for i, word in enumerate(self.words):
+            self.positions.setdefault(word, []).append(i)
+
+    def mentions(self, keyword: str) -> bool:
+        """Whether `keyword` (a word or a phrase) occurs in the text, by whole words."""
+        wanted = _words(keyword)
+        if not wanted:
+            return False
+        n = len(wanted)
+        return any(self.words[i : i + n] == wanted for i in self.positions.get(wanted[0], ()))
+
+
+def _emails(text: str) -> list[str]:
+    """E-mail addresses, in order. Each run of address characters is read once, whether or not it is one."""
+    return [m.group() for m in EMAIL_RUN.finditer(text) if m.group(1)]
+
+
+def _quoted(text: str) -> list[str]:
+    """The non-empty strings between straight or curly double quotes, in order. A curly opening quote after the
+    last closing one can close nothing; hidden from the pattern (same length, so the spans hold), it no longer
+    costs a scan to the end of the text each."""
+    cut = text.rfind("\u201d") + 1
+    scanned = text[:cut] + text[cut:].replace("\u201c", "\0")
+    return [text[m.start(g) : m.end(g)] for m in QUOTED.finditer(scanned) for g in (1, 2) if m.start(g) >= 0]
+
+
+def _expressions(text: str) -> list[str]:
+    """Runs of arithmetic characters that start with a digit or "(" and end with a digit or ")"."""
+    found = []
+    for run in ARITHMETIC_RUN.findall(text):
+        tail = ARITHMETIC_TAIL.match(run[::-1])
+        expression = run[: len(run) - tail.end()] if tail else run
+        if len(expression) > 1:
+            found.append(expression)
+    return found
+
+
+def _number_before(word: str, text: str) -> str | None:
+    """The number right before `word` ("25 seats"), read from a number's first digit only."""
+    near = re.search(rf"(?<!\d)(\d+(?:\.\d+)?)\s+{re.escape(word)}", text, re.IGNORECASE)
+    return near.group(1) if near else None
 
 
 class Conversation:
@@ -50,18 +100,63 @@ class Conversation:
     def __init__(self, messages: Sequence[BaseMessage]) -> None:
         system = "\n".join(text_of(m) for m in messages if isinstance(m, SystemMessage))
         self.keywords: dict[str, list[str]] = {}
-        for name, words in KEYWORDS_LINE.findall(system):
+        # A keyword list ends at the next ")"; past the last one there is none, so cutting there spares a scan
+        # to the end of the text for every unclosed "(keywords:".
+        for name, words in KEYWORDS_LINE.findall(system[: system.rfind(")") + 1]):
             self.keywords.setdefault(name, []).extend(w.strip() for w in words.split(",") if w.strip())
         self.defaults = set(DEFAULT_LINE.findall(system))
         last_human = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
         self.request = text_of(messages[last_human]) if last_human >= 0 else ""
         self.turn = list(messages[last_human + 1 :])
         self.evidence = "\n".join(text_of(m) for m in messages if isinstance(m, HumanMessage | ToolMessage))
+        self._ids: dict[tuple[str, bool], list[str]] = {}
+        self._numbers: dict[str, str | None] = {}
         self.assignments: dict[str, str] = {}
         for m in messages:
             if isinstance(m, HumanMessage | ToolMessage):
                 for key, value in ASSIGNMENT.findall(text_of(m)):
                     self.assignments[key] = value.strip("\"'")
+
+    # What the rules read more than once from a long text is read once per reply.
+    @cached_property
+    def request_words(self) -> WordIndex:
+        return WordIndex(self.request)
+
+    @cached_property
+    def evidence_words(self) -> WordIndex:
+        return WordIndex(self.evidence)
+
+    @cached_property
+    def request_emails(self) -> list[str]:
+        return _emails(self.request)
+
+    @cached_property
+    def evidence_emails(self) -> list[str]:
+        return _emails(self.evidence)
+
+    @cached_property
+    def quoted(self) -> list[str]:
+        return _quoted(self.request)
+
+    @cached_property
+    def money(self) -> str | None:
+        found = MONEY.search(self.request)
+        return next(g for g in found.groups() if g) if found else None
+
+    def ids(self, prefix: str, *, evidence: bool = False) -> list[str]:
+        """Ids with this prefix in the request (or in the evidence)."""
+        if (prefix, evidence) not in self._ids:
+            self._ids[prefix, evidence] = _ids(prefix, self.evidence if evidence else self.request)
+        return self._ids[prefix, evidence]
+
+    def number_before(self, word: str) -> str | None:
+        if word not in self._numbers:
+            self._numbers[word] = _number_before(word, self.request)
+        return self._numbers[word]
+
+    @cached_property
+    def first_paragraph(self) -> str:
+        return self.request.split("\n\n", 1)[0].strip()
 
     def calls(self) -> list[ToolCall]:
         return [c for m in self.turn if isinstance(m, AIMessage) for c in m.tool_calls]
@@ -86,10 +181,13 @@ def _resolve(schema: dict[str, Any], prop: dict[str, Any]) -> dict[str, Any]:
 
 
 def _coerce(value: str, kind: str | None) -> Any:
-    if kind == "integer":
-        return int(float(value))
-    if kind == "number":
-        return float(value)
+    try:
+        if kind == "integer":
+            return int(float(value))
+        if kind == "number":
+            return float(value)
+    except (ValueError, OverflowError):  # "amount=lots", "seats=1e999": the tool's validation says what is wrong
+        return value
     if kind == "boolean":
         return value.lower() in {"true", "yes", "1"}
     return value
@@ -111,36 +209,37 @@ def _fill(name: str, prop: dict[str, Any], required: bool, conv: Conversation) -
             return prop.get("default")
         for choice in listed or choices:
             if any(
-                _mentions(conv.evidence if listed else conv.request, k) for k in conv.keywords.get(choice, [choice])
+                (conv.evidence_words if listed else conv.request_words).mentions(k)
+                for k in conv.keywords.get(choice, [choice])
             ):
                 return choice
         return next((c for c in choices if c in conv.defaults), prop.get("default", choices[0]))
     if name.endswith("_id"):  # the id's prefix: from its pattern, its description ("(cus_…)"), or its name
         prefix = re.search(r"\^?([a-z]+)_", prop.get("pattern", "")) or re.search(r"\b([a-z]+)_…", about)
-        found = _ids(prefix.group(1) if prefix else name[:3], conv.request) or _ids(
-            prefix.group(1) if prefix else name[:3], conv.evidence
+        found = conv.ids(prefix.group(1) if prefix else name[:3]) or conv.ids(
+            prefix.group(1) if prefix else name[:3], evidence=True
         )
         return found[0] if found else None
     if "email" in name or prop.get("format") == "email":
-        found = EMAIL.findall(conv.request) or EMAIL.findall(conv.evidence)
+        found = conv.request_emails or conv.evidence_emails
         return found[0] if found else None
     if kind in {"integer", "number"}:
-        near = re.search(rf"(\d+(?:\.\d+)?)\s+{re.escape(name.replace('_', ' '))}", conv.request, re.IGNORECASE)
-        money = MONEY.search(conv.request) if "amount" in name or "price" in name else None
-        if near or money:
-            raw = near.group(1) if near else next(g for g in money.groups() if g)  # type: ignore[union-attr]
+        raw = conv.number_before(name.replace("_", " ")) or (
+            conv.money if "amount" in name or "price" in name else None
+        )
+        if raw:
             return _coerce(raw, kind)
         return prop.get("default")
     if kind != "string":
         return prop.get("default")
-    quoted = [a or b for a, b in QUOTED.findall(conv.request)]
+    quoted = conv.quoted
     if name == "expression":
-        sums = [m.strip() for m in ARITHMETIC.findall(conv.request) if re.search(r"\d\s*[-+*/%]\s*\(?\d", m)]
+        sums = [m.strip() for m in _expressions(conv.request) if OPERATION.search(m)]
         return max(sums, key=len) if sums else None
     if name == "query" and ("email" in about or "id" in about.split()):
-        found = EMAIL.findall(conv.request) + _ids("cus", conv.request)  # a look-up: the id or address asked about
+        found = conv.request_emails + conv.ids("cus")  # a look-up: the id or address asked about
         return found[0] if found else (quoted[0] if quoted else conv.request)
-    first_paragraph = conv.request.split("\n\n")[0].strip()
+    first_paragraph = conv.first_paragraph
     if name in {"subject", "title"}:
         return first_paragraph.split("\n")[0][:77]
     if name == "name":
@@ -160,10 +259,14 @@ def _arguments(schema: dict[str, Any], conv: Conversation) -> list[dict[str, Any
         if value is not None:
             args[name] = value
     quoted_arg = "name" if "name" in props and "name" not in conv.assignments else None
-    quoted = [a or b for a, b in QUOTED.findall(conv.request)]
+    quoted = conv.quoted
     if quoted_arg is None or not quoted:
         return [args]
     return [{**args, quoted_arg: q} for q in quoted]
+
+
+def _canonical(args: dict[str, Any]) -> str:
+    return json.dumps(args, sort_keys=True, default=str)
 
 
 def _call_id(name: str, args: dict[str, Any], salt: int) -> str:
@@ -182,10 +285,11 @@ def decide_calls(tools: list[dict[str, Any]], tool_choice: Any, conv: Conversati
         arg_sets = _arguments(fn.get("parameters", {}), conv)
         if not tried:
             forced = not made and (tool_choice == name or (tool_choice in {"any", "required"} and tool is tools[0]))
-            if forced or any(_mentions(conv.request, k) for k in _tool_keywords(name, conv)):
+            if forced or any(conv.request_words.mentions(k) for k in _tool_keywords(name, conv)):
                 wanted.extend((name, a) for a in arg_sets)
         elif any(c["id"] in failed for c in tried):  # rule 3: retry when the conversation now gives new arguments
-            wanted.extend((name, a) for a in arg_sets if all(a != c["args"] for c in tried))
+            seen = {_canonical(c["args"]) for c in tried}
+            wanted.extend((name, a) for a in arg_sets if _canonical(a) not in seen)
     return [
         ToolCall(name=name, args=args, id=_call_id(name, args, salt + i), type="tool_call")
         for i, (name, args) in enumerate(wanted)

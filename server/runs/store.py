@@ -208,7 +208,8 @@ async def claim_run(conn: Connection, *, worker_id: str, lease_s: float, max_att
     """Lease the oldest runnable run: pending, or running with an expired lease (its worker died) and
     attempts left (`fail_exhausted` ends the others). A run waits while an earlier run of its thread is
     active. `next_seq` is the run's next event sequence number (events continue across attempts);
-    `more_pending` says whether other runs are waiting (the claimer claims again at once, or sleeps)."""
+    `more_pending` says whether other runs are waiting (the claimer claims again at once, or sleeps);
+    `elapsed_s` is the time since the run's first attempt started (its timeout counts from there)."""
     row = await (
         await conn.execute(
             f"""
@@ -231,6 +232,7 @@ async def claim_run(conn: Connection, *, worker_id: str, lease_s: float, max_att
             RETURNING {_RUN_COLUMNS.replace("run_id,", "keel.runs.run_id,", 1)},
                 (SELECT coalesce(max(e.seq), 0) + 1 FROM keel.run_events e WHERE e.run_id = keel.runs.run_id)
                 AS next_seq,
+                extract(epoch FROM now() - keel.runs.started_at)::float8 AS elapsed_s,
                 EXISTS (SELECT 1 FROM keel.runs p WHERE p.status = 'pending' AND p.run_id <> keel.runs.run_id)
                 AS more_pending""",
             (max_attempts, worker_id, lease_s),

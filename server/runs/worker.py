@@ -181,8 +181,14 @@ class Worker:
         graph = self.graphs.get(run["graph_id"])
         if graph is None:
             return Outcome("error", f"graph {run['graph_id']!r} is not loaded by this worker")
+        # The timeout counts from the run's first start, across hand-backs and retries: a run stuck in a node
+        # (which a restart hands back without counting an attempt) ends `timeout` instead of running forever.
+        limit: float = run["kwargs"].get("timeout_s") or self.settings.timeout_s
+        remaining = limit - run.get("elapsed_s", 0.0)
+        if remaining <= 0:
+            return Outcome("timeout", f"run exceeded its timeout ({limit:g} s since it first started)")
         context = self.context_for(graph, run["kwargs"].get("context"))
-        async with asyncio.timeout(run["kwargs"].get("timeout_s") or self.settings.timeout_s):
+        async with asyncio.timeout(remaining):
             return await execute(graph, run, events, context=context, observed=observed)
 
     async def _beat_until_done(

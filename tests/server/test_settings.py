@@ -71,3 +71,48 @@ def test_unreachable_database_is_one_line(tmp_path: Path):
     assert done.returncode == 2
     assert done.stderr.startswith("keel: cannot connect to the database (DATABASE_URL): ")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+# A bad value of every kind of setting: JSON (the parse fails in pydantic-settings, before validation), a
+# structure inside the JSON, a number out of range, a choice, a flag; and a `.env` keel cannot read.
+BAD_VALUES = [
+    ("KEEL_PRICES", "not json", "expected JSON"),
+    ("KEEL_PRICES", "{", "expected JSON"),
+    ("KEEL_PRICES", "[1]", "valid dictionary"),
+    ("KEEL_PRICES", '{"gpt-4o": 5}', "at gpt-4o: "),
+    ("KEEL_PRICES", '{"gpt-4o": {"input": -1}}', "at gpt-4o.input: "),
+    ("KEEL_PRICES", '{"gpt-4o": {"output": "a\\nb"}}', "at gpt-4o.output: "),
+    ("KEEL_PORT", "70000", "less than or equal to 65535"),
+    ("KEEL_RUN_TIMEOUT", "-1", "greater than 0"),
+    ("KEEL_LOG_FORMAT", "xml", "'json' or 'text'"),
+    ("KEEL_LOG_CONTENT", "maybe", "valid boolean"),
+]
+
+
+@pytest.mark.parametrize(("variable", "value", "reason"), BAD_VALUES)
+def test_every_bad_value_is_one_line_naming_its_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, reason: str
+):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as caught:
+        Settings()
+    message = str(caught.value)
+    assert message.startswith(f"invalid setting {variable}: ")
+    assert reason in message
+    assert "\n" not in message
+
+
+@pytest.mark.slow
+def test_cli_says_one_line_for_every_bad_value(tmp_path: Path):
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / ".env").write_bytes(b"KEEL_PORT=\xff\n")
+    cases = [(tmp_path, {variable: value}, f"invalid setting {variable}: ") for variable, value, _ in BAD_VALUES]
+    cases.append((tmp_path / "bad", {}, "invalid settings file .env: "))
+    for cwd, bad, start in cases:
+        env = {**bad, "PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
+        done = subprocess.run([*KEEL, "serve"], env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
+        lines = done.stderr.strip().splitlines()
+        assert (done.returncode, len(lines)) == (2, 1), (bad, done.stderr)
+        assert lines[0].startswith(f"keel: {start}"), (bad, lines[0])
+        assert not done.stdout
+    assert not (tmp_path / ".keel").exists(), "no embedded server may start when the settings are bad"

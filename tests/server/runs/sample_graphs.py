@@ -5,6 +5,10 @@
   node in `side_effects`, idempotent like a keel tool) and an execution (a row in `executions` every time
   the node body runs), in the database at DATABASE_URL. Tests overlap, cancel and kill runs part-way.
 - `ask`: asks a person through `interrupt()` and echoes the answer.
+- `stuck`: a plain (sync) node that records an execution and then blocks for `block_s` seconds; LangGraph runs
+  it in a thread, which cancelling the run's task does not stop.
+- `hog`: an async node that records an execution and then blocks the event loop itself for `block_s` seconds
+  (as a CPU-bound node holding the GIL would): nothing else in its process runs meanwhile, heartbeats included.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import operator
 import os
+import time
 from typing import Annotated, Any
 
 import psycopg
@@ -95,3 +100,33 @@ ask = StateGraph(AskState)
 ask.add_node("ask", ask_node)
 ask.add_edge(START, "ask")
 compiled_ask = ask.compile()  # served compiled: keel must attach its own checkpointer
+
+
+class BlockState(TypedDict):
+    block_s: float
+
+
+def _record(config: RunnableConfig, node: str) -> None:
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        conn.execute("INSERT INTO executions (run_id, node) VALUES (%s, %s)", (config["metadata"]["run_id"], node))
+
+
+def stuck_node(state: BlockState, config: RunnableConfig) -> dict[str, Any]:
+    _record(config, "stuck")
+    time.sleep(state["block_s"])
+    return {}
+
+
+async def hog_node(state: BlockState, config: RunnableConfig) -> dict[str, Any]:
+    _record(config, "hog")
+    time.sleep(state["block_s"])  # the point: the event loop is held, as by a CPU-bound node
+    return {}
+
+
+stuck = StateGraph(BlockState)
+stuck.add_node("stuck", stuck_node)
+stuck.add_edge(START, "stuck")
+
+hog = StateGraph(BlockState)
+hog.add_node("hog", hog_node)
+hog.add_edge(START, "hog")

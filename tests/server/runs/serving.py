@@ -18,6 +18,8 @@ CONFIG = {
         "echo": "./sample_graphs.py:echo",
         "steps": "./sample_graphs.py:steps",
         "ask": "./sample_graphs.py:compiled_ask",
+        "stuck": "./sample_graphs.py:stuck",
+        "hog": "./sample_graphs.py:hog",
     }
 }
 
