@@ -13,7 +13,7 @@ from langchain_core.messages import HumanMessage
 
 from server.models.offline import OfflineChatModel
 from tools import TOOLS
-from tools.contract import as_langchain_tool
+from tools.spec import as_langchain_tool
 
 SIZE = 1_000_000
 UNITS = {

@@ -15,7 +15,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from server.models.offline_rules import Conversation, answer, decide_calls
 from tools import TOOLS
-from tools.contract import as_langchain_tool
+from tools.spec import as_langchain_tool
 
 SMALL, FACTOR, ALLOWED_GROWTH, REPEATS = 1000, 8, 24, 5
 TOOLS_BOUND = [convert_to_openai_tool(as_langchain_tool(t)) for t in TOOLS.values()]
