@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -108,7 +109,22 @@ class CatchUnexpected:
             await response(scope, receive, send)
 
 
+# psycopg's OperationalError: the database is down or unreachable (a lost or refused connection), or no pooled
+# connection came free in time (psycopg_pool's PoolTimeout is one). The request may well succeed shortly.
+RETRY_AFTER_S = 5
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+    return JSONResponse(
+        {"detail": f"database unavailable; retry in a few seconds ({type(exc).__name__})"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
 def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(KeelError, _keel_error)
+    app.add_exception_handler(psycopg.OperationalError, _database_unavailable)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_middleware(CatchUnexpected)
