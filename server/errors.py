@@ -109,12 +109,17 @@ class CatchUnexpected:
             await response(scope, receive, send)
 
 
-# psycopg's OperationalError: the database is down or unreachable (a lost or refused connection), or no pooled
-# connection came free in time (psycopg_pool's PoolTimeout is one). The request may well succeed shortly.
+# The database is down or unreachable (a lost or refused connection: no SQLSTATE, class 08, 57 shutting down),
+# overloaded (53), or this transaction lost a conflict (40), or no pooled connection came free in time (psycopg_pool's
+# PoolTimeout): the request may well succeed shortly. Other OperationalErrors (54 program limit exceeded) are not.
 RETRY_AFTER_S = 5
+_RETRYABLE_CLASSES = ("08", "40", "53", "57")
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, psycopg.OperationalError)
+    if exc.sqlstate is not None and exc.sqlstate[:2] not in _RETRYABLE_CLASSES:
+        raise exc  # an ordinary unexpected error: logged and answered 500 by CatchUnexpected
     log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
     return JSONResponse(
         {"detail": f"database unavailable; retry in a few seconds ({type(exc).__name__})"},
