@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -108,7 +109,27 @@ class CatchUnexpected:
             await response(scope, receive, send)
 
 
+# The database is down or unreachable (a lost or refused connection: no SQLSTATE, class 08, 57 shutting down),
+# overloaded (53), or this transaction lost a conflict (40), or no pooled connection came free in time (psycopg_pool's
+# PoolTimeout): the request may well succeed shortly. Other OperationalErrors (54 program limit exceeded) are not.
+RETRY_AFTER_S = 5
+_RETRYABLE_CLASSES = ("08", "40", "53", "57")
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, psycopg.OperationalError)
+    if exc.sqlstate is not None and exc.sqlstate[:2] not in _RETRYABLE_CLASSES:
+        raise exc  # an ordinary unexpected error: logged and answered 500 by CatchUnexpected
+    log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+    return JSONResponse(
+        {"detail": f"database unavailable; retry in a few seconds ({type(exc).__name__})"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
 def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(KeelError, _keel_error)
+    app.add_exception_handler(psycopg.OperationalError, _database_unavailable)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_middleware(CatchUnexpected)

@@ -18,7 +18,7 @@ from server.db.migrate import pending_versions
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
-_DATABASE_CHECK_S = 3.0
+_DATABASE_CHECK_S = 1.5  # a load balancer hears "not ready" well before its own probe times out
 
 
 @router.get("/ok")
@@ -47,7 +47,8 @@ async def ready(request: Request) -> JSONResponse:
     except (psycopg.Error, PoolTimeout, TimeoutError) as exc:
         log.warning("not ready: database unreachable (%s)", exc)
         checks["database"] = f"unreachable: {type(exc).__name__}"
-        reasons.append("database unreachable")
+        why = request.state.pool.unreachable
+        reasons.append(f"database unreachable ({why})" if why else "database unreachable")
     worker = request.state.worker
     if worker is None:
         checks["workers"] = "none in this process (API only)"

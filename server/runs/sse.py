@@ -7,6 +7,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 
+import psycopg
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from server.db.pool import Pool
@@ -53,9 +54,14 @@ def run_stream(
         finished = False
         SSE_CLIENTS.inc()
         try:
-            async for batch in follow_batches(pool, notifier, run_id, after=after, poll_s=poll_s):
-                # One write per batch: a streamed answer is hundreds of token events.
-                yield b"".join(map(sse_frame, batch))
+            try:
+                async for batch in follow_batches(pool, notifier, run_id, after=after, poll_s=poll_s):
+                    # One write per batch: a streamed answer is hundreds of token events.
+                    yield b"".join(map(sse_frame, batch))
+            except psycopg.OperationalError as exc:
+                # The database went away: end the stream without `end`, as a restart would, and the client
+                # reconnects with Last-Event-ID (answered 503 until the database is back). Its run goes on.
+                log.warning("stream of run %s ended: database unavailable (%s)", run_id, exc)
             finished = True
         finally:
             SSE_CLIENTS.dec()

@@ -181,6 +181,18 @@ async def insert_run(
     return row
 
 
+# Lock order: a thread's row before its runs' rows, in every statement and transaction that writes both.
+# Creating a run locks the thread and then (interrupt, rollback) cancels its active runs; ending a run writes
+# the run and then its thread. Each of those that locked the run first deadlocked against a create. In one
+# statement: the thread is locked in an init plan that the runs scan evaluates before it returns (and so
+# locks) a run row; the run's thread_id never changes, so reading it unlocked is safe.
+_LOCK_THREAD_OF_RUN: LiteralString = """locked_thread AS (
+    SELECT t.thread_id FROM keel.threads t
+    WHERE t.thread_id = (SELECT r.thread_id FROM keel.runs r WHERE r.run_id = %(run_id)s)
+    FOR NO KEY UPDATE)"""
+_THREAD_LOCKED: LiteralString = "thread_id IS NOT DISTINCT FROM (SELECT thread_id FROM locked_thread)"
+
+
 def cancel_key(run_id: uuid.UUID) -> str:
     """The notification payload that tells the run's worker to look for a cancel request."""
     return f"cancel:{run_id}"
@@ -188,12 +200,15 @@ def cancel_key(run_id: uuid.UUID) -> str:
 
 async def request_cancel(conn: Connection, run_id: uuid.UUID, action: CancelAction) -> bool:
     """Mark an active run for cancellation; a pending one ends at once, a running one at its worker's next
-    beat (woken by NOTIFY). Returns False when the run had already ended."""
+    beat (woken by NOTIFY). Returns False when the run had already ended. Locks the run's thread before the
+    run (see `_LOCK_THREAD_OF_RUN`)."""
     row = await (
         await conn.execute(
-            """UPDATE keel.runs SET cancel_action = %s, updated_at = now()
-               WHERE run_id = %s AND status IN ('pending', 'running') RETURNING status, thread_id""",
-            (action, run_id),
+            f"""WITH {_LOCK_THREAD_OF_RUN}
+                UPDATE keel.runs SET cancel_action = %(action)s, updated_at = now()
+                WHERE run_id = %(run_id)s AND status IN ('pending', 'running') AND {_THREAD_LOCKED}
+                RETURNING status, thread_id""",
+            {"action": action, "run_id": run_id},
         )
     ).fetchone()
     if row is None:
@@ -290,11 +305,12 @@ async def finish_run(
     # latest version, so a run created while this statement waited for that row keeps the thread busy.
     row = await (
         await conn.execute(
-            f"""WITH done AS (
+            f"""WITH {_LOCK_THREAD_OF_RUN},
+               done AS (
                    UPDATE keel.runs SET status = %(status)s, error = %(error)s, ended_at = now(), updated_at = now(),
                           lease_owner = NULL, lease_expires_at = NULL, usage = coalesce(%(usage)s, usage)
                    WHERE run_id = %(run_id)s AND status IN ('pending', 'running')
-                     AND (%(worker)s::text IS NULL OR lease_owner = %(worker)s)
+                     AND (%(worker)s::text IS NULL OR lease_owner = %(worker)s) AND {_THREAD_LOCKED}
                    RETURNING thread_id),
                appended AS ({APPEND_EVENTS} WHERE EXISTS (SELECT 1 FROM done)),
                settled AS (
@@ -336,7 +352,9 @@ _THREAD_STATUS_AFTER: dict[str, ThreadStatus] = {"interrupted": "interrupted", "
 
 async def rollback_run(conn: Connection, run_id: uuid.UUID, thread_id: uuid.UUID) -> None:
     """Cancel with rollback: the run and every checkpoint it wrote are deleted, as if it never ran. When
-    another run of the thread is waiting, the workers are woken for it (as `finish_run` does)."""
+    another run of the thread is waiting, the workers are woken for it (as `finish_run` does). Call inside a
+    transaction: the thread is locked first, as everywhere a run of it ends."""
+    await conn.execute("SELECT 1 FROM keel.threads WHERE thread_id = %s FOR NO KEY UPDATE", (thread_id,))
     await conn.execute(
         """WITH gone AS (
                DELETE FROM checkpoints WHERE thread_id = %s AND metadata->>'run_id' = %s

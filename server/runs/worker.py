@@ -174,6 +174,11 @@ class Worker:
                 cancel, lost = await self._beat_until_done(run_id, task)
                 await self._settle(run, events, task, cancel=cancel, lost=lost, observed=observed)
             finally:
+                # After a database error out of the beat or the settling, the run must not go on unleased here
+                # (its lease expires and another attempt continues it from its checkpoint).
+                await cancel_and_wait(task)
+                if not task.cancelled():
+                    task.exception()  # seen: settled, or the run failed on the same dead database
                 self._running.pop(run_id, None)
                 events.release()
 
