@@ -383,19 +383,30 @@ async def delete_checkpoints(conn: Connection, thread_id: uuid.UUID) -> None:
 
 
 async def fail_exhausted(conn: Connection, *, max_attempts: int) -> list[dict[str, Any]]:
-    """Runs whose worker died on their last allowed attempt end as `error` instead of being retried."""
-    rows = await (
-        await conn.execute(
-            """SELECT run_id, thread_id, attempt FROM keel.runs
-               WHERE status = 'running' AND lease_expires_at < now() AND attempt >= %s
-               FOR UPDATE SKIP LOCKED""",
-            (max_attempts,),
-        )
+    """Runs whose worker died on their last allowed attempt end as `error` instead of being retried. Each is
+    ended under its thread's lock taken before the run's, the order every create, cancel and finish uses."""
+    exhausted: LiteralString = """status = 'running' AND lease_expires_at < now() AND attempt >= %s"""
+    candidates = await (
+        await conn.execute(f"SELECT run_id, thread_id FROM keel.runs WHERE {exhausted}", (max_attempts,))
     ).fetchall()
-    for row in rows:
+    ended: list[dict[str, Any]] = []
+    for candidate in candidates:
+        row = await (
+            await conn.execute(
+                f"""WITH thread AS (SELECT thread_id FROM keel.threads WHERE thread_id = %s
+                                    FOR NO KEY UPDATE SKIP LOCKED)
+                    SELECT run_id, thread_id, attempt FROM keel.runs
+                    WHERE run_id = %s AND thread_id IN (SELECT thread_id FROM thread) AND {exhausted}
+                    FOR UPDATE SKIP LOCKED""",
+                (candidate["thread_id"], candidate["run_id"], max_attempts),
+            )
+        ).fetchone()
+        if row is None:
+            continue  # taken meanwhile, or its thread is busy with a create or an ending: the next sweep sees it
         row["error"] = f"run abandoned after {row['attempt']} attempt(s): its worker stopped renewing the lease"
         await finish_run(conn, row["run_id"], status="error", error=row["error"])
-    return rows
+        ended.append(row)
+    return ended
 
 
 async def purge_expired_events(conn: Connection, *, retention_h: float) -> int:

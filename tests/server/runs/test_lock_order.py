@@ -79,3 +79,33 @@ async def test_an_ending_waits_for_the_thread_before_locking_the_run(pool: Pool,
             await conn.execute("SELECT status, active_runs FROM keel.threads WHERE thread_id = %s", (thread_id,))
         ).fetchone()
     assert thread is not None and thread["active_runs"] == 0, thread
+
+
+async def test_the_sweeper_skips_a_run_whose_thread_is_held_and_ends_it_once_released(pool: Pool, database_url: str):
+    thread_id = uuid.uuid4()
+    async with pool.connection() as conn:
+        run = await store.insert_run(
+            conn, thread_id=thread_id, create_thread=True, assistant_id="a", graph_id="g", kwargs={}, metadata={}
+        )
+        await conn.execute(
+            """UPDATE keel.runs SET status = 'running', attempt = 3, lease_owner = 'gone',
+                      lease_expires_at = now() - interval '1 minute' WHERE run_id = %s""",
+            (run["run_id"],),
+        )
+    connect = psycopg.AsyncConnection.connect
+    async with (
+        await connect(database_url, autocommit=True, row_factory=dict_row) as holder,
+        await connect(database_url, autocommit=True, row_factory=dict_row) as sweeper,
+        await connect(database_url, autocommit=True, row_factory=dict_row) as probe,
+    ):
+        async with holder.transaction():
+            await holder.execute("SELECT 1 FROM keel.threads WHERE thread_id = %s FOR UPDATE", (thread_id,))
+            async with sweeper.transaction():
+                assert await store.fail_exhausted(sweeper, max_attempts=3) == []
+                assert await _lockable(probe, run["run_id"]), "the sweeper locked the run without its thread"
+        async with sweeper.transaction():
+            [ended] = await store.fail_exhausted(sweeper, max_attempts=3)
+    assert ended["run_id"] == run["run_id"]
+    async with pool.connection() as conn:
+        ran = await store.get_run(conn, run["run_id"])
+    assert ran["status"] == "error" and "abandoned after 3 attempt(s)" in (ran["error"] or "")
