@@ -16,7 +16,7 @@ from langgraph_sdk.client import LangGraphClient
 
 pytestmark = pytest.mark.slow
 
-QUESTION = {"messages": [{"role": "human", "content": "Who am I?"}]}
+QUESTION: dict[str, Any] = {"messages": [{"role": "human", "content": "Who am I?"}]}
 
 
 def answer_of(values: Any) -> str:
