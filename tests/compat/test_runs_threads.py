@@ -142,7 +142,7 @@ async def test_runs_list_honours_select(client: LangGraphClient) -> None:
 async def test_a_thread_created_by_a_run_carries_its_assistant_and_graph(client: LangGraphClient) -> None:
     thread_id = str(uuid.uuid4())
     await client.runs.wait(thread_id, "echo", input={}, if_not_exists="create")
-    metadata = (await client.threads.get(thread_id))["metadata"]
+    metadata = (await client.threads.get(thread_id))["metadata"] or {}
     assert metadata["graph_id"] == "echo"
     assert (await client.assistants.get(metadata["assistant_id"]))["graph_id"] == "echo"
 
