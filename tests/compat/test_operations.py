@@ -1,0 +1,79 @@
+"""keel's OpenAPI document against the operations of LangGraph Server's (the `langgraph-api` wheel's openapi.json,
+listed in langgraph_api_operations.json with the version they come from). Issue 13 asks for all of them except
+a2a, mcp and the experimental protocol-v2 routes; until then KNOWN_MISSING names the gap, and may only shrink:
+an operation missing and not listed fails, and so does a listed one that keel now serves (remove it from the set).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from server.app import create_app
+from server.settings import Settings
+
+PARAMETER = re.compile(r"\{[^}]*\}")
+OPERATIONS = Path(__file__).with_name("langgraph_api_operations.json")
+
+# The gap on the way to issue 13's "every LangGraph Server operation": take an entry out once keel serves it.
+KNOWN_MISSING = {
+    "POST /assistants/{}/versions",
+    "POST /assistants/{}/latest",
+    "POST /threads/prune",
+    "GET /threads/{}/storage",
+    "GET /threads/{}/stream",
+    "POST /threads/{}/runs/crons",
+    "POST /runs/crons",
+    "POST /runs/crons/search",
+    "POST /runs/crons/count",
+    "GET /runs/crons/{}",
+    "PATCH /runs/crons/{}",
+    "DELETE /runs/crons/{}",
+    "POST /runs/cancel",
+    "POST /runs/batch",
+    "PUT /store/items",
+    "GET /store/items",
+    "DELETE /store/items",
+    "POST /store/items/search",
+    "POST /store/namespaces",
+    "GET /info",
+    "GET /docs",  # served (FastAPI's Swagger UI) but not listed in the document
+}
+
+
+def normalized(method: str, path: str) -> str:
+    """`METHOD /path/{}`: path parameters are compared by position, since keel may name them differently."""
+    shape = PARAMETER.sub("{}", path.rstrip("/") or "/")
+    return f"{method.upper()} {shape}"
+
+
+def expected() -> dict[str, dict[str, Any]]:
+    document = json.loads(OPERATIONS.read_text())
+    return {normalized(op["method"], op["path"]): op for op in document["operations"]}
+
+
+def served() -> set[str]:
+    document = create_app(Settings(), "postgresql://unused").openapi()
+    return {normalized(method, path) for path, item in document["paths"].items() for method in item}
+
+
+def test_the_list_names_its_langgraph_api_version() -> None:
+    document = json.loads(OPERATIONS.read_text())
+    assert document["langgraph_api_version"] == "0.16.7"
+    assert len(document["operations"]) + len(document["excluded"]) == 64
+    assert all(item["reason"] for item in document["excluded"])
+
+
+def test_every_langgraph_server_operation_is_in_keels_openapi_document() -> None:
+    missing = sorted(set(expected()) - served())
+    unexpected = sorted(set(missing) - KNOWN_MISSING)
+    assert not unexpected, "LangGraph Server operations missing from keel's OpenAPI document:\n" + "\n".join(unexpected)
+
+
+def test_known_missing_only_shrinks() -> None:
+    unknown = sorted(KNOWN_MISSING - set(expected()))
+    assert not unknown, f"KNOWN_MISSING names operations LangGraph Server does not have: {unknown}"
+    now_served = sorted(KNOWN_MISSING & served())
+    assert not now_served, "keel serves these now; remove them from KNOWN_MISSING:\n" + "\n".join(now_served)
