@@ -12,7 +12,7 @@ from typing_extensions import TypedDict
 from server import __version__
 from server.db.pool import Pool
 from server.errors import register_error_handlers
-from server.graphs import LoadedGraphs
+from server.graph_loading import LoadedGraphs
 from server.input_guard import InputGuard, check_path_parameters
 from server.openapi import install_openapi
 from server.routes import assistants, health, metrics, runs, stateless_runs, thread_state, threads

@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from server.db.pool import Pool
-from server.graphs import LoadedGraphs
+from server.graph_loading import LoadedGraphs
 from server.settings import Settings
 
 

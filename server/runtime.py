@@ -13,7 +13,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from server.db.migrate import upgrade
 from server.db.pool import Pool, create_pool
-from server.graphs import LoadedGraphs, load_graphs
+from server.graph_loading import LoadedGraphs, load_graphs
 from server.models.factory import ModelFactory
 from server.observability import run as observability
 from server.runs import threads

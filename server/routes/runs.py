@@ -14,17 +14,17 @@ from sse_starlette import EventSourceResponse
 
 from server.db.pool import Connection
 from server.errors import Conflict
-from server.graphs import Graph
+from server.graph_loading import Graph
 from server.routes.paging import LimitQuery, OffsetQuery
 from server.routes.resources import Run, ok, ok_list
 from server.runs import store
-from server.runs.assistants import Assistant, resolve_assistant
 from server.runs.events import follow_batches
-from server.runs.schemas import RunCreate
+from server.runs.request_body import RunCreate
 from server.runs.sse import last_event_id, run_stream
 from server.runs.worker import Worker
 from server.serialize import to_json_compatible
 from server.services import commands
+from server.services.assistants import Assistant, resolve_assistant
 
 router = APIRouter(tags=["runs"])
 

@@ -14,7 +14,7 @@ from sse_starlette import EventSourceResponse
 
 from server.routes.resources import Run, ok
 from server.routes.runs import create, final_values, run_json, stream, wait_for_end
-from server.runs.schemas import RunCreate
+from server.runs.request_body import RunCreate
 
 router = APIRouter(tags=["stateless runs"])
 

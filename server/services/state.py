@@ -19,7 +19,7 @@ from psycopg.types.json import Jsonb
 
 from server.db.pool import Connection, Pool
 from server.errors import BadRequest, Conflict, NotFound
-from server.graphs import Graph, LoadedGraphs
+from server.graph_loading import Graph, LoadedGraphs
 from server.runs.pending import pending_interrupts
 from server.serialize import interrupt_to_json, to_json_compatible
 from server.services.threads import get_thread

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from server.graphs import KEEL_PACKAGES
+from server.graph_loading import KEEL_PACKAGES
 from tests.process import REPO
 
 PACKAGES = ("graphs", "nodes", "tools", "server", "evals", "bench")
