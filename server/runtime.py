@@ -26,6 +26,8 @@ from server.settings import Settings
 
 @dataclass(frozen=True)
 class Runtime:
+    """What a keel process holds for its lifetime; the API's lifespan hands it to every request (`server.deps`)."""
+
     settings: Settings
     pool: Pool
     saver: AsyncPostgresSaver

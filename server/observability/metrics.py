@@ -8,6 +8,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from server.db.pool import Connection
+from server.runs import store
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -55,20 +56,7 @@ PENDING_INTERRUPTS = Gauge(
 
 
 async def refresh_database_gauges(conn: Connection) -> None:
-    queue = await (
-        await conn.execute(
-            """SELECT count(*) AS depth, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest
-               FROM keel.runs WHERE status = 'pending'"""
-        )
-    ).fetchone()
-    interrupts = await (
-        await conn.execute(
-            """SELECT coalesce(sum(CASE jsonb_typeof(e.value) WHEN 'array' THEN jsonb_array_length(e.value)
-                                    ELSE 1 END), 0) AS n
-               FROM keel.threads t, jsonb_each(t.interrupts) e WHERE t.status = 'interrupted'"""
-        )
-    ).fetchone()
-    assert queue is not None and interrupts is not None
-    QUEUE_DEPTH.set(queue["depth"])
-    QUEUE_OLDEST_AGE.set(float(queue["oldest"]))
-    PENDING_INTERRUPTS.set(interrupts["n"])
+    depth, oldest = await store.queue_depth(conn)
+    QUEUE_DEPTH.set(depth)
+    QUEUE_OLDEST_AGE.set(oldest)
+    PENDING_INTERRUPTS.set(await store.count_pending_interrupts(conn))

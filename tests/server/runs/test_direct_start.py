@@ -17,6 +17,7 @@ from langgraph_sdk.client import LangGraphClient
 from server.db.pool import Connection, Pool
 from server.runs import store
 from server.runs.notify import RUNS_CHANNEL
+from server.runs.records import Run
 from tests.server.runs.cluster import Cluster
 
 SLOW: dict[str, Any] = {"delay": 0.5, "done": []}
@@ -58,7 +59,7 @@ async def test_a_run_starts_in_the_process_that_created_it_while_it_has_a_free_s
     assert second["run_id"] in notified, "a queued run wakes the workers"
 
 
-async def _insert(conn: Connection, thread_id: uuid.UUID, worker: str) -> dict[str, Any]:
+async def _insert(conn: Connection, thread_id: uuid.UUID, worker: str) -> Run:
     return await store.insert_run(
         conn,
         thread_id=thread_id,
