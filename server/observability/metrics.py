@@ -1,14 +1,11 @@
 """Prometheus metrics of one keel process, on a registry of keel's own (served at `/metrics`).
 
 Counters and histograms count what this process did. The queue and interrupt gauges describe the whole
-database and are refreshed from it at scrape time (`refresh_database_gauges`)."""
+database and are set from it at scrape time (`services.metrics.refresh_database_gauges`)."""
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-
-from server.db.pool import Connection
-from server.runs import store
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -55,8 +52,7 @@ PENDING_INTERRUPTS = Gauge(
 )
 
 
-async def refresh_database_gauges(conn: Connection) -> None:
-    depth, oldest = await store.queue_depth(conn)
-    QUEUE_DEPTH.set(depth)
-    QUEUE_OLDEST_AGE.set(oldest)
-    PENDING_INTERRUPTS.set(await store.count_pending_interrupts(conn))
+def set_database_gauges(*, queue_depth: int, oldest_pending_s: float, pending_interrupts: int) -> None:
+    QUEUE_DEPTH.set(queue_depth)
+    QUEUE_OLDEST_AGE.set(oldest_pending_s)
+    PENDING_INTERRUPTS.set(pending_interrupts)

@@ -1,7 +1,8 @@
 """What the run path calls: one `RunObservation` per run attempt ties its trace, usage and metrics together.
 
 The worker opens it when it claims a run (`begin`), `execute` adds its callbacks and Langfuse attributes to
-the LangGraph config, and the worker closes it with the final status (`finished`)."""
+the LangGraph config, and the worker closes it with the final status (`finished`). What it needs from the
+database (the run a resume answers) the worker reads from the store and passes in."""
 
 from __future__ import annotations
 
@@ -11,12 +12,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from server.db.pool import Pool
 from server.observability import metrics, tracing
 from server.observability.callbacks import StepMetrics
 from server.observability.usage import UsageCollector
-from server.runs import store
-from server.runs.records import EndStatus, Run, StartedRun
+from server.records import EndStatus, Run
 from server.settings import ModelPrice, Settings
 
 _prices: Mapping[str, ModelPrice] = {}
@@ -90,20 +89,3 @@ class RunObservation:
     def finished(self, status: EndStatus) -> None:
         metrics.RUNS.labels(graph=self.graph, status=status).inc()
         metrics.RUN_DURATION.labels(graph=self.graph).observe(time.monotonic() - self._started)
-
-
-async def begin(pool: Pool, run: StartedRun) -> RunObservation:
-    """Observe a started run: find the run it resumes, record trace id/URL and origin on the run's stored metadata.
-    A run that resumes nothing and is not traced needs neither, nor a connection."""
-    command = run["kwargs"].get("command") or {}
-    observed = RunObservation(run)
-    if command.get("resume") is None and not observed.run_metadata():
-        return observed
-    async with pool.connection() as conn:
-        if command.get("resume") is not None:
-            resumed = await store.interrupted_before(conn, run)
-            observed = RunObservation(run, resumed_from=str(resumed) if resumed else None)
-        extra = observed.run_metadata()
-        if extra:
-            await store.add_run_metadata(conn, run["run_id"], extra)
-    return observed

@@ -7,13 +7,13 @@ from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from server.deps import PoolDep
-from server.observability.metrics import REGISTRY, refresh_database_gauges
+from server.observability.metrics import REGISTRY
+from server.services.metrics import refresh_database_gauges
 
 router = APIRouter(tags=["observability"])
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
 async def scrape(pool: PoolDep) -> Response:
-    async with pool.connection() as conn:
-        await refresh_database_gauges(conn)
+    await refresh_database_gauges(pool)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

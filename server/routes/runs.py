@@ -10,9 +10,9 @@ from fastapi import APIRouter, Header, Response
 from sse_starlette import EventSourceResponse
 
 from server.deps import RunsDep
+from server.records import CancelAction, RunStatus
 from server.routes.paging import LimitQuery, OffsetQuery
 from server.routes.resources import Run, ok, ok_list
-from server.runs.records import CancelAction, RunStatus
 from server.runs.request_body import RunCreate
 from server.runs.sse import last_event_id
 from server.services.runs import run_json

@@ -18,9 +18,9 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 
 from server.db.pool import Connection, Pool
+from server.records import ACTIVE
 from server.runs.notify import EVENTS_CHANNEL, Notifier, Waker, wait
 from server.runs.recent import Event, RecentEvents
-from server.runs.records import ACTIVE
 from server.runs.store.events import APPEND_EVENTS, append_params, read_events
 
 __all__ = ["Event", "EventLog", "follow_batches", "read_events"]

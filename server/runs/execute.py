@@ -20,9 +20,9 @@ from langgraph.types import Command, Send
 
 from server.graph_loading import Graph
 from server.observability.run import RunObservation
+from server.records import EndStatus, Run, RunKwargs, StartedRun
 from server.runs.events import EventLog
 from server.runs.pending import pending_interrupts
-from server.runs.records import EndStatus, Run, RunKwargs, StartedRun
 from server.serialize import dumps, to_json_compatible
 
 DEFAULT_RECURSION_LIMIT = 100

@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal, cast, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from server.records import MultitaskStrategy, RunKwargs
 from server.runs.execute import STREAM_MODES
-from server.runs.records import MultitaskStrategy, RunKwargs
 
 StreamModeName = Literal["values", "updates", "messages-tuple", "messages", "custom", "debug", "tasks", "checkpoints"]
 

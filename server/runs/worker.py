@@ -24,13 +24,13 @@ from psycopg_pool import PoolTimeout
 from server.db.pool import Connection, Pool
 from server.graph_loading import Graph
 from server.observability.logging import log_context
-from server.observability.run import RunObservation, begin
+from server.observability.run import RunObservation
+from server.records import CancelAction, Run, StartedRun, ThreadStatus
 from server.runs import store
 from server.runs.events import EventLog
 from server.runs.execute import Outcome, execute
 from server.runs.notify import RUNS_CHANNEL, Notifier, wait
 from server.runs.recent import Event
-from server.runs.records import CancelAction, Run, StartedRun, ThreadStatus
 from server.serialize import dumps
 from server.settings import RunSettings
 
@@ -169,7 +169,7 @@ class Worker:
 
     async def _run_one(self, run: StartedRun) -> None:
         run_id: uuid.UUID = run["run_id"]
-        observed = await begin(self.pool, run)
+        observed = await self._observe(run)
         with log_context(**observed.log_fields()):
             events = EventLog(self.pool, run_id, next_seq=run["next_seq"], recent=self.notifier.recent)
             task = asyncio.create_task(self._execute(run, events, observed), name=f"keel-run-{run_id}")
@@ -185,6 +185,22 @@ class Worker:
                     task.exception()  # seen: settled, or the run failed on the same dead database
                 self._running.pop(run_id, None)
                 events.release()
+
+    async def _observe(self, run: StartedRun) -> RunObservation:
+        """The run's observation: the run it resumes, and its trace id/URL and origin recorded on the run's
+        metadata. A run that resumes nothing and is not traced needs neither, nor a connection."""
+        resumes = (run["kwargs"].get("command") or {}).get("resume") is not None
+        observed = RunObservation(run)
+        if not resumes and not observed.run_metadata():
+            return observed
+        async with self.pool.connection() as conn:
+            if resumes:
+                resumed = await store.interrupted_before(conn, run)
+                observed = RunObservation(run, resumed_from=str(resumed) if resumed else None)
+            extra = observed.run_metadata()
+            if extra:
+                await store.add_run_metadata(conn, run["run_id"], extra)
+        return observed
 
     async def _execute(self, run: StartedRun, events: EventLog, observed: RunObservation) -> Outcome:
         graph = self.graphs.get(run["graph_id"])

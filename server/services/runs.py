@@ -19,10 +19,10 @@ from sse_starlette import EventSourceResponse
 from server.db.pool import Connection, Pool
 from server.errors import Conflict
 from server.graph_loading import LoadedGraphs
+from server.records import CancelAction, Run, RunKwargs, RunStatus
 from server.runs import store
 from server.runs.events import follow_batches
 from server.runs.notify import Notifier
-from server.runs.records import CancelAction, Run, RunKwargs, RunStatus
 from server.runs.request_body import RunCreate
 from server.runs.sse import run_stream
 from server.runs.worker import Worker, slot_of

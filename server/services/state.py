@@ -19,9 +19,9 @@ from langgraph.types import PregelTask, StateSnapshot
 from server.db.pool import Connection, Pool
 from server.errors import BadRequest, Conflict, NotFound
 from server.graph_loading import Graph, LoadedGraphs
+from server.records import Thread
 from server.runs import store
 from server.runs.pending import pending_interrupts
-from server.runs.records import Thread
 from server.serialize import interrupt_to_json, to_json_compatible
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from server.db.pool import Connection
 from server.errors import Conflict
+from server.records import Thread, ThreadStatus
 from server.runs import store
-from server.runs.records import Thread, ThreadStatus
 from server.runs.store import SortBy, SortOrder, count_threads, get_thread, patch_thread, search_threads
 from server.serialize import to_json_compatible
 

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from server.db.pool import Connection, Pool
+from server.records import RunStatus
 from server.runs.notify import EVENTS_CHANNEL
 from server.runs.recent import Event
-from server.runs.records import RunStatus
 
 # Appending one run's events, for the log's own writes and for the statement that finishes a run (with
 # `append_params`). The arrays go in binary (`%b`): psycopg escapes a text-format array element by element in

@@ -14,9 +14,7 @@ from psycopg.types.json import Jsonb
 
 from server.db.pool import Connection
 from server.errors import Conflict, NotFound
-from server.runs.notify import RUNS_CHANNEL
-from server.runs.recent import Event
-from server.runs.records import (
+from server.records import (
     ACTIVE,
     CancelAction,
     EndStatus,
@@ -27,6 +25,8 @@ from server.runs.records import (
     StartedRun,
     ThreadStatus,
 )
+from server.runs.notify import RUNS_CHANNEL
+from server.runs.recent import Event
 from server.runs.store.events import APPEND_EVENTS, append_params
 
 # The one spelling of "the run is active" (`ACTIVE` in records); `o.{_ACTIVE}` qualifies it.

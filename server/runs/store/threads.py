@@ -12,7 +12,7 @@ from psycopg.types.json import Jsonb
 
 from server.db.pool import Connection
 from server.errors import NotFound
-from server.runs.records import Thread, ThreadStatus
+from server.records import Thread, ThreadStatus
 
 SortBy = Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"]
 SortOrder = Literal["asc", "desc"]

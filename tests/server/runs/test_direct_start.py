@@ -15,9 +15,9 @@ from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from server.db.pool import Connection, Pool
+from server.records import Run
 from server.runs import store
 from server.runs.notify import RUNS_CHANNEL
-from server.runs.records import Run
 from tests.server.runs.cluster import Cluster
 
 SLOW: dict[str, Any] = {"delay": 0.5, "done": []}

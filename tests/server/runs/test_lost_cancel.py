@@ -19,10 +19,10 @@ from langgraph.graph import START, StateGraph
 from typing_extensions import TypedDict
 
 from server.db.pool import Pool
+from server.records import StartedRun
 from server.runs import store
 from server.runs.events import EventLog
 from server.runs.execute import execute
-from server.runs.records import StartedRun
 from server.runs.worker import cancel_and_wait
 
 
