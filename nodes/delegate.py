@@ -14,10 +14,10 @@ from langgraph.runtime import Runtime
 from nodes.context import Context
 from nodes.state import AgentState, Delegation
 
-Worker = CompiledStateGraph[AgentState, Context, AgentState, AgentState]
+WorkerGraph = CompiledStateGraph[AgentState, Context, AgentState, AgentState]
 
 
-async def run_worker(worker: Worker, request: str) -> list[AnyMessage]:
+async def run_worker(worker: WorkerGraph, request: str) -> list[AnyMessage]:
     """The worker's whole conversation for `request`; its last message is the worker's answer."""
     result = await worker.ainvoke(AgentState(messages=[HumanMessage(request)]))
     messages: list[AnyMessage] = result["messages"]
@@ -29,7 +29,7 @@ def answer_of(messages: list[AnyMessage]) -> str:
     return last.content if isinstance(last, AIMessage) and isinstance(last.content, str) else str(last.content)
 
 
-def delegate_to(worker: Worker) -> Any:
+def delegate_to(worker: WorkerGraph) -> Any:
     async def delegate(task: Delegation, runtime: Runtime[Context]) -> dict[str, list[ToolMessage]]:  # noqa: ARG001
         answer = answer_of(await run_worker(worker, task["request"]))
         return {"messages": [ToolMessage(content=answer, tool_call_id=task["tool_call_id"], name=task["tool_name"])]}

@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from nodes.context import Context
-from nodes.delegate import Worker, answer_of, run_worker
+from nodes.delegate import WorkerGraph, answer_of, run_worker
 from nodes.spec import NodeSpec
 from nodes.state import OnboardingState
 from nodes.tool_agent import tool_agent
@@ -43,7 +43,7 @@ def found_customer(messages: list[AnyMessage]) -> dict[str, Any] | None:
     return None
 
 
-def make_intake(worker: Worker) -> Any:
+def make_intake(worker: WorkerGraph) -> Any:
     async def intake(state: OnboardingState, runtime: Runtime[Context]) -> Command[str]:  # noqa: ARG001
         conversation = await run_worker(worker, request_of(state))
         report = AIMessage(content=answer_of(conversation), name="intake")

@@ -8,7 +8,7 @@ from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
 from nodes.context import Context
-from nodes.delegate import Worker, answer_of, run_worker
+from nodes.delegate import WorkerGraph, answer_of, run_worker
 from nodes.intake import request_of
 from nodes.state import OnboardingState
 
@@ -19,7 +19,7 @@ BRIEFS = {
 }
 
 
-def make_route_worker(name: str, worker: Worker) -> Any:
+def make_route_worker(name: str, worker: WorkerGraph) -> Any:
     async def route_worker(state: OnboardingState, runtime: Runtime[Context]) -> dict[str, list[AIMessage]]:  # noqa: ARG001
         customer = state.get("customer", {})
         brief = BRIEFS[name].format(customer_id=customer.get("customer_id"), name=customer.get("name"))

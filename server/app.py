@@ -6,31 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
-from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-from typing_extensions import TypedDict
 
 from server import __version__
-from server.db.pool import Pool
 from server.errors import register_error_handlers
-from server.graphs import LoadedGraphs
+from server.graph_loading import LoadedGraphs
 from server.input_guard import InputGuard, check_path_parameters
 from server.openapi import install_openapi
 from server.routes import assistants, health, metrics, runs, stateless_runs, thread_state, threads
-from server.runs.notify import Notifier
-from server.runs.worker import Worker
-from server.runtime import open_runtime
+from server.runtime import Runtime, open_runtime
 from server.settings import Settings
-
-
-class State(TypedDict):
-    """What the lifespan hands to every request (`request.state`)."""
-
-    settings: Settings
-    pool: Pool
-    saver: AsyncPostgresSaver
-    graphs: LoadedGraphs
-    notifier: Notifier
-    worker: Worker | None
 
 
 def create_app(
@@ -43,16 +27,9 @@ def create_app(
     """
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[State]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Runtime]]:
         async with open_runtime(settings, database_url, graphs, workers=workers) as runtime:
-            yield {
-                "settings": settings,
-                "pool": runtime.pool,
-                "saver": runtime.saver,
-                "graphs": runtime.graphs,
-                "notifier": runtime.notifier,
-                "worker": runtime.worker,
-            }
+            yield {"runtime": runtime}  # `request.state.runtime`, read by `server.deps` only
 
     app = FastAPI(title="keel", version=__version__, lifespan=lifespan, dependencies=[Depends(check_path_parameters)])
     register_error_handlers(app)

@@ -24,7 +24,7 @@ import uvicorn
 from server import __version__
 from server.db.embedded import database_url
 from server.db.migrate import MigrationError, upgrade
-from server.graphs import GraphLoadError, LoadedGraphs, load_graphs
+from server.graph_loading import GraphLoadError, LoadedGraphs, load_graphs
 from server.logs import configure_logging
 from server.runs import threads
 from server.settings import Settings, SettingsError, get_settings

@@ -1,4 +1,5 @@
-"""FastAPI dependencies: what the lifespan put in the request state, as typed `Annotated` aliases.
+"""FastAPI dependencies: what the lifespan opened (one `Runtime`, in the request state), as typed `Annotated`
+aliases. Routes take these and nothing else from the request.
 (`async def`: FastAPI would run a plain `def` dependency in its thread pool, a thread hop per request.)
 
 async def route(pool: PoolDep, graphs: GraphsDep) -> ...
@@ -12,31 +13,52 @@ from fastapi import Depends, Request
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from server.db.pool import Pool
-from server.graphs import LoadedGraphs
+from server.graph_loading import LoadedGraphs
+from server.runs.notify import Notifier
+from server.runs.worker import Worker
+from server.runtime import Runtime
+from server.services.runs import RunService
 from server.settings import Settings
 
 
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.state.runtime
+    return runtime
+
+
 async def get_pool(request: Request) -> Pool:
-    pool: Pool = request.state.pool
-    return pool
+    return runtime_of(request).pool
 
 
 async def get_saver(request: Request) -> AsyncPostgresSaver:
-    saver: AsyncPostgresSaver = request.state.saver
-    return saver
+    return runtime_of(request).saver
 
 
 async def get_graphs(request: Request) -> LoadedGraphs:
-    graphs: LoadedGraphs = request.state.graphs
-    return graphs
+    return runtime_of(request).graphs
 
 
 async def get_app_settings(request: Request) -> Settings:
-    settings: Settings = request.state.settings
-    return settings
+    return runtime_of(request).settings
+
+
+async def get_worker(request: Request) -> Worker | None:
+    return runtime_of(request).worker
+
+
+async def get_notifier(request: Request) -> Notifier:
+    return runtime_of(request).notifier
+
+
+async def get_runs(request: Request) -> RunService:
+    runtime = runtime_of(request)
+    return RunService(runtime.pool, runtime.graphs, runtime.notifier, runtime.worker, runtime.settings.runs)
 
 
 PoolDep = Annotated[Pool, Depends(get_pool)]
 SaverDep = Annotated[AsyncPostgresSaver, Depends(get_saver)]
 GraphsDep = Annotated[LoadedGraphs, Depends(get_graphs)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+WorkerDep = Annotated[Worker | None, Depends(get_worker)]
+NotifierDep = Annotated[Notifier, Depends(get_notifier)]
+RunsDep = Annotated[RunService, Depends(get_runs)]

@@ -13,7 +13,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from server.db.migrate import upgrade
 from server.db.pool import Pool, create_pool
-from server.graphs import LoadedGraphs, load_graphs
+from server.graph_loading import LoadedGraphs, load_graphs
 from server.models.factory import ModelFactory
 from server.observability import run as observability
 from server.runs import threads
@@ -26,6 +26,8 @@ from server.settings import Settings
 
 @dataclass(frozen=True)
 class Runtime:
+    """What a keel process holds for its lifetime; the API's lifespan hands it to every request (`server.deps`)."""
+
     settings: Settings
     pool: Pool
     saver: AsyncPostgresSaver

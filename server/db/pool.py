@@ -10,8 +10,7 @@ from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from server.settings import DatabaseSettings
-
-Connection = AsyncConnection[DictRow]
+from tools.db import Connection as Connection  # declared once, where tools see the same connections
 
 # While the database is unreachable, a checkout gives up after this long instead of the pool's timeout:
 # requests answer 503 at once, and the worker's loops and a shutdown are not held by a dead database.

@@ -1,13 +1,11 @@
 """Prometheus metrics of one keel process, on a registry of keel's own (served at `/metrics`).
 
 Counters and histograms count what this process did. The queue and interrupt gauges describe the whole
-database and are refreshed from it at scrape time (`refresh_database_gauges`)."""
+database and are set from it at scrape time (`services.metrics.refresh_database_gauges`)."""
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-
-from server.db.pool import Connection
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -54,21 +52,7 @@ PENDING_INTERRUPTS = Gauge(
 )
 
 
-async def refresh_database_gauges(conn: Connection) -> None:
-    queue = await (
-        await conn.execute(
-            """SELECT count(*) AS depth, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest
-               FROM keel.runs WHERE status = 'pending'"""
-        )
-    ).fetchone()
-    interrupts = await (
-        await conn.execute(
-            """SELECT coalesce(sum(CASE jsonb_typeof(e.value) WHEN 'array' THEN jsonb_array_length(e.value)
-                                    ELSE 1 END), 0) AS n
-               FROM keel.threads t, jsonb_each(t.interrupts) e WHERE t.status = 'interrupted'"""
-        )
-    ).fetchone()
-    assert queue is not None and interrupts is not None
-    QUEUE_DEPTH.set(queue["depth"])
-    QUEUE_OLDEST_AGE.set(float(queue["oldest"]))
-    PENDING_INTERRUPTS.set(interrupts["n"])
+def set_database_gauges(*, queue_depth: int, oldest_pending_s: float, pending_interrupts: int) -> None:
+    QUEUE_DEPTH.set(queue_depth)
+    QUEUE_OLDEST_AGE.set(oldest_pending_s)
+    PENDING_INTERRUPTS.set(pending_interrupts)

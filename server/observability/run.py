@@ -1,7 +1,8 @@
 """What the run path calls: one `RunObservation` per run attempt ties its trace, usage and metrics together.
 
 The worker opens it when it claims a run (`begin`), `execute` adds its callbacks and Langfuse attributes to
-the LangGraph config, and the worker closes it with the final status (`finished`)."""
+the LangGraph config, and the worker closes it with the final status (`finished`). What it needs from the
+database (the run a resume answers) the worker reads from the store and passes in."""
 
 from __future__ import annotations
 
@@ -11,12 +12,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from psycopg.types.json import Jsonb
-
-from server.db.pool import Pool
 from server.observability import metrics, tracing
 from server.observability.callbacks import StepMetrics
 from server.observability.usage import UsageCollector
+from server.records import EndStatus, Run
 from server.settings import ModelPrice, Settings
 
 _prices: Mapping[str, ModelPrice] = {}
@@ -32,13 +31,13 @@ def install(settings: Settings) -> Callable[[], None]:
 
 
 class RunObservation:
-    def __init__(self, run: Mapping[str, Any], *, resumed_from: str | None = None) -> None:
+    def __init__(self, run: Run, *, resumed_from: str | None = None) -> None:
         self.run_id: uuid.UUID = run["run_id"]
         self.thread_id: uuid.UUID = run["thread_id"]
         self.graph: str = run["graph_id"]
         self.attempt: int = run["attempt"]
-        self.created_at: dt.datetime | None = run.get("created_at")
-        self.user_id = (run.get("metadata") or {}).get("user_id")
+        self.created_at: dt.datetime | None = run["created_at"]
+        self.user_id = (run["metadata"] or {}).get("user_id")
         self.resumed_from = resumed_from
         self.tracing = tracing.current()
         self.trace_id = self.tracing.trace_id(self.run_id) if self.tracing.enabled else None
@@ -87,33 +86,6 @@ class RunObservation:
     def usage_summary(self) -> dict[str, Any]:
         return self.usage.summary()
 
-    def finished(self, status: str) -> None:
+    def finished(self, status: EndStatus) -> None:
         metrics.RUNS.labels(graph=self.graph, status=status).inc()
         metrics.RUN_DURATION.labels(graph=self.graph).observe(time.monotonic() - self._started)
-
-
-async def begin(pool: Pool, run: dict[str, Any]) -> RunObservation:
-    """Observe a claimed run: find the run it resumes, record trace id/URL and origin on the run's metadata.
-    A run that resumes nothing and is not traced needs neither, nor a connection."""
-    command = run["kwargs"].get("command") or {}
-    observed = RunObservation(run)
-    if command.get("resume") is None and not observed.run_metadata():
-        return observed
-    async with pool.connection() as conn:
-        if command.get("resume") is not None:
-            # The thread's latest run that stopped at an interrupt, before this one: the one being answered.
-            row = await (
-                await conn.execute(
-                    """SELECT run_id FROM keel.runs WHERE thread_id = %s AND status = 'interrupted'
-                         AND created_at < %s ORDER BY created_at DESC LIMIT 1""",
-                    (run["thread_id"], run["created_at"]),
-                )
-            ).fetchone()
-            observed = RunObservation(run, resumed_from=str(row["run_id"]) if row else None)
-        extra = observed.run_metadata()
-        if extra:
-            await conn.execute(
-                "UPDATE keel.runs SET metadata = metadata || %s WHERE run_id = %s", (Jsonb(extra), run["run_id"])
-            )
-            run["metadata"] = {**(run.get("metadata") or {}), **extra}
-    return observed

@@ -13,9 +13,9 @@ from pydantic import BaseModel, Field
 from server.deps import GraphsDep, PoolDep, SaverDep
 from server.routes.paging import Limit, Offset
 from server.routes.resources import Assistant, AssistantSelected, ok, ok_list
-from server.runs.schemas import RunnableConfig
+from server.runs.request_body import RunnableConfig
 from server.services import assistants as service
-from server.services import schemas
+from server.services import graph_schemas
 from server.services.threads import delete_threads_with_metadata
 
 router = APIRouter(prefix="/assistants", tags=["assistants"])
@@ -113,13 +113,13 @@ async def get_assistant_graph(
     assistant_id: str, pool: PoolDep, graphs: GraphsDep, xray: str = "false"
 ) -> dict[str, Any]:
     graph_id = await _graph_id(pool, graphs, assistant_id)
-    return schemas.graph_drawing(graphs.entry(graph_id).graph, schemas.parse_xray(xray))
+    return graph_schemas.graph_drawing(graphs.entry(graph_id).graph, graph_schemas.parse_xray(xray))
 
 
 @router.get("/{assistant_id}/schemas")
 async def get_assistant_schemas(assistant_id: str, pool: PoolDep, graphs: GraphsDep) -> dict[str, Any]:
     graph_id = await _graph_id(pool, graphs, assistant_id)
-    return schemas.graph_schemas(graph_id, graphs.entry(graph_id).graph)
+    return graph_schemas.graph_schemas(graph_id, graphs.entry(graph_id).graph)
 
 
 @router.get("/{assistant_id}/subgraphs")
@@ -128,7 +128,7 @@ async def get_assistant_subgraphs(
     assistant_id: str, pool: PoolDep, graphs: GraphsDep, namespace: str | None = None, recurse: bool = False
 ) -> dict[str, Any]:
     graph_id = await _graph_id(pool, graphs, assistant_id)
-    return schemas.subgraph_schemas(graph_id, graphs.entry(graph_id).graph, namespace, recurse)
+    return graph_schemas.subgraph_schemas(graph_id, graphs.entry(graph_id).graph, namespace, recurse)
 
 
 async def _graph_id(pool: PoolDep, graphs: GraphsDep, assistant_id: str) -> str:

@@ -10,11 +10,12 @@ import logging
 from typing import Any
 
 import psycopg
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 
 from server.db.migrate import pending_versions
+from server.deps import PoolDep, WorkerDep
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
@@ -32,12 +33,12 @@ async def health() -> dict[str, str]:
 
 
 @router.get("/ready")
-async def ready(request: Request) -> JSONResponse:
+async def ready(pool: PoolDep, worker: WorkerDep) -> JSONResponse:
     checks: dict[str, Any] = {}
     reasons: list[str] = []
     try:
         async with asyncio.timeout(_DATABASE_CHECK_S):
-            async with request.state.pool.connection() as conn:
+            async with pool.connection() as conn:
                 await conn.execute("SELECT 1")
                 checks["database"] = "ok"
                 pending = await pending_versions(conn)
@@ -47,9 +48,8 @@ async def ready(request: Request) -> JSONResponse:
     except (psycopg.Error, PoolTimeout, TimeoutError) as exc:
         log.warning("not ready: database unreachable (%s)", exc)
         checks["database"] = f"unreachable: {type(exc).__name__}"
-        why = request.state.pool.unreachable
+        why = pool.unreachable
         reasons.append(f"database unreachable ({why})" if why else "database unreachable")
-    worker = request.state.worker
     if worker is None:
         checks["workers"] = "none in this process (API only)"
     elif worker.alive():

@@ -8,9 +8,11 @@ These models describe responses only: routes return plain dicts (serialized as b
 from __future__ import annotations
 
 from types import GenericAlias
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field, create_model
+
+from server.records import MultitaskStrategy, RunStatus, ThreadStatus
 
 Json = dict[str, Any]
 
@@ -26,7 +28,7 @@ class Thread(BaseModel):
     created_at: str = Field(json_schema_extra={"format": "date-time"})
     updated_at: str = Field(json_schema_extra={"format": "date-time"})
     metadata: Json
-    status: Literal["idle", "busy", "interrupted", "error"]
+    status: ThreadStatus
     config: Json
     values: Json | list[Any] | None
     interrupts: dict[str, list[Interrupt]] = Field(description="pending interrupts by task id")
@@ -50,9 +52,9 @@ class Run(BaseModel):  # type: ignore[no-redef]
     run_id: str = Field(json_schema_extra={"format": "uuid"})
     thread_id: str = Field(json_schema_extra={"format": "uuid"})
     assistant_id: str
-    status: Literal["pending", "running", "success", "error", "timeout", "interrupted"]
+    status: RunStatus
     metadata: Json
-    multitask_strategy: Literal["reject", "enqueue", "interrupt", "rollback"]
+    multitask_strategy: MultitaskStrategy
     created_at: str = Field(json_schema_extra={"format": "date-time"})
     updated_at: str = Field(json_schema_extra={"format": "date-time"})
     attempt: int

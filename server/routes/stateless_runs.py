@@ -6,44 +6,35 @@ The thread is kept (`on_completion="keep"`) or its checkpoints are deleted when 
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from sse_starlette import EventSourceResponse
 
+from server.deps import RunsDep
 from server.routes.resources import Run, ok
-from server.routes.runs import create, final_values, run_json, stream, wait_for_end
-from server.runs.schemas import RunCreate
+from server.runs.request_body import RunCreate
+from server.services.runs import run_json, stateless
 
 router = APIRouter(tags=["stateless runs"])
 
 
-def _stateless(body: RunCreate) -> tuple[uuid.UUID, RunCreate]:
-    update: dict[str, Any] = {"if_not_exists": "create"}
-    if body.on_completion is None:
-        update["on_completion"] = "delete"
-    return uuid.uuid4(), body.model_copy(update=update)
-
-
 @router.post("/runs", responses=ok(Run))
-async def create_background(request: Request, response: Response, body: RunCreate) -> Any:
-    thread_id, body = _stateless(body)
-    run = await create(request, thread_id, body)
+async def create_background(response: Response, body: RunCreate, runs: RunsDep) -> Any:
+    thread_id, body = stateless(body)
+    run = await runs.create(thread_id, body)
     response.headers["Content-Location"] = f"/threads/{thread_id}/runs/{run['run_id']}"
     return run_json(run)
 
 
 @router.post("/runs/stream", response_class=EventSourceResponse)
-async def create_stream(request: Request, body: RunCreate) -> EventSourceResponse:
-    thread_id, body = _stateless(body)
-    run = await create(request, thread_id, body)
-    return stream(request, run, after=0, cancel_on_disconnect=body.on_disconnect == "cancel")
+async def create_stream(body: RunCreate, runs: RunsDep) -> EventSourceResponse:
+    thread_id, body = stateless(body)
+    run = await runs.create(thread_id, body)
+    return runs.stream(run, after=0, cancel_on_disconnect=body.on_disconnect == "cancel")
 
 
 @router.post("/runs/wait")
-async def create_wait(request: Request, body: RunCreate) -> Any:
-    thread_id, body = _stateless(body)
-    run = await create(request, thread_id, body)
-    await wait_for_end(request, run)
-    return await final_values(request, run)
+async def create_wait(body: RunCreate, runs: RunsDep) -> Any:
+    thread_id, body = stateless(body)
+    return await runs.outcome(await runs.create(thread_id, body))

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from server.deps import GraphsDep, PoolDep
 from server.errors import NotFound
-from server.graphs import Graph, LoadedGraphs
+from server.graph_loading import Graph, LoadedGraphs
 from server.routes.paging import Limit, LimitQuery
 from server.routes.resources import CheckpointAnswer, ThreadState, ThreadStateSelected, ok, ok_list
 from server.services import state as service

@@ -7,7 +7,8 @@ from typing import Any
 
 from nodes.context import Context, ModelProvider
 from server.db.pool import Pool
-from server.runs.worker import ContextFor, Graph
+from server.graph_loading import Graph
+from server.runs.worker import ContextFor
 
 
 def context_builder(pool: Pool, models: ModelProvider) -> ContextFor:

@@ -16,19 +16,15 @@ import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 
 from server.db.pool import Connection, Pool
+from server.records import ACTIVE
 from server.runs.notify import EVENTS_CHANNEL, Notifier, Waker, wait
 from server.runs.recent import Event, RecentEvents
+from server.runs.store.events import APPEND_EVENTS, append_params, read_events
 
-__all__ = ["APPEND_EVENTS", "Event", "EventLog", "append_params", "follow_batches", "read_events"]
-_TERMINAL = ("success", "error", "timeout", "interrupted")
-# Appending one run's events, for the log's own writes and for the statement that finishes a run (with
-# `append_params`). The arrays go in binary (`%b`): psycopg escapes a text-format array element by element in
-# Python, ~25 µs per JSON event.
-APPEND_EVENTS = """INSERT INTO keel.run_events (run_id, seq, event, data)
-    SELECT %(run_id)s, * FROM unnest(%(seqs)b::bigint[], %(names)b::text[], %(datas)b::text[])"""
+__all__ = ["Event", "EventLog", "follow_batches", "read_events"]
+
 # Not worth a write of their own: tokens come by the hundred, and `metadata` is followed by the first
 # graph event within milliseconds (the client has the run's id from the response headers already).
 _CAN_WAIT = ("messages", "metadata")
@@ -184,39 +180,6 @@ class EventLog:
             asyncio.get_running_loop().call_later(_FORGET_S, self._recent.forget, self._run_id)
 
 
-def append_params(run_id: uuid.UUID, events: Sequence[Event]) -> dict[str, Any]:
-    """`APPEND_EVENTS`' parameters, and `channel`/`payload` for the followers' wake-up (payload None: none)."""
-    return {
-        "run_id": run_id,
-        "seqs": [event.seq for event in events],
-        "names": [event.event for event in events],
-        "datas": [event.data for event in events],
-        "channel": EVENTS_CHANNEL,
-        "payload": f"{run_id} {events[-1].seq}" if events else None,
-    }
-
-
-async def read_events(
-    pool: Pool, run_id: uuid.UUID, *, after: int, limit: int = 1000
-) -> tuple[list[Event], str | None]:
-    """Events after `after`, and the run's status in the same snapshot (None: no such run). The final events
-    commit with the final status, so a terminal status with no `end` here means there is none to wait for."""
-    async with pool.connection() as conn:
-        rows = await (
-            await conn.execute(
-                """SELECT r.status, e.seq, e.event, e.data FROM keel.runs r
-                   LEFT JOIN LATERAL (
-                       SELECT seq, event, data FROM keel.run_events
-                       WHERE run_id = r.run_id AND seq > %s ORDER BY seq LIMIT %s) e ON true
-                   WHERE r.run_id = %s""",
-                (after, limit, run_id),
-            )
-        ).fetchall()
-    if not rows:
-        return [], None
-    return [Event(row["seq"], row["event"], row["data"]) for row in rows if row["seq"] is not None], rows[0]["status"]
-
-
 async def follow_batches(
     pool: Pool, notifier: Notifier, run_id: uuid.UUID, *, after: int, poll_s: float = 1.0, limit: int = 1000
 ) -> AsyncIterator[list[Event]]:
@@ -235,7 +198,7 @@ async def follow_batches(
                     announced = None  # not (all) in memory: read
             if announced is None:
                 events, status = await read_events(pool, run_id, after=after, limit=limit)
-                over = status is None or status in _TERMINAL  # ended without `end` (cancelled while pending)
+                over = status is None or status not in ACTIVE  # ended without `end` (cancelled while pending)
             ended = next((i for i, event in enumerate(events) if event.event == "end"), None)
             if ended is not None:
                 yield events[: ended + 1]

@@ -16,10 +16,11 @@ from typing import Any
 from langchain_core.messages import BaseMessage, BaseMessageChunk
 from langgraph._internal._constants import CONFIG_KEY_STRICT_RESUME
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.pregel import Pregel
 from langgraph.types import Command, Send
 
+from server.graph_loading import Graph
 from server.observability.run import RunObservation
+from server.records import EndStatus, Run, RunKwargs, StartedRun
 from server.runs.events import EventLog
 from server.runs.pending import pending_interrupts
 from server.serialize import dumps, to_json_compatible
@@ -40,13 +41,13 @@ STREAM_MODES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # success | interrupted | error | timeout
+    status: EndStatus
     error: str | None = None
     values: Any = None  # the thread's values after the run (JSON-compatible), when known
     interrupts: dict[str, Any] | None = None  # task id -> its pending interrupts
 
 
-def run_config(run: dict[str, Any], *, resume_latest: bool) -> dict[str, Any]:
+def run_config(run: Run, *, resume_latest: bool) -> dict[str, Any]:
     """The LangGraph config for a run: the caller's config plus thread, checkpoint and run identity."""
     kwargs = run["kwargs"]
     config: dict[str, Any] = json.loads(json.dumps(kwargs.get("config") or {}))
@@ -71,7 +72,7 @@ def run_config(run: dict[str, Any], *, resume_latest: bool) -> dict[str, Any]:
     return config
 
 
-def graph_input(kwargs: dict[str, Any]) -> Any:
+def graph_input(kwargs: RunKwargs) -> Any:
     command = kwargs.get("command")
     if not command:
         return kwargs.get("input")
@@ -83,7 +84,7 @@ def graph_input(kwargs: dict[str, Any]) -> Any:
     return Command(resume=command.get("resume"), update=command.get("update"), goto=goto or ())
 
 
-async def _already_started(graph: Pregel[Any, Any, Any, Any], run: dict[str, Any]) -> bool:
+async def _already_started(graph: Graph, run: Run) -> bool:
     """True when an earlier attempt of this run left a checkpoint: continue from it, don't re-send input."""
     if not isinstance(graph.checkpointer, BaseCheckpointSaver) or run["attempt"] <= 1:
         return False
@@ -122,8 +123,8 @@ class _MessagesAccumulator:
 
 
 async def execute(
-    graph: Pregel[Any, Any, Any, Any],
-    run: dict[str, Any],
+    graph: Graph,
+    run: StartedRun,
     log: EventLog,
     *,
     context: Any,

@@ -15,7 +15,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.pregel._task_status import read_task_statuses
 from langgraph.types import StateSnapshot
 
-from server.graphs import Graph
+from server.graph_loading import Graph
 from server.serialize import interrupt_to_json
 
 

@@ -13,8 +13,9 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from server.db.pool import Pool
 from server.observability.metrics import SSE_CLIENTS
 from server.runs import store
-from server.runs.events import Event, follow_batches
+from server.runs.events import follow_batches
 from server.runs.notify import Notifier
+from server.runs.recent import Event
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 10  # comment pings keep proxies from closing a quiet stream

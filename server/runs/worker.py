@@ -14,26 +14,28 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 import psycopg
-from langgraph.pregel import Pregel
 from psycopg_pool import PoolTimeout
 
 from server.db.pool import Connection, Pool
+from server.graph_loading import Graph
 from server.observability.logging import log_context
-from server.observability.run import RunObservation, begin
+from server.observability.run import RunObservation
+from server.records import CancelAction, Run, StartedRun, ThreadStatus
 from server.runs import store
-from server.runs.events import Event, EventLog
+from server.runs.events import EventLog
 from server.runs.execute import Outcome, execute
 from server.runs.notify import RUNS_CHANNEL, Notifier, wait
+from server.runs.recent import Event
 from server.serialize import dumps
 from server.settings import RunSettings
 
 log = logging.getLogger(__name__)
 
-Graph = Pregel[Any, Any, Any, Any]
 ContextFor = Callable[[Graph, Any], Any]  # (graph, the run's `context`) -> what the graph's Runtime gets
 _SWEEP_S = 60.0
 _RECANCEL_S = 1.0
@@ -98,44 +100,46 @@ class Worker:
                 await self._free.acquire()
                 wake.clear()  # from here on, a notification means work this claim may not have seen
                 try:
-                    run = await self._claim()
+                    claimed = await self._claim()
                 except _DATABASE_DOWN as exc:
                     self._free.release()
                     log.warning("worker %s: database unavailable (%s); retrying", self.worker_id, exc)
                     await asyncio.sleep(self.settings.poll_s)
                     continue
-                if run is None:
+                if claimed is None:
                     self._free.release()
                     await wait(wake, self.settings.poll_s)
                     continue
-                more = run.pop("more_pending")
+                run, more = claimed
                 self._spawn(run)
                 if not more:
                     await wait(wake, self.settings.poll_s)  # nothing else was waiting at the claim
 
-    async def reserve(self) -> store.Lease | None:
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[Slot]:
         """A free slot for a run this process is creating, so that it starts here at once: no claim query, no
-        wake-up of every worker, and its events reach this process's followers from memory. None when every
-        slot is busy (the run is queued for whichever worker frees up first) or the worker is stopping."""
-        if not self.alive() or self._free.locked():
-            return None
-        await self._free.acquire()  # returns at once: a slot is free and nobody is queued for one
-        return store.Lease(self.worker_id, self.settings.lease_s)
+        wake-up of every worker, and its events reach this process's followers from memory. The slot has no
+        lease when every slot is busy (the run is queued for whichever worker frees up first) or the worker is
+        stopping. At the end of the block the run given to `Slot.start` runs in it; else the slot is freed."""
+        lease = None
+        if self.alive() and not self._free.locked():
+            await self._free.acquire()  # returns at once: a slot is free and nobody is queued for one
+            lease = store.Lease(self.worker_id, self.settings.lease_s)
+        slot = Slot(lease)
+        try:
+            yield slot
+        finally:
+            if slot.run is not None:
+                self._spawn(StartedRun(**slot.run, next_seq=1, elapsed_s=0.0))
+            elif lease is not None:
+                self._free.release()
 
-    def unreserve(self) -> None:
-        """The reserved slot was not used (the run was queued after all, or was not created)."""
-        self._free.release()
-
-    def run_reserved(self, run: dict[str, Any]) -> None:
-        """Run a run that was created already running under this worker's lease, in the reserved slot."""
-        self._spawn(run | {"next_seq": 1})
-
-    def _spawn(self, run: dict[str, Any]) -> None:
-        slot = asyncio.create_task(self._slot(run), name=f"keel-slot-{run['run_id']}")
+    def _spawn(self, run: StartedRun) -> None:
+        slot = asyncio.create_task(self._run_in_slot(run), name=f"keel-slot-{run['run_id']}")
         self._slots.add(slot)
         slot.add_done_callback(self._slots.discard)
 
-    async def _slot(self, run: dict[str, Any]) -> None:
+    async def _run_in_slot(self, run: StartedRun) -> None:
         try:
             await self._run_one(run)
         except _DATABASE_DOWN as exc:
@@ -148,7 +152,7 @@ class Worker:
         finally:
             self._free.release()
 
-    async def _claim(self) -> dict[str, Any] | None:
+    async def _claim(self) -> tuple[StartedRun, bool] | None:
         async with self.pool.connection() as conn:
             return await store.claim_run(
                 conn, worker_id=self.worker_id, lease_s=self.settings.lease_s, max_attempts=self.settings.max_attempts
@@ -163,9 +167,9 @@ class Worker:
                 events.add("end", dumps({"run_id": str(abandoned["run_id"]), "status": "error"}))
                 await events.flush(conn)
 
-    async def _run_one(self, run: dict[str, Any]) -> None:
+    async def _run_one(self, run: StartedRun) -> None:
         run_id: uuid.UUID = run["run_id"]
-        observed = await begin(self.pool, run)
+        observed = await self._observe(run)
         with log_context(**observed.log_fields()):
             events = EventLog(self.pool, run_id, next_seq=run["next_seq"], recent=self.notifier.recent)
             task = asyncio.create_task(self._execute(run, events, observed), name=f"keel-run-{run_id}")
@@ -182,14 +186,30 @@ class Worker:
                 self._running.pop(run_id, None)
                 events.release()
 
-    async def _execute(self, run: dict[str, Any], events: EventLog, observed: RunObservation) -> Outcome:
+    async def _observe(self, run: StartedRun) -> RunObservation:
+        """The run's observation: the run it resumes, and its trace id/URL and origin recorded on the run's
+        metadata. A run that resumes nothing and is not traced needs neither, nor a connection."""
+        resumes = (run["kwargs"].get("command") or {}).get("resume") is not None
+        observed = RunObservation(run)
+        if not resumes and not observed.run_metadata():
+            return observed
+        async with self.pool.connection() as conn:
+            if resumes:
+                resumed = await store.interrupted_before(conn, run)
+                observed = RunObservation(run, resumed_from=str(resumed) if resumed else None)
+            extra = observed.run_metadata()
+            if extra:
+                await store.add_run_metadata(conn, run["run_id"], extra)
+        return observed
+
+    async def _execute(self, run: StartedRun, events: EventLog, observed: RunObservation) -> Outcome:
         graph = self.graphs.get(run["graph_id"])
         if graph is None:
             return Outcome("error", f"graph {run['graph_id']!r} is not loaded by this worker")
         # The timeout counts from the run's first start, across hand-backs and retries: a run stuck in a node
         # (which a restart hands back without counting an attempt) ends `timeout` instead of running forever.
         limit: float = run["kwargs"].get("timeout_s") or self.settings.timeout_s
-        remaining = limit - run.get("elapsed_s", 0.0)
+        remaining = limit - run["elapsed_s"]
         if remaining <= 0:
             return Outcome("timeout", f"run exceeded its timeout ({limit:g} s since it first started)")
         context = self.context_for(graph, run["kwargs"].get("context"))
@@ -198,7 +218,7 @@ class Worker:
 
     async def _beat_until_done(
         self, run_id: uuid.UUID, task: asyncio.Task[Outcome]
-    ) -> tuple[store.CancelAction | None, bool]:
+    ) -> tuple[CancelAction | None, bool]:
         """Renew the lease until the run's task ends. Returns (cancel action seen, lease lost)."""
         async with self.notifier.subscribe(RUNS_CHANNEL, store.cancel_key(run_id)) as wake:
             while not task.done():
@@ -218,11 +238,11 @@ class Worker:
 
     async def _settle(
         self,
-        run: dict[str, Any],
+        run: StartedRun,
         events: EventLog,
         task: asyncio.Task[Outcome],
         *,
-        cancel: store.CancelAction | None,
+        cancel: CancelAction | None,
         lost: bool,
         observed: RunObservation,
     ) -> None:
@@ -272,11 +292,11 @@ class Worker:
 
     async def _finish(
         self, conn: Connection, run_id: uuid.UUID, outcome: Outcome, observed: RunObservation, final: list[Event]
-    ) -> store.ThreadStatus | None:
+    ) -> ThreadStatus | None:
         return await store.finish_run(
             conn,
             run_id,
-            status=outcome.status,  # type: ignore[arg-type]
+            status=outcome.status,
             error=outcome.error,
             worker_id=self.worker_id,
             values=outcome.values,
@@ -289,7 +309,7 @@ class Worker:
     def _database_failed(task: asyncio.Task[Outcome]) -> bool:
         return not task.cancelled() and isinstance(task.exception(), _DATABASE_DOWN)
 
-    def _outcome(self, task: asyncio.Task[Outcome], cancel: store.CancelAction | None) -> Outcome:
+    def _outcome(self, task: asyncio.Task[Outcome], cancel: CancelAction | None) -> Outcome:
         if task.cancelled():
             return Outcome("interrupted", f"cancelled ({cancel})" if cancel else None)
         exc = task.exception()
@@ -314,6 +334,25 @@ class Worker:
             except _DATABASE_DOWN as exc:
                 log.warning("sweep skipped: %s", exc)
             await asyncio.sleep(interval)
+
+
+class Slot:
+    """A worker slot held while a run is created (`Worker.slot`); `lease` is what the run is created under."""
+
+    def __init__(self, lease: store.Lease | None) -> None:
+        self.lease = lease
+        self.run: Run | None = None
+
+    def start(self, run: Run) -> None:
+        """Run `run` in this slot if it was created running under the slot's lease (it was its thread's only
+        active run); a run queued behind another is left to whichever worker claims it later."""
+        if self.lease is not None and run["status"] == "running" and run["lease_owner"] == self.lease.worker_id:
+            self.run = run
+
+
+def slot_of(worker: Worker | None) -> AbstractAsyncContextManager[Slot]:
+    """`worker.slot()`, or a slot without a lease in an API-only process."""
+    return worker.slot() if worker is not None else nullcontext(Slot(None))
 
 
 async def cancel_and_wait(task: asyncio.Task[Any], *, repeat_s: float = _RECANCEL_S) -> None:

@@ -8,6 +8,7 @@ are hidden from search.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Literal
 from uuid import UUID, uuid4, uuid5
 
@@ -16,7 +17,7 @@ from psycopg.types.json import Jsonb
 
 from server.db.pool import Connection, Pool
 from server.errors import Conflict, NotFound
-from server.graphs import LoadedGraphs
+from server.graph_loading import LoadedGraphs
 from server.serialize import to_json_compatible
 
 NAMESPACE_GRAPH = UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
@@ -73,6 +74,39 @@ async def get_assistant(conn: Connection, graphs: LoadedGraphs, assistant_id: st
     if row is None:
         raise NotFound(f"assistant {assistant_id} not found")
     return row
+
+
+@dataclass(frozen=True)
+class Assistant:
+    assistant_id: str
+    graph_id: str
+    config: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_timeout_s(self) -> float | None:
+        """A named assistant may shorten or lengthen KEEL_RUN_TIMEOUT with metadata `run_timeout_s`."""
+        value = self.metadata.get("run_timeout_s")
+        return float(value) if isinstance(value, int | float) and value > 0 else None
+
+    def merged_config(self, run_config: dict[str, Any] | None) -> dict[str, Any]:
+        """The assistant's config under the run's: run keys win, `configurable` merges key by key."""
+        run_config = run_config or {}
+        merged = {**self.config, **run_config}
+        merged["configurable"] = {**(self.config.get("configurable") or {}), **(run_config.get("configurable") or {})}
+        return merged
+
+
+async def resolve_assistant(conn: Connection, graphs: LoadedGraphs, assistant_id: str) -> Assistant:
+    """A graph id or an assistant id (system or named) to the graph and stored configuration to run."""
+    row = await get_assistant(conn, graphs, assistant_id)
+    if row["graph_id"] not in graphs:
+        known = ", ".join(graphs) or "none"
+        raise NotFound(
+            f"assistant {assistant_id} runs graph {row['graph_id']!r}, which is not loaded (loaded: {known})"
+        )
+    return Assistant(str(row["assistant_id"]), row["graph_id"], row["config"], row["context"], row["metadata"])
 
 
 def _filters(

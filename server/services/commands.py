@@ -31,7 +31,7 @@ from pydantic.errors import PydanticSchemaGenerationError
 from nodes.approval import decision_problem, is_approval
 from server.db.pool import Connection
 from server.errors import Conflict, InvalidInput, NotFound
-from server.graphs import Graph
+from server.graph_loading import Graph
 from server.runs import store
 from server.runs.pending import pending_interrupts
 from server.services.state import thread_config

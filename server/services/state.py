@@ -15,14 +15,14 @@ from uuid import UUID
 from langchain_core.runnables import RunnableConfig
 from langgraph.errors import InvalidUpdateError
 from langgraph.types import PregelTask, StateSnapshot
-from psycopg.types.json import Jsonb
 
 from server.db.pool import Connection, Pool
 from server.errors import BadRequest, Conflict, NotFound
-from server.graphs import Graph, LoadedGraphs
+from server.graph_loading import Graph, LoadedGraphs
+from server.records import Thread
+from server.runs import store
 from server.runs.pending import pending_interrupts
 from server.serialize import interrupt_to_json, to_json_compatible
-from server.services.threads import get_thread
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +93,10 @@ def select_fields(state: dict[str, Any], select: Sequence[str] | None) -> dict[s
 
 async def thread_graph(
     conn: Connection, graphs: LoadedGraphs, thread_id: UUID, *, lock: bool = False
-) -> tuple[dict[str, Any], Graph | None]:
+) -> tuple[Thread, Graph | None]:
     """The thread row (or `NotFound`; `lock`ed for the transaction) and the graph its state belongs to (None:
     never run)."""
-    row = await get_thread(conn, thread_id, lock=lock)
+    row = await store.get_thread(conn, thread_id, lock=lock)
     graph_id = (row["metadata"] or {}).get("graph_id")
     if graph_id is None:
         return row, None
@@ -195,14 +195,10 @@ async def sync_thread_values(conn: Connection, graph: Graph, thread_id: UUID, sn
     """Store the latest values, pending interrupts (by task id) and the status they mean on the thread row
     (`interrupted` while a task waits, else `idle`); the caller has checked that no run is active."""
     interrupts = await pending_interrupts(graph, snapshot)
-    await conn.execute(
-        """UPDATE keel.threads SET "values" = %s, interrupts = %s, updated_at = now(),
-                  status = %s
-           WHERE thread_id = %s""",
-        (
-            Jsonb(to_json_compatible(snapshot.values)),
-            Jsonb(interrupts),
-            "interrupted" if snapshot.next or interrupts else "idle",
-            thread_id,
-        ),
+    await store.set_thread_values(
+        conn,
+        thread_id,
+        values=to_json_compatible(snapshot.values),
+        interrupts=interrupts,
+        status="interrupted" if snapshot.next or interrupts else "idle",
     )

@@ -19,7 +19,7 @@ import pytest
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from server.app import create_app
-from server.graphs import LoadedGraphs, load_graphs
+from server.graph_loading import LoadedGraphs, load_graphs
 from server.settings import Settings
 from tests.loopback import serve_in_thread
 

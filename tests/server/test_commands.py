@@ -65,7 +65,7 @@ def test_answers_to_interrupts_that_are_not_keel_approvals_are_passed_as_they_ar
 
 async def test_the_run_config_makes_a_stale_resume_map_fail_instead_of_being_ignored():
     graph = ask.compile(checkpointer=InMemorySaver())
-    run = {"run_id": uuid.uuid4(), "thread_id": uuid.uuid4(), "graph_id": "ask", "assistant_id": "a", "kwargs": {}}
+    run: Any = {"run_id": uuid.uuid4(), "thread_id": uuid.uuid4(), "graph_id": "ask", "assistant_id": "a", "kwargs": {}}
     config: Any = run_config(run, resume_latest=False)
     await graph.ainvoke({"question": "q", "answer": ""}, config)
     [pending] = (await graph.aget_state(config)).interrupts

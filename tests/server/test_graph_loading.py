@@ -13,7 +13,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph.state import CompiledStateGraph
 
-from server.graphs import GraphLoadError, load_graphs
+from server.graph_loading import GraphLoadError, load_graphs
 from tests.process import KEEL, REPO
 from tests.server.api_graphs import GRAPHS
 from tests.server.conftest import checkpoint_rows, graphs_on, write_graphs

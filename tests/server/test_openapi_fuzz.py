@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from server.app import create_app
-from server.graphs import load_graphs
+from server.graph_loading import load_graphs
 from server.settings import Settings
 from tests.loopback import serve_in_thread
 from tests.pg import scratch_database

@@ -12,7 +12,7 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.errors import BadRequestError, ConflictError, NotFoundError, UnprocessableEntityError
 
-from server.graphs import LoadedGraphs
+from server.graph_loading import LoadedGraphs
 from tests.server.api_graphs import GRAPHS
 from tests.server.conftest import KeelServer, checkpoint_rows, graphs_on, write_graphs
 

@@ -9,7 +9,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from tests.tools.desk import Pool
+from tools.db import Pool
 
 
 @pytest.fixture

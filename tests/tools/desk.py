@@ -5,14 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from psycopg import AsyncConnection
-from psycopg.rows import DictRow
-from psycopg_pool import AsyncConnectionPool
-
 from tools import TOOLS
+from tools.db import Pool
 from tools.spec import ToolCall
-
-Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
 
 
 def tool_call(db: Pool, key: str | None = None) -> ToolCall:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from server.graphs import KEEL_PACKAGES
+from server.graph_loading import KEEL_PACKAGES
 from tests.process import REPO
 
 PACKAGES = ("graphs", "nodes", "tools", "server", "evals", "bench")
@@ -88,3 +88,20 @@ def test_langgraph_json_registers_every_graph_in_graphs() -> None:
 def test_the_packages_keel_guards_against_shadowing_are_the_wheels() -> None:
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     assert set(pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]) == set(KEEL_PACKAGES)
+
+
+def test_server_subpackages_import_each_other_without_a_cycle() -> None:
+    """server/'s parts form layers: routes over services over the run pipeline (runs/) over observability, the
+    database and the records; a module at the top of server/ (errors.py, records.py...) counts as a part."""
+    parts: dict[str, set[str]] = {}
+    for path, tree in modules("server"):
+        relative = path.relative_to(REPO / "server").with_suffix("").parts
+        part = relative[0]
+        found = {name.split(".")[1] for name in imported(tree) if name.startswith("server.")}
+        parts.setdefault(part, set()).update(found - {part})
+    try:
+        order = list(TopologicalSorter(parts).static_order())
+    except CycleError as exc:
+        pytest.fail(f"import cycle between server's parts: {' -> '.join(exc.args[1])}")
+    assert order.index("records") < order.index("runs") < order.index("services") < order.index("routes")
+    assert "runs" not in parts["observability"], "the run pipeline reports to observability, not the reverse"

@@ -15,6 +15,7 @@ from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from server.db.pool import Connection, Pool
+from server.records import Run
 from server.runs import store
 from server.runs.notify import RUNS_CHANNEL
 from tests.server.runs.cluster import Cluster
@@ -58,7 +59,7 @@ async def test_a_run_starts_in_the_process_that_created_it_while_it_has_a_free_s
     assert second["run_id"] in notified, "a queued run wakes the workers"
 
 
-async def _insert(conn: Connection, thread_id: uuid.UUID, worker: str) -> dict[str, Any]:
+async def _insert(conn: Connection, thread_id: uuid.UUID, worker: str) -> Run:
     return await store.insert_run(
         conn,
         thread_id=thread_id,

@@ -19,6 +19,7 @@ from langgraph.graph import START, StateGraph
 from typing_extensions import TypedDict
 
 from server.db.pool import Pool
+from server.records import StartedRun
 from server.runs import store
 from server.runs.events import EventLog
 from server.runs.execute import execute
@@ -96,7 +97,7 @@ async def test_a_run_whose_cancel_was_lost_stops_at_its_next_step(pool: Pool) ->
             kwargs={"input": {"ran": []}, "stream_mode": ["values"]},
             metadata={},
         )
-    run |= {"attempt": 1}
+    run = StartedRun(**run, next_seq=1, elapsed_s=0.0) | {"attempt": 1}
     saver = LosesACancelWhileWriting()
     graph = _five_steps(saver)
     task = asyncio.create_task(execute(graph, run, EventLog(pool, run["run_id"], next_seq=1), context=None))

@@ -15,7 +15,7 @@ from langgraph.pregel import Pregel
 from pydantic import BaseModel, create_model
 
 from server.errors import InvalidInput
-from server.graphs import Graph
+from server.graph_loading import Graph
 from server.serialize import to_json_compatible
 
 log = logging.getLogger(__name__)

@@ -8,61 +8,33 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any, Literal, LiteralString, NamedTuple
+from typing import Any, LiteralString, NamedTuple, cast
 
 from psycopg.types.json import Jsonb
 
 from server.db.pool import Connection
 from server.errors import Conflict, NotFound
-from server.runs.events import APPEND_EVENTS, Event, append_params
+from server.records import (
+    ACTIVE,
+    CancelAction,
+    EndStatus,
+    MultitaskStrategy,
+    Run,
+    RunKwargs,
+    RunStatus,
+    StartedRun,
+    ThreadStatus,
+)
 from server.runs.notify import RUNS_CHANNEL
+from server.runs.recent import Event
+from server.runs.store.events import APPEND_EVENTS, append_params
 
-RunStatus = Literal["pending", "running", "success", "error", "timeout", "interrupted"]
-ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
-CancelAction = Literal["interrupt", "rollback"]
-ACTIVE = ("pending", "running")
-
+# The one spelling of "the run is active" (`ACTIVE` in records); `o.{_ACTIVE}` qualifies it.
+_ACTIVE: LiteralString = "status IN ('pending', 'running')"
+assert f"status IN ({', '.join(repr(status) for status in ACTIVE)})" == _ACTIVE
 _RUN_COLUMNS = """run_id, thread_id, assistant_id, graph_id, status, kwargs, metadata, multitask_strategy,
     attempt, lease_owner, lease_expires_at, cancel_action, error, usage, created_at, updated_at,
     started_at, ended_at"""
-
-
-async def ensure_thread(conn: Connection, thread_id: uuid.UUID, *, if_not_exists: str, graph_id: str) -> None:
-    """Lock the thread row for this transaction, creating it when `if_not_exists == "create"` (the upsert
-    locks an existing row as SELECT … FOR UPDATE would)."""
-    if if_not_exists == "create":
-        query: LiteralString = """INSERT INTO keel.threads (thread_id, metadata) VALUES (%s, %s)
-               ON CONFLICT (thread_id) DO UPDATE SET updated_at = keel.threads.updated_at RETURNING thread_id"""
-        params: tuple[Any, ...] = (thread_id, Jsonb({"graph_id": graph_id}))
-    else:
-        query = "SELECT thread_id FROM keel.threads WHERE thread_id = %s FOR UPDATE"
-        params = (thread_id,)
-    row = await (await conn.execute(query, params)).fetchone()
-    if row is None:
-        raise NotFound(f"thread {thread_id} not found (pass if_not_exists='create' to create it with the run)")
-
-
-async def get_thread(conn: Connection, thread_id: uuid.UUID) -> dict[str, Any]:
-    row = await (
-        await conn.execute(
-            """SELECT thread_id, status, metadata, "values", interrupts FROM keel.threads WHERE thread_id = %s""",
-            (thread_id,),
-        )
-    ).fetchone()
-    if row is None:
-        raise NotFound(f"thread {thread_id} not found")
-    return row
-
-
-async def pending_interrupts(conn: Connection, thread_id: uuid.UUID) -> tuple[ThreadStatus, list[dict[str, Any]]]:
-    """The thread's status and the interrupts it waits on (`{"id", "value"}`), as its last run or state
-    update left them."""
-    row = await (
-        await conn.execute("SELECT status, interrupts FROM keel.threads WHERE thread_id = %s", (thread_id,))
-    ).fetchone()
-    if row is None:
-        raise NotFound(f"thread {thread_id} not found")
-    return row["status"], [item for items in (row["interrupts"] or {}).values() for item in items]
 
 
 async def create_run(
@@ -71,16 +43,16 @@ async def create_run(
     thread_id: uuid.UUID,
     assistant_id: str,
     graph_id: str,
-    kwargs: dict[str, Any],
+    kwargs: RunKwargs,
     metadata: dict[str, Any],
-    multitask_strategy: str,
+    multitask_strategy: MultitaskStrategy,
     start: Lease | None = None,
-) -> dict[str, Any]:
+) -> Run:
     """Insert a run, applying the strategy to the thread's active runs (`start`: see `insert_run`). Call
     inside a transaction that already locked the thread (`ensure_thread`)."""
     active = await (
         await conn.execute(
-            "SELECT run_id, status FROM keel.runs WHERE thread_id = %s AND status IN ('pending', 'running')",
+            f"SELECT run_id, status FROM keel.runs WHERE thread_id = %s AND {_ACTIVE}",
             (thread_id,),
         )
     ).fetchall()
@@ -88,9 +60,9 @@ async def create_run(
         raise Conflict(
             f"thread {thread_id} already has an active run ({active[0]['run_id']}); multitask_strategy=reject"
         )
-    if active and multitask_strategy in ("interrupt", "rollback"):
+    if active and (multitask_strategy == "interrupt" or multitask_strategy == "rollback"):
         for run in active:
-            await request_cancel(conn, run["run_id"], multitask_strategy)  # type: ignore[arg-type]
+            await request_cancel(conn, run["run_id"], multitask_strategy)
     return await insert_run(
         conn,
         thread_id=thread_id,
@@ -118,11 +90,11 @@ async def insert_run(
     create_thread: bool,
     assistant_id: str,
     graph_id: str,
-    kwargs: dict[str, Any],
+    kwargs: RunKwargs,
     metadata: dict[str, Any],
-    multitask_strategy: str = "enqueue",
+    multitask_strategy: MultitaskStrategy = "enqueue",
     start: Lease | None = None,
-) -> dict[str, Any]:
+) -> Run:
     """Insert a run in one statement that marks the thread busy and counts the run among its active ones
     (creating the thread if asked; the row lock orders it with other creates and ends on the thread). On its
     own this is the `enqueue` strategy, which needs no look at the thread's other runs; `create_run` applies
@@ -178,7 +150,7 @@ async def insert_run(
     if row is None:
         raise NotFound(f"thread {thread_id} not found (pass if_not_exists='create' to create it with the run)")
     del row["notified"]
-    return row
+    return cast(Run, row)
 
 
 # Lock order: a thread's row before its runs' rows, in every statement and transaction that writes both.
@@ -206,7 +178,7 @@ async def request_cancel(conn: Connection, run_id: uuid.UUID, action: CancelActi
         await conn.execute(
             f"""WITH {_LOCK_THREAD_OF_RUN}
                 UPDATE keel.runs SET cancel_action = %(action)s, updated_at = now()
-                WHERE run_id = %(run_id)s AND status IN ('pending', 'running') AND {_THREAD_LOCKED}
+                WHERE run_id = %(run_id)s AND {_ACTIVE} AND {_THREAD_LOCKED}
                 RETURNING status, thread_id""",
             {"action": action, "run_id": run_id},
         )
@@ -219,7 +191,9 @@ async def request_cancel(conn: Connection, run_id: uuid.UUID, action: CancelActi
     return True
 
 
-async def claim_run(conn: Connection, *, worker_id: str, lease_s: float, max_attempts: int) -> dict[str, Any] | None:
+async def claim_run(
+    conn: Connection, *, worker_id: str, lease_s: float, max_attempts: int
+) -> tuple[StartedRun, bool] | None:
     """Lease the oldest runnable run: pending, or running with an expired lease (its worker died) and
     attempts left (`fail_exhausted` ends the others). A run waits while an earlier run of its thread is
     active. `next_seq` is the run's next event sequence number (events continue across attempts);
@@ -236,7 +210,7 @@ async def claim_run(conn: Connection, *, worker_id: str, lease_s: float, max_att
                       SELECT 1 FROM keel.runs o
                       WHERE o.thread_id = r.thread_id AND o.run_id <> r.run_id
                         AND ((o.status = 'running' AND o.lease_expires_at >= now())
-                             OR (o.status IN ('pending', 'running') AND o.created_at < r.created_at)))
+                             OR (o.{_ACTIVE} AND o.created_at < r.created_at)))
                 ORDER BY r.created_at
                 LIMIT 1
                 FOR UPDATE SKIP LOCKED)
@@ -253,7 +227,10 @@ async def claim_run(conn: Connection, *, worker_id: str, lease_s: float, max_att
             (max_attempts, worker_id, lease_s),
         )
     ).fetchone()
-    return row
+    if row is None:
+        return None
+    more_pending: bool = row.pop("more_pending")
+    return cast(StartedRun, row), more_pending
 
 
 async def renew_lease(
@@ -288,7 +265,7 @@ async def finish_run(
     conn: Connection,
     run_id: uuid.UUID,
     *,
-    status: RunStatus,
+    status: EndStatus,
     error: str | None = None,
     worker_id: str | None = None,
     usage: dict[str, Any] | None = None,
@@ -309,7 +286,7 @@ async def finish_run(
                done AS (
                    UPDATE keel.runs SET status = %(status)s, error = %(error)s, ended_at = now(), updated_at = now(),
                           lease_owner = NULL, lease_expires_at = NULL, usage = coalesce(%(usage)s, usage)
-                   WHERE run_id = %(run_id)s AND status IN ('pending', 'running')
+                   WHERE run_id = %(run_id)s AND {_ACTIVE}
                      AND (%(worker)s::text IS NULL OR lease_owner = %(worker)s) AND {_THREAD_LOCKED}
                    RETURNING thread_id),
                appended AS ({APPEND_EVENTS} WHERE EXISTS (SELECT 1 FROM done)),
@@ -347,7 +324,11 @@ async def finish_run(
 
 
 # What a thread's status becomes when its last active run ends this way.
-_THREAD_STATUS_AFTER: dict[str, ThreadStatus] = {"interrupted": "interrupted", "error": "error", "timeout": "error"}
+_THREAD_STATUS_AFTER: dict[EndStatus, ThreadStatus] = {
+    "interrupted": "interrupted",
+    "error": "error",
+    "timeout": "error",
+}
 
 
 async def rollback_run(conn: Connection, run_id: uuid.UUID, thread_id: uuid.UUID) -> None:
@@ -364,8 +345,8 @@ async def rollback_run(conn: Connection, run_id: uuid.UUID, thread_id: uuid.UUID
         (str(thread_id), str(run_id), str(thread_id)),
     )
     await conn.execute(
-        """WITH gone AS (DELETE FROM keel.runs WHERE run_id = %(run_id)s
-                         RETURNING thread_id, status IN ('pending', 'running') AS was_active),
+        f"""WITH gone AS (DELETE FROM keel.runs WHERE run_id = %(run_id)s
+                         RETURNING thread_id, {_ACTIVE} AS was_active),
                 settled AS (
                     UPDATE keel.threads t SET updated_at = now(),
                            active_runs = greatest(t.active_runs - gone.was_active::int, 0),
@@ -409,17 +390,7 @@ async def fail_exhausted(conn: Connection, *, max_attempts: int) -> list[dict[st
     return ended
 
 
-async def purge_expired_events(conn: Connection, *, retention_h: float) -> int:
-    """Delete the event logs of runs that ended more than `retention_h` hours ago; returns rows deleted."""
-    cur = await conn.execute(
-        """DELETE FROM keel.run_events e USING keel.runs r
-           WHERE e.run_id = r.run_id AND r.ended_at < now() - make_interval(secs => %s)""",
-        (retention_h * 3600,),
-    )
-    return cur.rowcount
-
-
-async def get_run(conn: Connection, run_id: uuid.UUID, thread_id: uuid.UUID | None = None) -> dict[str, Any]:
+async def get_run(conn: Connection, run_id: uuid.UUID, thread_id: uuid.UUID | None = None) -> Run:
     row = await (
         await conn.execute(
             f"SELECT {_RUN_COLUMNS} FROM keel.runs WHERE run_id = %s AND (%s::uuid IS NULL OR thread_id = %s)",
@@ -428,16 +399,64 @@ async def get_run(conn: Connection, run_id: uuid.UUID, thread_id: uuid.UUID | No
     ).fetchone()
     if row is None:
         raise NotFound(f"run {run_id} not found" + (f" on thread {thread_id}" if thread_id else ""))
-    return row
+    return cast(Run, row)
 
 
 async def list_runs(
-    conn: Connection, thread_id: uuid.UUID, *, limit: int, offset: int, status: str | None
-) -> list[dict[str, Any]]:
-    return await (
+    conn: Connection, thread_id: uuid.UUID, *, limit: int, offset: int, status: RunStatus | None
+) -> list[Run]:
+    rows = await (
         await conn.execute(
             f"""SELECT {_RUN_COLUMNS} FROM keel.runs WHERE thread_id = %s AND (%s::text IS NULL OR status = %s)
                 ORDER BY created_at DESC LIMIT %s OFFSET %s""",
             (thread_id, status, status, limit, offset),
         )
     ).fetchall()
+    return cast(list[Run], rows)
+
+
+async def delete_run(conn: Connection, run_id: uuid.UUID, thread_id: uuid.UUID) -> None:
+    """Delete an ended run and its events; an active one is refused (cancel it first)."""
+    async with conn.transaction():
+        run = await get_run(conn, run_id, thread_id)
+        if run["status"] in ACTIVE:
+            raise Conflict(f"run {run_id} is {run['status']}; cancel it before deleting it")
+        await conn.execute("DELETE FROM keel.runs WHERE run_id = %s", (run_id,))
+
+
+async def active_run(conn: Connection, thread_id: uuid.UUID) -> Run | None:
+    """One of the thread's active runs (run_id and status only), or None."""
+    row = await (
+        await conn.execute(
+            f"SELECT run_id, status FROM keel.runs WHERE thread_id = %s AND {_ACTIVE} LIMIT 1", (thread_id,)
+        )
+    ).fetchone()
+    return cast(Run | None, row)
+
+
+async def interrupted_before(conn: Connection, run: Run) -> uuid.UUID | None:
+    """The thread's latest run that stopped at an interrupt before `run` was created: the one it answers."""
+    row = await (
+        await conn.execute(
+            """SELECT run_id FROM keel.runs WHERE thread_id = %s AND status = 'interrupted'
+                 AND created_at < %s ORDER BY created_at DESC LIMIT 1""",
+            (run["thread_id"], run["created_at"]),
+        )
+    ).fetchone()
+    return None if row is None else uuid.UUID(str(row["run_id"]))
+
+
+async def add_run_metadata(conn: Connection, run_id: uuid.UUID, extra: dict[str, Any]) -> None:
+    await conn.execute("UPDATE keel.runs SET metadata = metadata || %s WHERE run_id = %s", (Jsonb(extra), run_id))
+
+
+async def queue_depth(conn: Connection) -> tuple[int, float]:
+    """Pending runs, database-wide, and the age in seconds of the oldest (0 when none)."""
+    row = await (
+        await conn.execute(
+            """SELECT count(*) AS depth, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest
+               FROM keel.runs WHERE status = 'pending'"""
+        )
+    ).fetchone()
+    assert row is not None
+    return int(row["depth"]), float(row["oldest"])

@@ -3,10 +3,11 @@ naming them, so a typo never silently changes what a run does."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, cast, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from server.records import MultitaskStrategy, RunKwargs
 from server.runs.execute import STREAM_MODES
 
 StreamModeName = Literal["values", "updates", "messages-tuple", "messages", "custom", "debug", "tasks", "checkpoints"]
@@ -48,7 +49,7 @@ class RunCreate(BaseModel):
     checkpoint: dict[str, Any] | None = None
     checkpoint_id: str | None = None
     checkpoint_during: bool | None = None  # deprecated by LangGraph in favour of durability
-    multitask_strategy: Literal["reject", "enqueue", "interrupt", "rollback"] = "enqueue"
+    multitask_strategy: MultitaskStrategy = "enqueue"
     if_not_exists: Literal["create", "reject"] = "reject"
     on_disconnect: Literal["cancel", "continue"] = "continue"
     on_completion: Literal["delete", "keep"] | None = None
@@ -74,7 +75,7 @@ class RunCreate(BaseModel):
             raise ValueError("after_seconds is not supported by keel yet; create the run when it should start")
         return self
 
-    def run_kwargs(self) -> dict[str, Any]:
+    def run_kwargs(self) -> RunKwargs:
         """What the worker needs, stored on the run row."""
         kwargs = self.model_dump(
             include={
@@ -96,7 +97,7 @@ class RunCreate(BaseModel):
         )
         if self.command is not None:
             kwargs["command"] = self.command.model_dump(exclude_unset=True)
-        return kwargs
+        return cast(RunKwargs, kwargs)
 
 
 assert set(get_args(StreamModeName)) == set(STREAM_MODES)  # one list of modes, checked at import

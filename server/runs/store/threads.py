@@ -1,0 +1,176 @@
+"""keel.threads: the thread rows. `status`, `values`, `interrupts` and `active_runs` are kept by the run
+queue (`store.runs`) and by state updates (`set_thread_values`); the thread routes create, read, search,
+patch, copy and delete rows."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal, LiteralString, cast
+
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from server.db.pool import Connection
+from server.errors import NotFound
+from server.records import Thread, ThreadStatus
+
+SortBy = Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"]
+SortOrder = Literal["asc", "desc"]
+
+
+def _not_found(thread_id: uuid.UUID) -> NotFound:
+    return NotFound(f"thread {thread_id} not found")
+
+
+async def ensure_thread(conn: Connection, thread_id: uuid.UUID, *, if_not_exists: str, graph_id: str) -> None:
+    """Lock the thread row for this transaction, creating it when `if_not_exists == "create"` (the upsert
+    locks an existing row as SELECT … FOR UPDATE would)."""
+    if if_not_exists == "create":
+        query: LiteralString = """INSERT INTO keel.threads (thread_id, metadata) VALUES (%s, %s)
+               ON CONFLICT (thread_id) DO UPDATE SET updated_at = keel.threads.updated_at RETURNING thread_id"""
+        params: tuple[Any, ...] = (thread_id, Jsonb({"graph_id": graph_id}))
+    else:
+        query = "SELECT thread_id FROM keel.threads WHERE thread_id = %s FOR UPDATE"
+        params = (thread_id,)
+    row = await (await conn.execute(query, params)).fetchone()
+    if row is None:
+        raise NotFound(f"thread {thread_id} not found (pass if_not_exists='create' to create it with the run)")
+
+
+async def insert_thread(conn: Connection, thread_id: uuid.UUID, metadata: dict[str, Any]) -> Thread | None:
+    """A new idle thread; None when the id is taken."""
+    cur = await conn.execute(
+        """INSERT INTO keel.threads (thread_id, metadata, status) VALUES (%s, %s, 'idle')
+           ON CONFLICT (thread_id) DO NOTHING RETURNING *""",
+        (thread_id, Jsonb(metadata)),
+    )
+    return cast(Thread | None, await cur.fetchone())
+
+
+async def get_thread(conn: Connection, thread_id: uuid.UUID, *, lock: bool = False) -> Thread:
+    query: LiteralString = "SELECT * FROM keel.threads WHERE thread_id = %s" + (" FOR UPDATE" if lock else "")
+    row = await (await conn.execute(query, (thread_id,))).fetchone()
+    if row is None:
+        raise _not_found(thread_id)
+    return cast(Thread, row)
+
+
+async def pending_interrupts(conn: Connection, thread_id: uuid.UUID) -> tuple[ThreadStatus, list[dict[str, Any]]]:
+    """The thread's status and the interrupts it waits on (`{"id", "value"}`), as its last run or state
+    update left them."""
+    row = await (
+        await conn.execute("SELECT status, interrupts FROM keel.threads WHERE thread_id = %s", (thread_id,))
+    ).fetchone()
+    if row is None:
+        raise _not_found(thread_id)
+    return row["status"], [item for items in (row["interrupts"] or {}).values() for item in items]
+
+
+def _filters(
+    metadata: dict[str, Any] | None, values: dict[str, Any] | None, status: str | None, ids: list[uuid.UUID] | None
+) -> sql.Composed:
+    clauses: list[sql.Composable] = [sql.SQL("TRUE")]
+    if metadata:
+        clauses.append(sql.SQL("metadata @> {}").format(sql.Literal(Jsonb(metadata))))
+    if values:
+        clauses.append(sql.SQL('"values" @> {}').format(sql.Literal(Jsonb(values))))
+    if status:
+        clauses.append(sql.SQL("status = {}").format(sql.Literal(status)))
+    if ids:
+        clauses.append(sql.SQL("thread_id = ANY({})").format(sql.Literal(ids)))
+    return sql.SQL(" AND ").join(clauses)
+
+
+async def search_threads(
+    conn: Connection,
+    *,
+    metadata: dict[str, Any] | None,
+    values: dict[str, Any] | None,
+    status: ThreadStatus | None,
+    ids: list[uuid.UUID] | None,
+    limit: int,
+    offset: int,
+    sort_by: SortBy,
+    sort_order: SortOrder,
+) -> list[Thread]:
+    column = "updated_at" if sort_by == "state_updated_at" else sort_by
+    query = sql.SQL("SELECT * FROM keel.threads WHERE {} ORDER BY {} {}, thread_id LIMIT {} OFFSET {}").format(
+        _filters(metadata, values, status, ids),
+        sql.Identifier(column),
+        sql.SQL("ASC" if sort_order == "asc" else "DESC"),
+        sql.Literal(limit),
+        sql.Literal(offset),
+    )
+    return cast(list[Thread], await (await conn.execute(query)).fetchall())
+
+
+async def count_threads(
+    conn: Connection, *, metadata: dict[str, Any] | None, values: dict[str, Any] | None, status: ThreadStatus | None
+) -> int:
+    query = sql.SQL("SELECT count(*) AS n FROM keel.threads WHERE {}").format(_filters(metadata, values, status, None))
+    row = await (await conn.execute(query)).fetchone()
+    return int(row["n"]) if row else 0
+
+
+async def patch_thread(conn: Connection, thread_id: uuid.UUID, metadata: dict[str, Any]) -> Thread:
+    """Merge `metadata` into the thread's (top-level keys; a given key replaces the old value)."""
+    cur = await conn.execute(
+        """UPDATE keel.threads SET metadata = metadata || %s, updated_at = now()
+           WHERE thread_id = %s RETURNING *""",
+        (Jsonb(metadata), thread_id),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        raise _not_found(thread_id)
+    return cast(Thread, row)
+
+
+async def delete_thread_row(conn: Connection, thread_id: uuid.UUID) -> None:
+    """The row, its runs and their events (foreign keys cascade); not its checkpoints."""
+    cur = await conn.execute("DELETE FROM keel.threads WHERE thread_id = %s RETURNING thread_id", (thread_id,))
+    if await cur.fetchone() is None:
+        raise _not_found(thread_id)
+
+
+async def thread_ids_with_metadata(conn: Connection, metadata: dict[str, Any]) -> list[uuid.UUID]:
+    cur = await conn.execute("SELECT thread_id FROM keel.threads WHERE metadata @> %s", (Jsonb(metadata),))
+    return [row["thread_id"] for row in await cur.fetchall()]
+
+
+async def copy_thread_row(conn: Connection, thread_id: uuid.UUID, new_id: uuid.UUID) -> Thread:
+    """A copy of the row under `new_id`; a copy of a busy thread starts idle (the run belongs to the original)."""
+    cur = await conn.execute(
+        """INSERT INTO keel.threads (thread_id, metadata, status, config, "values", interrupts)
+           SELECT %s, metadata, CASE WHEN status = 'busy' THEN 'idle' ELSE status END,
+                  config, "values", interrupts
+           FROM keel.threads WHERE thread_id = %s RETURNING *""",
+        (new_id, thread_id),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        raise _not_found(thread_id)
+    return cast(Thread, row)
+
+
+async def set_thread_values(
+    conn: Connection, thread_id: uuid.UUID, *, values: Any, interrupts: dict[str, Any], status: ThreadStatus
+) -> None:
+    """After a state update: the latest values, pending interrupts (by task id) and the status they mean."""
+    await conn.execute(
+        """UPDATE keel.threads SET "values" = %s, interrupts = %s, updated_at = now(), status = %s
+           WHERE thread_id = %s""",
+        (Jsonb(values), Jsonb(interrupts), status, thread_id),
+    )
+
+
+async def count_pending_interrupts(conn: Connection) -> int:
+    """Interrupts waiting for an answer (e.g. approvals), database-wide."""
+    row = await (
+        await conn.execute(
+            """SELECT coalesce(sum(CASE jsonb_typeof(e.value) WHEN 'array' THEN jsonb_array_length(e.value)
+                                    ELSE 1 END), 0) AS n
+               FROM keel.threads t, jsonb_each(t.interrupts) e WHERE t.status = 'interrupted'"""
+        )
+    ).fetchone()
+    assert row is not None
+    return int(row["n"])
