@@ -15,6 +15,9 @@ from langgraph_sdk.schema import MultitaskStrategy
 
 from tests.process import KeelProcess
 from tests.server.runs.cluster import Cluster
+from tests.waiting import wait_until_async
+
+pytestmark = pytest.mark.slow  # keel runs as a child process
 
 SLOW: dict[str, Any] = {"delay": 0.6, "done": []}
 
@@ -23,13 +26,12 @@ async def _status(client: Any, thread_id: str, run_id: str) -> str:
     return str((await client.runs.get(thread_id, run_id))["status"])
 
 
-async def _until(client: Any, thread_id: str, run_id: str, wanted: set[str], timeout: float = 15) -> str:
-    for _ in range(int(timeout / 0.05)):
+async def _until(client: Any, thread_id: str, run_id: str, wanted: set[str]) -> str:
+    async def reached() -> str | None:
         status = await _status(client, thread_id, run_id)
-        if status in wanted:
-            return status
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"run {run_id} never reached {wanted}")
+        return status if status in wanted else None
+
+    return await wait_until_async(reached, what=f"run {run_id} to reach {wanted}")
 
 
 def _effects(served: KeelProcess, run_id: str) -> list[str]:
