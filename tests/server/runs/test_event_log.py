@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -113,8 +114,7 @@ async def _append_one_at_a_time(log: EventLog, count: int, seen: Any) -> None:
     """Each event committed (and followed) before the next, as a graph's steps are."""
     for i in range(count):
         seq = await log.append("values", str(i))
-        while not seen(seq):
-            await asyncio.sleep(0.005)
+        await wait_until_async(partial(seen, seq), what=f"event {seq} to reach the follower", interval=0.005)
 
 
 async def test_a_follower_in_the_writing_process_does_not_read_back_its_batches(
