@@ -26,6 +26,7 @@ from psycopg_pool import AsyncConnectionPool
 from nodes.context import Context, ModelProvider, Role
 from server.models.offline import OfflineChatModel
 from tests.process import REPO
+from tests.waiting import READY_TIMEOUT
 
 RECURSION_LIMIT = 100
 
@@ -143,7 +144,7 @@ async def open_desk(url: str, build: Builder, **kw: Any) -> AsyncIterator[Desk]:
         yield Desk(graph=build().compile(checkpointer=saver), pool=pool, **kw)
 
 
-def run_child(command: dict[str, Any], *, root: Path = REPO, timeout: float = 120) -> dict[str, Any]:
+def run_child(command: dict[str, Any], *, root: Path = REPO, timeout: float = READY_TIMEOUT) -> dict[str, Any]:
     """Run tests/graphs/child.py in a new Python process and return what it printed. `root` is where its
     graphs/, nodes/, tools/ and langgraph.json come from (a copy of keel's, say); tests/ and server/ are keel's."""
     proc = subprocess.run(

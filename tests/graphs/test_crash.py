@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from tests.graphs.harness import run_child, start_child
-from tests.waiting import wait_until
+from tests.waiting import scaled, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +46,7 @@ def test_sigkill_between_two_tool_calls_then_resume_in_a_new_process(database_ur
         assert workspaces(database_url) == ["Acme Data"]  # the first call committed, the second has not run
     finally:
         child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
+        child.wait(timeout=scaled(60))
     assert child.returncode == -signal.SIGKILL
 
     done = run_child({"url": database_url, "graph": "onboarding", "thread": thread, "action": "continue"})

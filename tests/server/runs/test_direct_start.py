@@ -18,7 +18,7 @@ from server.db.pool import Connection, Pool
 from server.runs import store
 from server.runs.notify import RUNS_CHANNEL
 from tests.server.runs.cluster import Cluster
-from tests.waiting import wait_until_async
+from tests.waiting import scaled, wait_until_async
 
 pytestmark = pytest.mark.slow  # keel runs as a child process
 
@@ -51,7 +51,7 @@ async def test_a_run_starts_in_the_process_that_created_it_while_it_has_a_free_s
         owner = await _running_owner(client, cluster, second["thread_id"], second["run_id"])
         assert f":{elsewhere.proc.pid}:" in owner, f"ran in {owner}, not in the worker with free slots"
         for run in (first, second):
-            await asyncio.wait_for(client.runs.join(run["thread_id"], run["run_id"]), timeout=20)
+            await asyncio.wait_for(client.runs.join(run["thread_id"], run["run_id"]), timeout=scaled(60))
             assert (await client.runs.get(run["thread_id"], run["run_id"]))["status"] == "success"
         notified = set()
         async for note in listener.notifies(timeout=0.5):

@@ -132,7 +132,7 @@ async def test_a_follower_in_the_writing_process_does_not_read_back_its_batches(
     log = EventLog(pool, run_id, next_seq=1, recent=notifier.recent)
     await _append_one_at_a_time(log, 12, lambda seq: bool(got) and got[-1].seq >= seq)
     await _finish(pool, run_id, log)
-    await asyncio.wait_for(follower, timeout=10)
+    await asyncio.wait_for(follower, timeout=scaled(30))
 
     assert [(e.seq, e.event) for e in got] == [(i + 1, "values") for i in range(12)] + [(13, "end")]
     # The first read finds the backlog; everything after comes from memory, except perhaps `end` (its
@@ -155,7 +155,7 @@ async def test_events_written_by_another_process_still_reach_the_follower_in_ord
     for i in range(3):
         await theirs.append("values", f"theirs {i}")
     await _finish(pool, run_id, theirs)
-    got = await asyncio.wait_for(follower, timeout=10)
+    got = await asyncio.wait_for(follower, timeout=scaled(30))
 
     assert [e.seq for e in got] == [1, 2, 3, 4, 5, 6, 7], "every event once, in order"
     assert [e.data for e in got[:6]] == [f"ours {i}" for i in range(3)] + [f"theirs {i}" for i in range(3)]
