@@ -7,10 +7,10 @@ export UV_SYSTEM_CERTS ?= 1
 UV = $$(command -v uv || echo python3 -m uv)
 PY_SOURCES := graphs nodes tools server evals bench tests
 
-.PHONY: help uv sync run test lint typecheck pytest fmt bench
+.PHONY: help uv sync run test test-fast lint typecheck pytest fmt bench
 
 help:
-	@echo "make run | test | lint | fmt | bench"
+	@echo "make run | test | test-fast | lint | fmt | bench"
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
@@ -33,6 +33,10 @@ typecheck: sync
 
 pytest: sync
 	.venv/bin/pytest
+
+# No child processes and no waiting on real time: the tests not marked `slow`.
+test-fast: sync
+	.venv/bin/pytest -m "not slow"
 
 fmt: sync
 	.venv/bin/ruff check --fix $(PY_SOURCES)

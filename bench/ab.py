@@ -17,7 +17,8 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 from bench import served
-from bench.harness import REPO, KeelServer, fresh_database, postgres_server
+from bench.harness import fresh_database, postgres_server, start_keel
+from tests.process import REPO, KeelProcess
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -27,7 +28,7 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
 
 
-async def _slices(servers: dict[str, KeelServer], *, concurrency: int, slices: int, slice_s: float) -> None:
+async def _slices(servers: dict[str, KeelProcess], *, concurrency: int, slices: int, slice_s: float) -> None:
     found: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
     for server in servers.values():
         await served.measure(server.base_url, concurrency=concurrency, duration_s=2)  # warm up
@@ -54,15 +55,15 @@ async def _slices(servers: dict[str, KeelServer], *, concurrency: int, slices: i
 
 async def _run(admin_url: str, ref_tree: Path, ref: str, args: argparse.Namespace) -> None:
     async with AsyncExitStack() as stack:
-        servers: dict[str, KeelServer] = {}
+        servers: dict[str, KeelProcess] = {}
         for name, repo in ((ref, ref_tree), ("this checkout", REPO)):
             # Each version migrates its own database at start: their migrations may differ.
             url = await stack.enter_async_context(fresh_database(admin_url, migrate=False))
             folder = Path(tempfile.mkdtemp(prefix="keel-ab-"))
             stack.callback(shutil.rmtree, folder, True)
-            server = KeelServer(url, folder, repo=repo)
+            server = start_keel(url, folder, repo=repo)
             stack.callback(server.stop)
-            await server.wait_ready()
+            await asyncio.to_thread(server.wait_ready)
             servers[name] = server
         for concurrency in args.concurrency:
             await _slices(servers, concurrency=concurrency, slices=args.slices, slice_s=args.slice_s)

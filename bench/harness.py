@@ -1,5 +1,5 @@
 """What every measurement shares: a PostgreSQL server, fresh databases on it, a `keel serve` child process
-on loopback, and latency statistics.
+on loopback (tests/process.py's KeelProcess, as in the tests), and latency statistics.
 
 PostgreSQL is `KEEL_BENCH_DATABASE_URL` (a superuser URL; each measurement gets a database of its own on it)
 or an embedded server in a temporary folder that is removed afterwards.
@@ -11,12 +11,8 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -24,15 +20,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
 from server.db.embedded import scratch_server
 from server.db.migrate import upgrade
+from tests.process import REPO, KeelProcess
 
-REPO = Path(__file__).resolve().parent.parent
 # Graphs the served measurements register through a temporary langgraph.json (importable module entries).
 SERVED_GRAPHS = {
     "linear": "bench.graphs:linear",
@@ -66,73 +61,32 @@ async def fresh_database(admin_url: str, *, migrate: bool = True) -> AsyncIterat
             await admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class KeelServer:
-    """`keel serve` as a child process on loopback, serving SERVED_GRAPHS from a temporary langgraph.json."""
-
-    def __init__(
-        self, database_url: str, folder: Path, *, env: dict[str, str] | None = None, repo: Path = REPO
-    ) -> None:
-        config = folder / "langgraph.json"
-        config.write_text(json.dumps({"graphs": SERVED_GRAPHS}))
-        self.port = _free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.log = folder / "keel.log"
-        full_env = {
-            **os.environ,
-            "PYTHONPATH": str(repo),  # another checkout serves another version (bench/ab.py)
+def start_keel(database_url: str, folder: Path, *, env: dict[str, str] | None = None, repo: Path = REPO) -> KeelProcess:
+    """`keel serve` of checkout `repo` (another version for bench/ab.py) as a child process on loopback, serving
+    SERVED_GRAPHS from a temporary langgraph.json; the same KeelProcess the tests use. Not yet ready."""
+    config = folder / "langgraph.json"
+    config.write_text(json.dumps({"graphs": SERVED_GRAPHS}))
+    return KeelProcess(
+        ["serve"],
+        env={
             "DATABASE_URL": database_url,
             "KEEL_CONFIG": str(config),
             "KEEL_LOG_LEVEL": "warning",  # per-run info lines would be part of what is measured
             **(env or {}),
-        }
-        for unset in ("OPENAI_API_KEY", "LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY"):
-            full_env.pop(unset, None)  # the offline model, no tracing: the numbers show keel only
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port)],
-                env=full_env,
-                cwd=folder,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    async def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient() as http:
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"keel exited with {self.proc.returncode}:\n{self.log.read_text()}")
-                try:
-                    if (await http.get(f"{self.base_url}/ok", timeout=1.0)).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise RuntimeError(f"keel did not answer /ok within {timeout}s:\n{self.log.read_text()}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        },
+        cwd=folder,
+        log=folder / "keel.log",
+        repo=repo,
+        unset=("OPENAI_API_KEY", "LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY"),  # offline model, no tracing
+    )
 
 
 @asynccontextmanager
-async def keel_server(database_url: str, *, env: dict[str, str] | None = None) -> AsyncIterator[KeelServer]:
+async def keel_server(database_url: str, *, env: dict[str, str] | None = None) -> AsyncIterator[KeelProcess]:
     folder = Path(tempfile.mkdtemp(prefix="keel-bench-serve-"))
-    server = KeelServer(database_url, folder, env=env)
+    server = start_keel(database_url, folder, env=env)
     try:
-        await server.wait_ready()
+        await asyncio.to_thread(server.wait_ready)
         yield server
     finally:
         server.stop()

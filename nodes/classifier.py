@@ -17,8 +17,8 @@ Route = Literal["billing_review", "enterprise_setup", "standard_setup"]
 
 PROMPT = """You route onboarding requests of a SaaS company's customer desk. Choose exactly one route with the
 choose_route tool, the first that applies:
-- billing_review: the subscription is past due (keywords: status past due)
-- enterprise_setup: the customer is on an enterprise contract (keywords: enterprise true, plan enterprise)
+- billing_review: the subscription is past due (keywords: past due)
+- enterprise_setup: the customer is on an enterprise contract (keywords: plan enterprise, enterprise contract)
 - standard_setup: every other customer (default)
 """
 

@@ -19,8 +19,8 @@ TOOLS = ("lookup_customer", "check_billing_status")
 
 PROMPT = """You are the intake agent of a SaaS company's onboarding desk. Find the customer the request is
 about, then their billing standing, and report both. Tools and when to use them:
-- lookup_customer: find the customer by id, email or name (keywords: cus, onboard, set up, setup, upgrade, customer)
-- check_billing_status: their plan, subscription and invoices (keywords: cus, onboard, set up, setup, upgrade, plan)
+- lookup_customer: find the customer by id, email or name (keywords: onboard, set up, setup, upgrade, customer)
+- check_billing_status: their plan, subscription and invoices (keywords: onboard, set up, setup, upgrade, plan)
 """
 
 SPEC = NodeSpec(

@@ -10,7 +10,7 @@ import pytest
 
 from server.db.embedded import scratch_server
 from server.settings import get_settings
-from tests.pg import drop_database, migrated_template, scratch_database
+from tests.pg import drop_database, durable_no_more, migrated_template, scratch_database
 
 # Settings the developer's shell or .env might carry must not leak into tests.
 _KEEL_ENV = (
@@ -40,7 +40,10 @@ def pg_admin_url() -> Iterator[str]:
     """A superuser URL: KEEL_TEST_DATABASE_URL if set, else one embedded server for the whole run.
 
     Its data lives outside pytest's temp tree, which concurrent pytest sessions prune."""
-    with scratch_server(os.environ.get("KEEL_TEST_DATABASE_URL"), "keel-test-pg-") as url:
+    given = os.environ.get("KEEL_TEST_DATABASE_URL")
+    with scratch_server(given, "keel-test-pg-") as url:
+        if given is None:
+            durable_no_more(url)
         yield url
 
 

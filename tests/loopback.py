@@ -1,21 +1,23 @@
-"""Serve an ASGI app with uvicorn in a background thread on a free loopback port (test stand-ins, in-process
-keel servers). The socket is bound before the server starts, so no other process can take the port."""
+"""Serve an ASGI app with uvicorn in a background thread on a free loopback port: stand-ins for services keel
+talks to (an OTLP receiver, an OpenAI-compatible endpoint). keel itself runs as a process: tests/process.py.
+The socket is bound before the server starts, so no other process can take the port."""
 
 from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
 import uvicorn
 
+from tests.waiting import READY_TIMEOUT, wait_until
+
 
 @contextmanager
 def serve_in_thread(
-    app: Any, *, name: str, lifespan: Literal["on", "off"] = "off", timeout: float = 10.0
+    app: Any, *, name: str, lifespan: Literal["on", "off"] = "off", timeout: float = READY_TIMEOUT
 ) -> Iterator[int]:
     """Yield the port once the app is serving; stop it when the block ends."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -26,11 +28,12 @@ def serve_in_thread(
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
     thread.start()
-    deadline = time.monotonic() + timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"{name} did not start (see the log above)")
-        time.sleep(0.01)
+
+    def started() -> bool:
+        assert thread.is_alive(), f"{name} did not start (see the log above)"
+        return server.started
+
+    wait_until(started, timeout=timeout, what=f"{name} to start", interval=0.01)
     try:
         yield port
     finally:

@@ -25,6 +25,15 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+def durable_no_more(admin_url: str) -> None:
+    """Stop a throwaway server from flushing to disk: a test run clones hundreds of databases, and on a busy
+    disk each flush is a wait. Only for the embedded server the tests start (its data is deleted after)."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            conn.execute(sql.SQL("ALTER SYSTEM SET {} = off").format(sql.Identifier(setting)))
+        conn.execute("SELECT pg_reload_conf()")
+
+
 def create_database(admin_url: str, *, template: str | None = None) -> str:
     name = f"keel_test_{uuid.uuid4().hex[:12]}"
     statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))

@@ -1,4 +1,6 @@
-"""Run keel as a real child process, the way an operator does, and wait for it to answer."""
+"""The one way tests and bench start keel: a real child process (`keel serve` / `keel worker`), the way an
+operator runs it, that is waited for until it answers. Stand-ins that are not keel (an OTLP receiver, an
+OpenAI-compatible stub) run in a thread instead: tests/loopback.py."""
 
 from __future__ import annotations
 
@@ -7,10 +9,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import httpx
+
+from tests.waiting import READY_TIMEOUT, scaled, wait_until
 
 KEEL = [sys.executable, "-m", "server.cli"]
 REPO = Path(__file__).resolve().parent.parent
@@ -24,15 +28,30 @@ def free_port() -> int:
 
 
 class KeelProcess:
-    """`keel <args>` in a child process with its own environment; output goes to a log file."""
+    """`keel <args>` in a child process with its own environment; output goes to a log file.
 
-    def __init__(self, args: list[str], *, env: dict[str, str], cwd: Path, log: Path, port: int | None = None) -> None:
+    `repo` is the checkout whose keel runs (bench/ab.py serves another version); `unset` names variables of
+    this process's environment the child must not inherit."""
+
+    def __init__(
+        self,
+        args: list[str],
+        *,
+        env: dict[str, str],
+        cwd: Path,
+        log: Path,
+        port: int | None = None,
+        repo: Path = REPO,
+        unset: Iterable[str] = (),
+    ) -> None:
         self.args = args
         self.env = env
         self.log = log
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        full_env = {**os.environ, "PYTHONPATH": str(REPO), **env}
+        full_env = {**os.environ, "PYTHONPATH": str(repo), **env}
+        for name in unset:
+            full_env.pop(name, None)
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [*KEEL, *args, "--port", str(self.port)] if args[:1] == ["serve"] else [*KEEL, *args],
@@ -42,35 +61,42 @@ class KeelProcess:
                 stderr=subprocess.STDOUT,
             )
 
-    def wait_ready(self, timeout: float = 20.0) -> float:
-        """Seconds until `GET /ok` answered 200; fails if the process dies or time runs out."""
-        start = time.monotonic()
-        while time.monotonic() - start < timeout:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"keel exited with {self.proc.returncode}:\n{self.output()}")
-            try:
-                if httpx.get(f"{self.base_url}/ok", timeout=1.0).status_code == 200:
-                    return time.monotonic() - start
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"keel did not answer /ok within {timeout}s:\n{self.output()}")
+    def _alive(self) -> None:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"keel exited with {self.proc.returncode}:\n{self.output()}")
 
-    def wait_for_output(self, text: str, timeout: float = 20.0) -> None:
+    def _answers(self) -> bool:
+        self._alive()
+        try:
+            return httpx.get(f"{self.base_url}/ok", timeout=5.0).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
+        """Wait until `GET /ok` answers 200; fails at once if the process dies."""
+        wait_until(self._answers, timeout=timeout, what=lambda: f"keel to answer /ok:\n{self.output()}", interval=0.1)
+
+    def wait_for_output(self, text: str, timeout: float = READY_TIMEOUT) -> None:
         """Wait until the process has printed `text` (e.g. a worker's start line)."""
-        start = time.monotonic()
-        while time.monotonic() - start < timeout:
-            if text in self.output():
-                return
-            if self.proc.poll() is not None:
-                raise AssertionError(f"keel exited with {self.proc.returncode}:\n{self.output()}")
-            time.sleep(0.05)
-        raise AssertionError(f"keel did not print {text!r} within {timeout}s:\n{self.output()}")
 
-    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 20.0) -> int:
+        def printed() -> bool:
+            if text in self.output():
+                return True
+            self._alive()
+            return False
+
+        wait_until(printed, timeout=timeout, what=lambda: f"keel to print {text!r}:\n{self.output()}")
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float | None = None) -> int:
+        """Send `sig` and wait for the exit code; a process still running at the deadline is killed."""
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
-        return self.proc.wait(timeout=timeout)
+        try:
+            return self.proc.wait(timeout=scaled(60) if timeout is None else timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"keel did not exit after {sig.name}:\n{self.output()}") from None
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")

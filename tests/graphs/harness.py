@@ -9,13 +9,13 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -23,9 +23,10 @@ from langgraph.types import Command
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from nodes.context import Context, Role
+from nodes.context import Context, ModelProvider, Role
 from server.models.offline import OfflineChatModel
 from tests.process import REPO
+from tests.waiting import READY_TIMEOUT
 
 RECURSION_LIMIT = 100
 
@@ -65,13 +66,14 @@ class Desk:
     graph: CompiledStateGraph[Any, Any, Any, Any]
     pool: AsyncConnectionPool[Any]
     max_steps: int = 12
+    models: ModelProvider = field(default_factory=OfflineModels)  # tests/scripted_model.py for topology tests
 
     def config(self, thread_id: str) -> Any:
         return {"configurable": {"thread_id": thread_id}, "recursion_limit": RECURSION_LIMIT}
 
     @property
     def context(self) -> Context:
-        return Context(db=self.pool, models=OfflineModels(), max_steps=self.max_steps)
+        return Context(db=self.pool, models=self.models, max_steps=self.max_steps)
 
     async def run(self, thread_id: str, payload: Any) -> dict[str, Any]:
         """Run until the graph ends or interrupts; the final values."""
@@ -81,6 +83,29 @@ class Desk:
 
     async def ask(self, thread_id: str, request: str) -> dict[str, Any]:
         return await self.run(thread_id, {"messages": [HumanMessage(request)]})
+
+    async def ask_and_trace(self, thread_id: str, request: str) -> tuple[dict[str, Any], list[ToolMessage]]:
+        """Like `ask`, plus every ToolMessage of the run, from sub-graphs (worker agents) too, in order."""
+        values: dict[str, Any] = {}
+        results: list[ToolMessage] = []
+        item: Any  # (namespace, mode, data) with a list of modes and subgraphs=True
+        async for item in self.graph.astream(
+            {"messages": [HumanMessage(request)]},
+            self.config(thread_id),
+            context=self.context,
+            stream_mode=["updates", "values"],
+            subgraphs=True,
+            durability="sync",
+        ):
+            ns, mode, data = item
+            if mode == "values" and not ns:
+                values = data
+            elif mode == "updates":
+                for update in data.values():
+                    for message in (update or {}).get("messages", []) if isinstance(update, dict) else []:
+                        if isinstance(message, ToolMessage):
+                            results.append(message)
+        return values, results
 
     async def resume(self, thread_id: str, value: Any) -> dict[str, Any]:
         return await self.run(thread_id, Command(resume=value))
@@ -92,6 +117,17 @@ class Desk:
     async def rows(self, query: str, *params: Any) -> list[dict[str, Any]]:
         async with self.pool.connection() as conn:
             return list(await (await conn.execute(query, params)).fetchall())
+
+
+def tool_calls(values: dict[str, Any]) -> list[str]:
+    """The names of the tools the graph's own model called (sub-graphs' calls are in their ToolMessages)."""
+    return [c["name"] for m in values["messages"] if isinstance(m, AIMessage) for c in m.tool_calls]
+
+
+def result(results: list[ToolMessage], name: str) -> ToolMessage:
+    """The one result of tool `name`."""
+    [found] = [m for m in results if m.name == name]
+    return found
 
 
 def answer(values: dict[str, Any]) -> str:
@@ -108,7 +144,7 @@ async def open_desk(url: str, build: Builder, **kw: Any) -> AsyncIterator[Desk]:
         yield Desk(graph=build().compile(checkpointer=saver), pool=pool, **kw)
 
 
-def run_child(command: dict[str, Any], *, root: Path = REPO, timeout: float = 120) -> dict[str, Any]:
+def run_child(command: dict[str, Any], *, root: Path = REPO, timeout: float = READY_TIMEOUT) -> dict[str, Any]:
     """Run tests/graphs/child.py in a new Python process and return what it printed. `root` is where its
     graphs/, nodes/, tools/ and langgraph.json come from (a copy of keel's, say); tests/ and server/ are keel's."""
     proc = subprocess.run(

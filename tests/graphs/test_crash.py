@@ -5,14 +5,15 @@ replays with the same idempotency key, so each workspace exists exactly once."""
 from __future__ import annotations
 
 import signal
-import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from tests.graphs.harness import run_child, start_child
+from tests.waiting import scaled, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -25,12 +26,14 @@ def workspaces(url: str) -> list[str]:
         return [row[0] for row in rows.fetchall()]
 
 
-def wait_for(path: Path, proc_alive: object, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, "the child never reached the second tool call"
-        assert proc_alive(), "the child exited before the second tool call"  # type: ignore[operator]
-        time.sleep(0.05)
+def wait_for(path: Path, proc_alive: Callable[[], bool]) -> None:
+    def reached() -> bool:
+        if path.exists():
+            return True
+        assert proc_alive(), "the child exited before the second tool call"
+        return False
+
+    wait_until(reached, what="the child to reach the second tool call")
 
 
 def test_sigkill_between_two_tool_calls_then_resume_in_a_new_process(database_url: str, tmp_path: Path) -> None:
@@ -43,7 +46,7 @@ def test_sigkill_between_two_tool_calls_then_resume_in_a_new_process(database_ur
         assert workspaces(database_url) == ["Acme Data"]  # the first call committed, the second has not run
     finally:
         child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
+        child.wait(timeout=scaled(60))
     assert child.returncode == -signal.SIGKILL
 
     done = run_child({"url": database_url, "graph": "onboarding", "thread": thread, "action": "continue"})

@@ -1,4 +1,4 @@
-"""The onboarding graph end to end on real PostgreSQL with the offline model: routes, answers, desk rows."""
+"""The onboarding graph end to end on real PostgreSQL with the offline model: routes, tool results, desk rows."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from langchain_core.messages import ToolMessage
 from langgraph.types import StateSnapshot
 
-from tests.graphs.harness import Desk, answer
+from tests.graphs.harness import Desk, answer, result
 
 
 def thread() -> str:
@@ -16,43 +16,48 @@ def thread() -> str:
 
 
 async def test_a_greeting_needs_no_tool_and_routes_nowhere(onboarding: Desk) -> None:
-    values = await onboarding.ask(thread(), "Hello!")
-    assert answer(values).startswith("Hello! I'm keel's offline model")
+    values, results = await onboarding.ask_and_trace(thread(), "Hello!")
+    assert results == []
     assert "route" not in values
 
 
 async def test_unknown_customer_ends_at_intake_with_the_tool_error(onboarding: Desk) -> None:
-    values = await onboarding.ask(thread(), "Please onboard nobody@nowhere.example")
+    values, results = await onboarding.ask_and_trace(thread(), "Please onboard nobody@nowhere.example")
     assert "route" not in values
-    assert "no customer matches 'nobody@nowhere.example'" in answer(values)
+    lookup = result(results, "lookup_customer")
+    assert lookup.status == "error"
+    assert "no customer matches 'nobody@nowhere.example'" in str(lookup.content)
 
 
 async def test_standard_setup_creates_each_quoted_workspace(onboarding: Desk) -> None:
-    values = await onboarding.ask(thread(), 'Set up workspaces "Acme Data" and "Acme QA" for cus_acme')
+    values, results = await onboarding.ask_and_trace(
+        thread(), 'Set up workspaces "Acme Data" and "Acme QA" for cus_acme'
+    )
     assert values["route"] == "standard_setup"
     rows = await onboarding.rows(
         "SELECT workspace_id, name FROM desk.workspaces WHERE customer_id = 'cus_acme' AND name LIKE 'Acme %%' "
         "AND workspace_id NOT IN ('ws_acme_main', 'ws_acme_staging') ORDER BY name"
     )
     assert [r["name"] for r in rows] == ["Acme Data", "Acme QA"]
-    assert all(r["workspace_id"] in answer(values) for r in rows)
+    created = [m.artifact["workspace_id"] for m in results if m.name == "create_workspace"]
+    assert sorted(created) == sorted(r["workspace_id"] for r in rows)
 
 
 async def test_existing_workspace_name_is_a_tool_error_not_a_crash(onboarding: Desk) -> None:
-    values = await onboarding.ask(thread(), 'Set up a workspace "Acme Main" for cus_acme')
+    values, results = await onboarding.ask_and_trace(thread(), 'Set up a workspace "Acme Main" for cus_acme')
     assert values["route"] == "standard_setup"
-    assert "create_workspace failed" in answer(values)
+    assert result(results, "create_workspace").status == "error"
     assert len(await onboarding.rows("SELECT 1 FROM desk.workspaces WHERE lower(name) = 'acme main'")) == 1
 
 
 async def test_past_due_customer_goes_to_billing_review_and_gets_a_ticket(onboarding: Desk) -> None:
-    values = await onboarding.ask(thread(), 'Onboard cus_initech with a workspace "Ops"')
+    values, results = await onboarding.ask_and_trace(thread(), 'Onboard cus_initech with a workspace "Ops"')
     assert values["route"] == "billing_review"
     tickets = await onboarding.rows(
         "SELECT ticket_id FROM desk.tickets WHERE customer_id = 'cus_initech' AND subject LIKE 'Billing review%%'"
     )
     assert len(tickets) == 1
-    assert tickets[0]["ticket_id"] in answer(values)
+    assert result(results, "open_ticket").artifact["ticket_id"] == tickets[0]["ticket_id"]
     assert await onboarding.rows("SELECT 1 FROM desk.workspaces WHERE name = 'Ops'") == []
 
 

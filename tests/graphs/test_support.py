@@ -1,4 +1,5 @@
-"""The support graph end to end on real PostgreSQL with the offline model: answers and desk rows."""
+"""The support graph end to end on real PostgreSQL: with the offline model, which tools ran, what they returned
+and the desk rows they wrote; with a scripted model (tests/scripted_model.py), how an added agent is wired in."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage
 
 from graphs.support import WORKERS, build
-from tests.graphs.harness import Desk, answer, open_desk
+from tests.graphs.harness import Desk, answer, open_desk, result, tool_calls
+from tests.scripted_model import ScriptedModels, Turn, call
 
 
 def thread() -> str:
@@ -18,42 +20,46 @@ def thread() -> str:
 
 
 async def test_a_greeting_needs_no_tool(support: Desk) -> None:
-    values = await support.ask(thread(), "Hello!")
-    assert answer(values).startswith("Hello! I'm keel's offline model")
-    assert not any(isinstance(m, ToolMessage) for m in values["messages"])
+    values, results = await support.ask_and_trace(thread(), "Hello!")
+    assert results == []
+    assert tool_calls(values) == []
+    assert answer(values)
 
 
 async def test_billing_status_is_delegated_to_billing(support: Desk) -> None:
-    values = await support.ask(thread(), "What is the billing status of cus_initech?")
-    calls = [c["name"] for m in values["messages"] if isinstance(m, AIMessage) for c in m.tool_calls]
-    assert calls == ["ask_billing"]
-    assert "status': 'past_due'" in answer(values)
-    assert "balance_due: 98.0" in answer(values)
+    values, results = await support.ask_and_trace(thread(), "What is the billing status of cus_initech?")
+    assert tool_calls(values) == ["ask_billing"]
+    status = result(results, "check_billing_status").artifact  # called by the billing worker
+    assert status["subscription"]["status"] == "past_due"
+    assert status["balance_due"] == 98.0
 
 
 async def test_how_to_question_is_answered_from_the_knowledge_base(support: Desk) -> None:
-    values = await support.ask(thread(), "How do I set up SSO for my team?")
-    assert "ask_knowledge" in answer(values)
-    assert "sso-setup" in answer(values)
+    values, results = await support.ask_and_trace(thread(), "How do I set up SSO for my team?")
+    assert "ask_knowledge" in tool_calls(values)
+    assert "sso-setup" in [hit["article"] for hit in result(results, "search_docs").artifact["results"]]
 
 
 async def test_workspace_is_created_once_with_the_quoted_name(support: Desk) -> None:
-    values = await support.ask(thread(), 'Please create a workspace "Acme Sandbox" for cus_acme')
+    _, results = await support.ask_and_trace(thread(), 'Please create a workspace "Acme Sandbox" for cus_acme')
     rows = await support.rows("SELECT workspace_id, region FROM desk.workspaces WHERE name = %s", "Acme Sandbox")
     assert len(rows) == 1
-    assert rows[0]["workspace_id"] in answer(values)
+    assert result(results, "create_workspace").artifact["workspace_id"] == rows[0]["workspace_id"]
 
 
 async def test_unknown_customer_comes_back_as_a_tool_error(support: Desk) -> None:
-    values = await support.ask(thread(), "What is the billing status of cus_nobody?")
-    assert "check_billing_status failed" in answer(values)
-    assert "no customer with id 'cus_nobody'" in answer(values)
+    _, results = await support.ask_and_trace(thread(), "What is the billing status of cus_nobody?")
+    failed = result(results, "check_billing_status")
+    assert failed.status == "error"
+    assert "no customer with id 'cus_nobody'" in str(failed.content)
 
 
 async def test_invalid_arguments_are_explained_not_raised(support: Desk) -> None:
     before = await support.rows("SELECT count(*) AS n FROM desk.workspaces")
-    values = await support.ask(thread(), "Create a new workspace for cus_acme")
-    assert "invalid arguments for create_workspace: name: Field required" in answer(values)
+    _, results = await support.ask_and_trace(thread(), "Create a new workspace for cus_acme")
+    refused = result(results, "create_workspace")
+    assert refused.status == "error"
+    assert "invalid arguments for create_workspace: name: Field required" in str(refused.content)
     assert await support.rows("SELECT count(*) AS n FROM desk.workspaces") == before
 
 
@@ -71,10 +77,9 @@ async def test_refund_waits_for_approval_then_runs_once(support: Desk) -> None:
     }
     invoice_refunds = "SELECT refund_id, amount_cents FROM desk.refunds WHERE invoice_id = 'inv_initech_2026_09'"
     assert await support.rows(invoice_refunds) == []
-    values = await support.resume(t, {"type": "accept"})
+    await support.resume(t, {"type": "accept"})
     refunds = await support.rows(invoice_refunds)
     assert [r["amount_cents"] for r in refunds] == [4900]
-    assert refunds[0]["refund_id"] in answer(values)
 
 
 async def test_two_approvals_in_parallel_branches_resume_with_an_id_map(support: Desk) -> None:
@@ -97,22 +102,27 @@ async def test_step_limit_ends_with_an_explanation(database_url: str) -> None:
 
 
 # Not named `pricing`: that is the README's example agent, which a reader may have added to nodes/ for real.
-THROWAWAY_AGENT = '''
+THROWAWAY_AGENT = """
 from nodes.tool_agent import tool_agent
 from nodes.spec import NodeSpec
 
 TOOLS = ("calculator",)
-PROMPT = """You estimate costs. Tools:
-- calculator: arithmetic (keywords: estimate)
-"""
 SPEC = NodeSpec(
     name="estimator",
-    fn=tool_agent(prompt=PROMPT, tools=TOOLS),
+    fn=tool_agent(prompt="You estimate costs with the calculator.", tools=TOOLS),
     description="Estimates costs.",
     tools=TOOLS,
-    keywords=("estimate",),
 )
-'''
+"""
+
+
+def estimating(messages: list[BaseMessage], turn: Turn) -> AIMessage:
+    """The supervisor hands the request to the estimator, which uses the calculator; both then answer."""
+    if "ask_estimator" in turn.tools:
+        return AIMessage("It comes to 588.") if turn.results else call("ask_estimator", request="12 * 49")
+    if "calculator" in turn.tools:
+        return AIMessage("588") if turn.results else call("calculator", expression="12 * 49")
+    raise AssertionError(f"unexpected turn: {turn}")
 
 
 async def test_an_agent_added_as_one_file_and_one_worker_line_runs(
@@ -123,8 +133,10 @@ async def test_an_agent_added_as_one_file_and_one_worker_line_runs(
     import estimator_agent  # type: ignore[import-not-found]
 
     monkeypatch.delitem(sys.modules, "estimator_agent")
-    async with open_desk(database_url, lambda: build((*WORKERS, estimator_agent.SPEC))) as desk:  # the one line
-        values = await desk.ask(thread(), "Estimate 12 * 49 for me")
-    calls = [c["name"] for m in values["messages"] if isinstance(m, AIMessage) for c in m.tool_calls]
-    assert calls == ["ask_estimator"]
-    assert "588" in answer(values)
+    models = ScriptedModels(estimating)
+    async with open_desk(database_url, lambda: build((*WORKERS, estimator_agent.SPEC)), models=models) as desk:
+        values, results = await desk.ask_and_trace(thread(), "Estimate 12 * 49 for me")  # the one line
+    assert tool_calls(values) == ["ask_estimator"]
+    assert result(results, "calculator").artifact["result"] == 588
+    assert result(results, "ask_estimator").content == "588"
+    assert answer(values) == "It comes to 588."

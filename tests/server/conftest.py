@@ -1,4 +1,4 @@
-"""Shared server fixtures: keel on loopback (real uvicorn, real PostgreSQL) with a given langgraph.json.
+"""Shared server fixtures: keel on loopback (a real `keel serve` process, real PostgreSQL) with a given langgraph.json.
 
 def test_x(keel_server, tmp_path):
     config = write_graphs(tmp_path, SOURCE, {"chat": "./api_graphs.py:chat"})
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import ExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,10 +18,8 @@ import psycopg
 import pytest
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
-from server.app import create_app
 from server.graph_loading import LoadedGraphs, load_graphs
-from server.settings import Settings
-from tests.loopback import serve_in_thread
+from tests.process import KeelProcess
 
 
 @dataclass(frozen=True)
@@ -62,15 +60,19 @@ async def checkpoint_rows(database_url: str, thread_id: str) -> int:
 
 @pytest.fixture
 def keel_server(database_url: str) -> Iterator[Callable[..., KeelServer]]:
-    """A factory: `keel_server(config_path, workers=0)` starts `create_app` under uvicorn in a thread on
-    a free loopback port and returns once it answers; every server is stopped at teardown."""
-    with ExitStack() as running:
+    """A factory: `keel_server(config_path, workers=0)` starts `keel serve` (API only when workers=0) as a
+    child process on a free loopback port and returns once it answers; every server is stopped at teardown.
+    The child inherits this process's environment, so `monkeypatch.setenv` before the call configures it."""
+    started: list[KeelProcess] = []
 
-        def start(config: Path, *, workers: int = 0) -> KeelServer:
-            settings = Settings()
-            settings.server = settings.server.model_copy(update={"config": config})
-            app = create_app(settings, database_url, load_graphs(config), workers=workers)
-            port = running.enter_context(serve_in_thread(app, name="keel", lifespan="on", timeout=30))
-            return KeelServer(f"http://127.0.0.1:{port}", config, database_url)
+    def start(config: Path, *, workers: int = 0) -> KeelServer:
+        args = ["serve", "--no-worker"] if workers == 0 else ["serve"]
+        env = {"DATABASE_URL": database_url, "KEEL_CONFIG": str(config), "KEEL_WORKERS": str(max(workers, 1))}
+        keel = KeelProcess(args, env=env, cwd=config.parent, log=config.parent / f"keel-{len(started)}.log")
+        started.append(keel)
+        keel.wait_ready()
+        return KeelServer(keel.base_url, config, database_url)
 
-        yield start
+    yield start
+    for keel in started:
+        keel.stop()

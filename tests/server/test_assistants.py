@@ -19,6 +19,8 @@ from server.errors import NotFound, register_error_handlers
 from tests.server.api_graphs import GRAPHS
 from tests.server.conftest import KeelServer, write_graphs
 
+pytestmark = pytest.mark.slow  # keel runs as a child process
+
 SOURCE = (Path(__file__).parent / "api_graphs.py").read_text()
 NAMESPACE_GRAPH = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")  # LangGraph Server's, for system assistants
 

@@ -3,8 +3,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from server import __version__
 from tests.process import KEEL, REPO
+
+pytestmark = pytest.mark.slow  # keel runs as a child process
 
 
 def test_version(tmp_path: Path):

@@ -18,6 +18,8 @@ import pytest
 from tests.server.api_graphs import GRAPHS
 from tests.server.conftest import KeelServer, write_graphs
 
+pytestmark = pytest.mark.slow  # keel runs as a child process
+
 SOURCE = (Path(__file__).parent / "api_graphs.py").read_text()
 LIMIT = 4096  # a small KEEL_MAX_BODY_BYTES keeps the over-limit bodies small
 MESSAGE_LIMIT = 500  # KEEL_MAX_MESSAGE_CHARS, below the body limit

@@ -57,6 +57,7 @@ async def test_concurrent_upgrades_apply_each_migration_exactly_once(empty_datab
     assert await _count(empty_database_url, "SELECT count(*) FROM applied_log") == 3
 
 
+@pytest.mark.slow  # runs the keel CLI in child processes
 def test_two_processes_starting_at_once_apply_each_migration_once(empty_database_url: str, tmp_path: Path):
     env = {"DATABASE_URL": empty_database_url, "PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
     procs = [

@@ -183,6 +183,7 @@ async def test_tool_round_trip_without_streaming(stub, stub_settings):
     }
 
 
+@pytest.mark.slow  # waits out the client's real backoff (about a second)
 async def test_429_then_500_are_retried_by_the_client_with_backoff(stub, stub_settings):
     stub.failures = [429, 500]
     model = _chat(stub_settings())

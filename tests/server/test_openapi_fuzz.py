@@ -30,10 +30,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from server.app import create_app
-from server.graph_loading import load_graphs
 from server.settings import Settings
-from tests.loopback import serve_in_thread
 from tests.pg import scratch_database
+from tests.process import KeelProcess
 from tests.server.api_graphs import GRAPHS
 from tests.server.conftest import write_graphs
 
@@ -60,17 +59,21 @@ def served(tmp_path_factory: pytest.TempPathFactory, pg_admin_url: str, migrated
     folder = tmp_path_factory.mktemp("fuzz")
     config = write_graphs(folder, SOURCE, GRAPHS)
     with scratch_database(pg_admin_url, template=migrated_template_db) as url:
-        settings = Settings()
-        settings.server = settings.server.model_copy(update={"config": config})
-        app = create_app(settings, url, load_graphs(config), workers=2)
-        with serve_in_thread(app, name="keel-fuzz", lifespan="on", timeout=30) as port:
-            base = f"http://127.0.0.1:{port}"
+        env = {"DATABASE_URL": url, "KEEL_CONFIG": str(config), "KEEL_WORKERS": "2"}
+        keel = KeelProcess(["serve"], env=env, cwd=folder, log=folder / "keel.log")
+        try:
+            keel.wait_ready()
+            base = keel.base_url
             thread = httpx.post(f"{base}/threads", json={}).json()
             ran = httpx.post(
-                f"{base}/threads/{thread['thread_id']}/runs/wait", json={"assistant_id": "chat", "input": {}}
+                f"{base}/threads/{thread['thread_id']}/runs/wait",
+                json={"assistant_id": "chat", "input": {}},
+                timeout=60,
             )
             assert ran.status_code == 200, ran.text
             yield Served(base, thread["thread_id"])
+        finally:
+            keel.stop()
 
 
 # The document is the app's own (the served /openapi.json is the same, see the test below); building it needs

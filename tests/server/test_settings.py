@@ -54,6 +54,7 @@ def test_valid_database_url_turns_embedded_off(monkeypatch: pytest.MonkeyPatch):
     assert not Settings().database.embedded
 
 
+@pytest.mark.slow  # runs the keel CLI in child processes
 @pytest.mark.parametrize("command", [["serve"], ["db", "upgrade"]])
 def test_cli_exits_non_zero_with_one_line_and_no_traceback(tmp_path: Path, command: list[str]):
     env = {"DATABASE_URL": "not-a-url", "PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
@@ -65,6 +66,7 @@ def test_cli_exits_non_zero_with_one_line_and_no_traceback(tmp_path: Path, comma
     assert not (tmp_path / ".keel").exists(), "no embedded server may start when the settings are bad"
 
 
+@pytest.mark.slow  # runs the keel CLI in child processes
 def test_unreachable_database_is_one_line(tmp_path: Path):
     env = {"DATABASE_URL": "postgresql://keel@127.0.0.1:1/keel", "PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
     done = subprocess.run([*KEEL, "db", "upgrade"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)

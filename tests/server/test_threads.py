@@ -16,6 +16,8 @@ from server.graph_loading import LoadedGraphs
 from tests.server.api_graphs import GRAPHS
 from tests.server.conftest import KeelServer, checkpoint_rows, graphs_on, write_graphs
 
+pytestmark = pytest.mark.slow  # keel runs as a child process
+
 SOURCE = (Path(__file__).parent / "api_graphs.py").read_text()
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +16,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from tests.loopback import serve_in_thread
+from tests.waiting import wait_until
 
 PATH = "/api/public/otel/v1/traces"
 
@@ -37,7 +38,8 @@ class Span:
 class Receiver:
     base_url: str
     spans: list[Span] = field(default_factory=list)
-    failing: bool = False  # answer 503 (retryable: the exporter backs off and tries again) to every export
+    failing: bool = False  # answer 400 (not retryable: the exporter logs the failure and drops the batch)
+    holding: bool = False  # keep every export request waiting, unanswered, while this is set
     requests: int = 0
 
     def traces(self) -> dict[str, list[Span]]:
@@ -46,14 +48,11 @@ class Receiver:
             grouped.setdefault(span.trace_id, []).append(span)
         return grouped
 
-    def wait_for(self, predicate: Any, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate(self):
-                return
-            time.sleep(0.05)
-        names = sorted({(s.trace_id[:8], s.name) for s in self.spans})
-        raise AssertionError(f"the receiver did not get the expected spans within {timeout}s; has {names}")
+    def wait_for(self, predicate: Any) -> None:
+        def has() -> str:
+            return f"the expected spans; has {sorted({(s.trace_id[:8], s.name) for s in self.spans})}"
+
+        wait_until(lambda: predicate(self), what=has)
 
 
 def _value(value: AnyValue) -> Any:
@@ -71,8 +70,10 @@ def _app(receiver: Receiver) -> FastAPI:
     @app.post(PATH)
     async def export(request: Request) -> Response:
         receiver.requests += 1
+        while receiver.holding:
+            await asyncio.sleep(0.05)
         if receiver.failing:
-            return Response(status_code=503)
+            return Response(status_code=400)
         body = await request.body()
         if request.headers.get("content-encoding") == "gzip":
             body = gzip.decompress(body)

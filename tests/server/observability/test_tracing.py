@@ -3,10 +3,8 @@ an approval interrupt, its resume and a crash retry, all in one session (the thr
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
-import time
 import uuid
 from typing import Any
 
@@ -15,20 +13,19 @@ from langgraph_sdk import get_client
 
 from tests.server.observability.receiver import Receiver, Span
 from tests.server.runs.cluster import Cluster
+from tests.waiting import wait_until_async
 
 pytestmark = pytest.mark.slow
 
 REFUND = "Refund $49 of invoice inv_initech_2026_09 for cus_initech, they were double charged"
 
 
-async def _wait_ended(cluster: Cluster, run_id: str, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+async def _wait_ended(cluster: Cluster, run_id: str) -> str:
+    def ended() -> str | None:
         [(status,)] = cluster.query("SELECT status FROM keel.runs WHERE run_id = %s", run_id)
-        if status not in ("pending", "running"):
-            return str(status)
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"run {run_id} did not end")
+        return None if status in ("pending", "running") else str(status)
+
+    return await wait_until_async(ended, what=f"run {run_id} to end", interval=0.1)
 
 
 _META = "langfuse.trace.metadata."
@@ -135,12 +132,12 @@ async def _run(client: Any, thread_id: str, run_id: str) -> dict[str, Any]:
 
 async def _trace_id_once_claimed(client: Any, thread_id: str, run_id: str) -> str:
     """A worker records the trace id on the run when it claims it."""
-    for _ in range(200):
+
+    async def trace_id() -> str | None:
         metadata = (await _run(client, thread_id, run_id))["metadata"]
-        if "trace_id" in metadata:
-            return str(metadata["trace_id"])
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"run {run_id} got no trace id")
+        return str(metadata["trace_id"]) if "trace_id" in metadata else None
+
+    return await wait_until_async(trace_id, what=f"run {run_id} to get a trace id")
 
 
 def _ask(text: str) -> dict[str, Any]:

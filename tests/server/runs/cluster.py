@@ -10,6 +10,11 @@ import psycopg
 
 from tests.process import KeelProcess
 from tests.server.runs.serving import create_side_effect_tables, write_config
+from tests.waiting import scaled
+
+# Long enough that a worker starved of CPU on a busy machine still renews its lease in time (a lost lease is a
+# second attempt the test did not cause), short enough that a killed worker's runs are retried soon.
+LEASE_S = scaled(5)
 
 
 class Cluster:
@@ -40,11 +45,11 @@ class Cluster:
         return self.serve(name, "--no-worker", port=port)
 
     def worker(
-        self, name: str, *, size: int = 4, lease: str = "1.5", extra: dict[str, str] | None = None
+        self, name: str, *, size: int = 4, lease: float = LEASE_S, extra: dict[str, str] | None = None
     ) -> KeelProcess:
         proc = KeelProcess(
             ["worker", "--size", str(size)],
-            env=self.env(KEEL_RUN_LEASE=lease, KEEL_SHUTDOWN_GRACE="0.5", **(extra or {})),
+            env=self.env(KEEL_RUN_LEASE=str(lease), KEEL_SHUTDOWN_GRACE="0.5", **(extra or {})),
             cwd=self.folder,
             log=self.folder / f"{name}.log",
         )

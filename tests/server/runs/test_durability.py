@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
-import time
 import uuid
 from typing import Any
 
@@ -12,21 +10,20 @@ import pytest
 from langgraph_sdk import get_client
 
 from tests.server.runs.cluster import Cluster
+from tests.waiting import wait_until_async
 
 pytestmark = pytest.mark.slow
 
 
-async def _wait_all_ended(cluster: Cluster, run_ids: list[str], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+async def _wait_all_ended(cluster: Cluster, run_ids: list[str]) -> None:
+    def ended() -> bool:
         rows = cluster.query(
             "SELECT count(*) FROM keel.runs WHERE run_id = ANY(%s::uuid[]) AND status IN ('pending', 'running')",
             run_ids,
         )
-        if rows[0][0] == 0:
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError("runs did not end in time")
+        return bool(rows[0][0] == 0)
+
+    await wait_until_async(ended, what="every run to end", interval=0.2)
 
 
 async def test_runs_survive_a_worker_killed_mid_way(cluster: Cluster):
@@ -41,8 +38,11 @@ async def test_runs_survive_a_worker_killed_mid_way(cluster: Cluster):
         ]
         run_ids = [run["run_id"] for run in runs]
         # Kill once some nodes have finished and others are in flight.
-        while cluster.query("SELECT count(*) FROM side_effects")[0][0] < 8:
-            await asyncio.sleep(0.02)
+        await wait_until_async(
+            lambda: cluster.query("SELECT count(*) FROM side_effects")[0][0] >= 8,
+            what="8 nodes to finish",
+            interval=0.02,
+        )
         doomed.stop(signal.SIGKILL)
         killed_at = cluster.query("SELECT clock_timestamp()")[0][0]
         # A node whose side effect committed well before the kill had also checkpointed its result (the

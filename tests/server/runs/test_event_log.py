@@ -4,9 +4,9 @@ memory, and anything written elsewhere still reaches them, in order, exactly onc
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from server.runs.events import Event, EventLog, follow_batches
 from server.runs.notify import Notifier
 from server.runs.recent import RecentEvents
 from server.runs.sse import sse_frame
+from tests.waiting import scaled, wait_until_async
 
 
 def test_recent_events_hands_out_only_what_continues_from_the_follower() -> None:
@@ -43,17 +44,18 @@ async def test_a_notification_that_overtakes_its_publish_waits_for_it_only_while
     run = uuid.uuid4()
     recent = RecentEvents()
     recent.open(run)
-    waiting = asyncio.create_task(recent.published_up_to(run, 2, timeout=5))
+    # A waiter that waited out its (hour-long) timeout would fail the test's own deadline instead.
+    hour, deadline = 3600.0, scaled(30)
+    waiting = asyncio.create_task(recent.published_up_to(run, 2, timeout=hour))
     await asyncio.sleep(0)
     recent.publish(run, [Event(1, "values", "0"), Event(2, "values", "1")])
-    assert await asyncio.wait_for(waiting, timeout=1)
-    started = time.monotonic()
-    assert not await recent.published_up_to(uuid.uuid4(), 1, timeout=5), "a run written elsewhere: read it"
-    waiting = asyncio.create_task(recent.published_up_to(run, 3, timeout=5))
+    assert await asyncio.wait_for(waiting, timeout=deadline)
+    elsewhere = recent.published_up_to(uuid.uuid4(), 1, timeout=hour)
+    assert not await asyncio.wait_for(elsewhere, timeout=deadline), "a run written elsewhere: read it"
+    waiting = asyncio.create_task(recent.published_up_to(run, 3, timeout=hour))
     await asyncio.sleep(0)
     recent.done_writing(run)  # ended here, or handed to another process
-    assert not await asyncio.wait_for(waiting, timeout=1)
-    assert time.monotonic() - started < 1, "nobody waits out the timeout"
+    assert not await asyncio.wait_for(waiting, timeout=deadline), "nobody waits out the timeout"
     assert [e.seq for e in recent.after(run, 0)] == [1, 2], "what was published stays until forget()"
 
 
@@ -112,8 +114,7 @@ async def _append_one_at_a_time(log: EventLog, count: int, seen: Any) -> None:
     """Each event committed (and followed) before the next, as a graph's steps are."""
     for i in range(count):
         seq = await log.append("values", str(i))
-        while not seen(seq):
-            await asyncio.sleep(0.005)
+        await wait_until_async(partial(seen, seq), what=f"event {seq} to reach the follower", interval=0.005)
 
 
 async def test_a_follower_in_the_writing_process_does_not_read_back_its_batches(
@@ -131,7 +132,7 @@ async def test_a_follower_in_the_writing_process_does_not_read_back_its_batches(
     log = EventLog(pool, run_id, next_seq=1, recent=notifier.recent)
     await _append_one_at_a_time(log, 12, lambda seq: bool(got) and got[-1].seq >= seq)
     await _finish(pool, run_id, log)
-    await asyncio.wait_for(follower, timeout=10)
+    await asyncio.wait_for(follower, timeout=scaled(30))
 
     assert [(e.seq, e.event) for e in got] == [(i + 1, "values") for i in range(12)] + [(13, "end")]
     # The first read finds the backlog; everything after comes from memory, except perhaps `end` (its
@@ -154,7 +155,7 @@ async def test_events_written_by_another_process_still_reach_the_follower_in_ord
     for i in range(3):
         await theirs.append("values", f"theirs {i}")
     await _finish(pool, run_id, theirs)
-    got = await asyncio.wait_for(follower, timeout=10)
+    got = await asyncio.wait_for(follower, timeout=scaled(30))
 
     assert [e.seq for e in got] == [1, 2, 3, 4, 5, 6, 7], "every event once, in order"
     assert [e.data for e in got[:6]] == [f"ours {i}" for i in range(3)] + [f"theirs {i}" for i in range(3)]
@@ -174,11 +175,17 @@ def test_an_sse_frame_is_what_sse_starlette_encodes(event: str, data: str) -> No
     assert sse_frame(Event(42, event, data)) == ServerSentEvent(data=data, event=event, id="42").encode()
 
 
+# Real time on purpose: the log batches by the clock. Wide margins keep it right on a machine whose every
+# core is busy; the pause makes it slow.
+BURST_S = scaled(3.0)
+
+
+@pytest.mark.slow
 async def test_quick_steps_share_a_write_and_the_first_event_after_a_pause_goes_at_once(
     pool: Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_id = await _new_run(pool)
-    log = EventLog(pool, run_id, next_seq=1, flush_s=5.0, burst_s=1.0)
+    log = EventLog(pool, run_id, next_seq=1, flush_s=5 * BURST_S, burst_s=BURST_S)
     writes: list[list[int]] = []
     insert = log._insert
 
@@ -188,17 +195,17 @@ async def test_quick_steps_share_a_write_and_the_first_event_after_a_pause_goes_
 
     monkeypatch.setattr(log, "_insert", counted)
 
-    async def written(count: int) -> None:
-        while len(writes) < count:
-            await asyncio.sleep(0.005)
+    def written(count: int) -> bool:
+        return len(writes) >= count
 
     await log.append("values", "0")
-    await asyncio.wait_for(written(1), timeout=0.8)  # at once (well within burst_s): nothing was written before
+    # At once (well within burst_s): nothing was written before.
+    await wait_until_async(lambda: written(1), timeout=0.8 * BURST_S, what="the first event to be written")
     for i in (1, 2, 3):  # within burst_s of that write: they wait for each other
         await log.append("values", str(i))
-    await asyncio.wait_for(written(2), timeout=3)
-    await asyncio.sleep(1.2)  # a pause longer than burst_s
+    await wait_until_async(lambda: written(2), what="the burst to be written")
+    await asyncio.sleep(1.5 * BURST_S)  # a pause longer than burst_s
     await log.append("values", "4")
-    await asyncio.wait_for(written(3), timeout=0.8)
+    await wait_until_async(lambda: written(3), timeout=0.8 * BURST_S, what="the event after the pause")
     await log.close()
     assert writes == [[1], [2, 3, 4], [5]]

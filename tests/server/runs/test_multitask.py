@@ -15,6 +15,9 @@ from langgraph_sdk.schema import MultitaskStrategy
 
 from tests.process import KeelProcess
 from tests.server.runs.cluster import Cluster
+from tests.waiting import scaled, wait_until_async
+
+pytestmark = pytest.mark.slow  # keel runs as a child process
 
 SLOW: dict[str, Any] = {"delay": 0.6, "done": []}
 
@@ -23,13 +26,12 @@ async def _status(client: Any, thread_id: str, run_id: str) -> str:
     return str((await client.runs.get(thread_id, run_id))["status"])
 
 
-async def _until(client: Any, thread_id: str, run_id: str, wanted: set[str], timeout: float = 15) -> str:
-    for _ in range(int(timeout / 0.05)):
+async def _until(client: Any, thread_id: str, run_id: str, wanted: set[str]) -> str:
+    async def reached() -> str | None:
         status = await _status(client, thread_id, run_id)
-        if status in wanted:
-            return status
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"run {run_id} never reached {wanted}")
+        return status if status in wanted else None
+
+    return await wait_until_async(reached, what=f"run {run_id} to reach {wanted}")
 
 
 def _effects(served: KeelProcess, run_id: str) -> list[str]:
@@ -101,7 +103,7 @@ async def test_streaming_client_disconnects(
     thread_id = str(uuid.uuid4())
     body = {"assistant_id": "steps", "input": SLOW, "if_not_exists": "create", "on_disconnect": on_disconnect}
     async with (
-        httpx.AsyncClient(base_url=served.base_url, timeout=10) as http,
+        httpx.AsyncClient(base_url=served.base_url, timeout=scaled(60)) as http,
         http.stream("POST", f"/threads/{thread_id}/runs/stream", json=body) as response,
     ):
         run_id = response.headers["content-location"].rsplit("/", 1)[-1]
@@ -119,7 +121,7 @@ async def _second_run_after_the_first(cluster: Cluster, strategy: MultitaskStrat
     async with get_client(url=keel.base_url) as client:
         thread_id, first = await _first_running(client)
         second = await client.runs.create(thread_id, "steps", input=SLOW, multitask_strategy=strategy)
-        await asyncio.wait_for(client.runs.join(thread_id, second["run_id"]), timeout=15)
+        await asyncio.wait_for(client.runs.join(thread_id, second["run_id"]), timeout=scaled(60))
         status = await _status(client, thread_id, second["run_id"])
     return first, second["run_id"], status
 

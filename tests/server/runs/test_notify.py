@@ -9,6 +9,7 @@ import psycopg
 
 from server.runs.notify import EVENTS_CHANNEL, RUNS_CHANNEL, Notifier, wait
 from server.runs.store import cancel_key
+from tests.waiting import scaled
 
 
 async def _notify(url: str, channel: str, payload: str) -> None:
@@ -24,8 +25,8 @@ async def test_a_cancel_notified_before_the_subscription_still_wakes_the_worker(
         async with notifier.subscribe(RUNS_CHANNEL) as anything, notifier.subscribe(EVENTS_CHANNEL) as events:
             await _notify(database_url, RUNS_CHANNEL, cancel_key(run_id))
             await _notify(database_url, EVENTS_CHANNEL, str(run_id))
-            await asyncio.wait_for(anything.wait(), timeout=5)  # both notifications have been delivered
-            await asyncio.wait_for(events.wait(), timeout=5)
+            await asyncio.wait_for(anything.wait(), timeout=scaled(30))  # both notifications have been delivered
+            await asyncio.wait_for(events.wait(), timeout=scaled(30))
         # The worker subscribes only now (it claimed the run the moment the cancel was requested).
         async with notifier.subscribe(RUNS_CHANNEL, cancel_key(run_id)) as late:
             assert late.is_set(), "a recent cancel for this run wakes a subscriber that arrives after it"

@@ -15,6 +15,8 @@ from langgraph_sdk import get_client
 from tests.process import REPO, KeelProcess
 from tests.server.runs.serving import human, values_of
 
+pytestmark = pytest.mark.slow  # keel runs as a child process
+
 REQUEST = 'Onboard Globex (cus_globex): create workspace "Globex Analytics" and email the admin a welcome note'
 
 

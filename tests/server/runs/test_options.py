@@ -11,6 +11,8 @@ from langgraph_sdk.client import LangGraphClient
 from tests.process import KeelProcess
 from tests.server.runs.serving import human
 
+pytestmark = pytest.mark.slow  # keel runs as a child process
+
 
 async def test_every_stream_mode_produces_its_events(served: KeelProcess, client: LangGraphClient):
     modes = ["values", "updates", "messages-tuple", "custom", "debug", "tasks", "checkpoints"]

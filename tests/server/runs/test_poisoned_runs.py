@@ -113,16 +113,16 @@ async def test_a_run_that_holds_the_event_loop_ends_error_after_max_attempts(clu
         thread_id = str(uuid.uuid4())
         run = await client.runs.create(thread_id, "hog", input={"block_s": FOREVER}, if_not_exists="create")
         for attempt in (1, 2):
-            cluster.worker(f"frozen-{attempt}", lease="1", extra=env)
+            cluster.worker(f"frozen-{attempt}", lease=2.0, extra=env)
             await _until_row(
                 cluster, "SELECT 1 FROM executions WHERE run_id = %s HAVING count(*) = %s", run["run_id"], attempt
             )
             # The frozen process never hands the run back: SIGTERM waits on the loop it holds.
-        cluster.worker("judge", lease="1", extra=env)
+        cluster.worker("judge", extra=env)
         ended = await _until(client, thread_id, run["run_id"], ENDED)
         assert ended["status"] == "error", dict(ended)
         assert "abandoned after 2 attempt(s)" in dict(ended)["error"]
-        after = cluster.worker("after-restart", lease="1", extra=env)
+        after = cluster.worker("after-restart", extra=env)
         quick = await client.runs.create(thread_id, "steps", input={"delay": 0.0, "done": []})
         assert (await _until(client, thread_id, quick["run_id"], ENDED))["status"] == "success"
         assert after.stop(signal.SIGTERM, timeout=60) == 0

@@ -12,6 +12,9 @@ from langgraph_sdk.schema import StreamPart
 
 from tests.process import KeelProcess
 from tests.server.runs.serving import human
+from tests.waiting import wait_until_async
+
+pytestmark = pytest.mark.slow  # keel runs as a child process
 
 
 async def collect(parts: Any) -> list[StreamPart]:
@@ -132,11 +135,8 @@ async def test_cancel_a_running_run(served: KeelProcess, client: LangGraphClient
     assert (await client.threads.get(thread_id))["status"] in ("idle", "interrupted")
 
 
-async def _wait_status(client: Any, thread_id: str, run_id: str, status: str, timeout: float = 10) -> None:
-    import asyncio
+async def _wait_status(client: Any, thread_id: str, run_id: str, status: str) -> None:
+    async def reached() -> bool:
+        return bool((await client.runs.get(thread_id, run_id))["status"] == status)
 
-    for _ in range(int(timeout / 0.05)):
-        if (await client.runs.get(thread_id, run_id))["status"] == status:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"run {run_id} never reached {status}")
+    await wait_until_async(reached, what=f"run {run_id} to reach {status}")
