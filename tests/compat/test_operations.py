@@ -54,7 +54,7 @@ def expected() -> dict[str, dict[str, Any]]:
     return {normalized(op["method"], op["path"]): op for op in document["operations"]}
 
 
-def served() -> set[str]:
+def keels_operations() -> set[str]:
     document = create_app(Settings(), "postgresql://unused").openapi()
     return {normalized(method, path) for path, item in document["paths"].items() for method in item}
 
@@ -67,7 +67,7 @@ def test_the_list_names_its_langgraph_api_version() -> None:
 
 
 def test_every_langgraph_server_operation_is_in_keels_openapi_document() -> None:
-    missing = sorted(set(expected()) - served())
+    missing = sorted(set(expected()) - keels_operations())
     unexpected = sorted(set(missing) - KNOWN_MISSING)
     assert not unexpected, "LangGraph Server operations missing from keel's OpenAPI document:\n" + "\n".join(unexpected)
 
@@ -75,5 +75,5 @@ def test_every_langgraph_server_operation_is_in_keels_openapi_document() -> None
 def test_known_missing_only_shrinks() -> None:
     unknown = sorted(KNOWN_MISSING - set(expected()))
     assert not unknown, f"KNOWN_MISSING names operations LangGraph Server does not have: {unknown}"
-    now_served = sorted(KNOWN_MISSING & served())
+    now_served = sorted(KNOWN_MISSING & keels_operations())
     assert not now_served, "keel serves these now; remove them from KNOWN_MISSING:\n" + "\n".join(now_served)
