@@ -4,19 +4,21 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from server.deps import GraphsDep, PoolDep, SaverDep
+from server.deps import GraphsDep, PoolDep, RunsDep, SaverDep
+from server.errors import NotFound
 from server.routes.paging import Limit, Offset
 from server.routes.resources import Assistant, AssistantSelected, ok, ok_list
 from server.runs.request_body import RunnableConfig
 from server.services import assistants as service
 from server.services import graph_schemas
-from server.services.threads import delete_threads_with_metadata
+from server.services.threads import thread_ids_with_metadata
 
 router = APIRouter(prefix="/assistants", tags=["assistants"])
 
@@ -98,14 +100,20 @@ async def patch_assistant(assistant_id: str, body: AssistantPatch, pool: PoolDep
 
 @router.delete("/{assistant_id}", status_code=204)
 async def delete_assistant(
-    assistant_id: str, pool: PoolDep, graphs: GraphsDep, saver: SaverDep, delete_threads: bool = False
+    assistant_id: str, pool: PoolDep, graphs: GraphsDep, saver: SaverDep, runs: RunsDep, delete_threads: bool = False
 ) -> None:
-    """Delete the assistant; with `delete_threads=true` also every thread whose
-    `metadata.assistant_id` is this assistant (with its runs and checkpoints)."""
+    """Delete the assistant and interrupt its active runs (as LangGraph Server does); with
+    `delete_threads=true` also every thread whose `metadata.assistant_id` is this assistant (with its runs
+    and checkpoints)."""
     async with pool.connection() as conn:
         uid = await service.delete_assistant(conn, graphs, assistant_id)
-        if delete_threads:
-            await delete_threads_with_metadata(conn, saver, {"assistant_id": str(uid)})
+    await runs.stop_runs(assistant_id=str(uid))
+    if delete_threads:
+        async with pool.connection() as conn:
+            thread_ids = await thread_ids_with_metadata(conn, {"assistant_id": str(uid)})
+        for thread_id in thread_ids:
+            with contextlib.suppress(NotFound):  # deleted meanwhile
+                await runs.delete_thread(thread_id, saver)
 
 
 @router.get("/{assistant_id}/graph")

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, Field
 
-from server.deps import PoolDep, SaverDep
+from server.deps import PoolDep, RunsDep, SaverDep
 from server.errors import BadRequest
 from server.routes.paging import Limit, Offset
 from server.routes.resources import Thread, ThreadSelected, ok, ok_list
@@ -81,9 +81,17 @@ async def count_threads(body: ThreadCount, pool: PoolDep) -> int:
 
 
 @router.get("/{thread_id}", responses=ok(Thread))
-async def get_thread(thread_id: UUID, pool: PoolDep) -> dict[str, Any]:
+async def get_thread(
+    thread_id: UUID,
+    pool: PoolDep,
+    include: Annotated[str | None, Query(description="extra fields, comma-separated: ttl (others are ignored)")] = None,
+) -> dict[str, Any]:
+    extra = {field.strip() for field in (include or "").split(",") if field.strip()}
     async with pool.connection() as conn:
-        return service.thread_json(await service.get_thread(conn, thread_id))
+        thread = service.thread_json(await service.get_thread(conn, thread_id))
+    if "ttl" in extra:
+        thread["ttl"] = None  # keel does not expire threads
+    return thread
 
 
 @router.patch(
@@ -102,10 +110,10 @@ async def patch_thread(
 
 
 @router.delete("/{thread_id}", status_code=204)
-async def delete_thread(thread_id: UUID, pool: PoolDep, saver: SaverDep) -> None:
-    """The thread, its runs and all its checkpoints."""
-    async with pool.connection() as conn:
-        await service.delete_thread(conn, saver, thread_id)
+async def delete_thread(thread_id: UUID, runs: RunsDep, saver: SaverDep) -> None:
+    """The thread, its runs and all its checkpoints. Its active runs are interrupted first, and the delete
+    waits for them to end."""
+    await runs.delete_thread(thread_id, saver)
 
 
 @router.post("/{thread_id}/copy", responses=ok(Thread))

@@ -14,7 +14,15 @@ from server.db.pool import Connection
 from server.errors import Conflict
 from server.records import Thread, ThreadStatus
 from server.runs import store
-from server.runs.store import SortBy, SortOrder, count_threads, get_thread, patch_thread, search_threads
+from server.runs.store import (
+    SortBy,
+    SortOrder,
+    count_threads,
+    get_thread,
+    patch_thread,
+    search_threads,
+    thread_ids_with_metadata,
+)
 from server.serialize import to_json_compatible
 
 __all__ = [
@@ -25,10 +33,10 @@ __all__ = [
     "count_threads",
     "create_thread",
     "delete_thread",
-    "delete_threads_with_metadata",
     "get_thread",
     "patch_thread",
     "search_threads",
+    "thread_ids_with_metadata",
     "thread_json",
 ]
 FIELDS = ("thread_id", "created_at", "updated_at", "metadata", "status", "config", "values", "interrupts")
@@ -54,23 +62,16 @@ async def create_thread(
 
 async def delete_thread(conn: Connection, saver: AsyncPostgresSaver, thread_id: UUID) -> None:
     """The row, its runs and their events (foreign keys cascade), then its checkpoints. Refused while a run
-    is active: its worker would go on writing checkpoints for a thread that no longer exists."""
-    active = await store.active_run(conn, thread_id)
-    if active is not None:
-        raise Conflict(
-            f"thread {thread_id} has a {active['status']} run ({active['run_id']}); cancel it "
-            "(POST /threads/{thread_id}/runs/{run_id}/cancel) before deleting the thread"
-        )
-    await store.delete_thread_row(conn, thread_id)
+    is active: its worker would go on writing checkpoints for a thread that no longer exists (the API's
+    delete, `RunService.delete_thread`, stops the thread's runs first). The locked row orders the check and
+    the delete with run creates, which lock it too."""
+    async with conn.transaction():
+        await store.get_thread(conn, thread_id, lock=True)
+        active = await store.active_run(conn, thread_id)
+        if active is not None:
+            raise Conflict(f"thread {thread_id} has a {active['status']} run ({active['run_id']})")
+        await store.delete_thread_row(conn, thread_id)
     await saver.adelete_thread(str(thread_id))
-
-
-async def delete_threads_with_metadata(conn: Connection, saver: AsyncPostgresSaver, metadata: dict[str, Any]) -> int:
-    """Delete every thread whose metadata contains `metadata`; returns how many."""
-    thread_ids = await store.thread_ids_with_metadata(conn, metadata)
-    for thread_id in thread_ids:
-        await delete_thread(conn, saver, thread_id)
-    return len(thread_ids)
 
 
 _COPY_CHECKPOINTS = (

@@ -6,6 +6,7 @@ from server.runs.store.events import APPEND_EVENTS, append_params, purge_expired
 from server.runs.store.runs import (
     Lease,
     active_run,
+    active_runs,
     add_run_metadata,
     cancel_key,
     claim_run,
@@ -47,6 +48,7 @@ __all__ = [
     "SortBy",
     "SortOrder",
     "active_run",
+    "active_runs",
     "add_run_metadata",
     "append_params",
     "cancel_key",

@@ -16,6 +16,7 @@ from server.db.pool import Connection
 from server.errors import Conflict, NotFound
 from server.records import (
     ACTIVE,
+    ActiveStatus,
     CancelAction,
     EndStatus,
     MultitaskStrategy,
@@ -105,12 +106,14 @@ async def insert_run(
     workers are notified."""
     thread: LiteralString = (
         """INSERT INTO keel.threads (thread_id, metadata, status, active_runs)
-           VALUES (%(thread_id)s, jsonb_build_object('graph_id', %(graph_id)s::text), 'busy', 1)
+           VALUES (%(thread_id)s, jsonb_build_object('graph_id', %(graph_id)s::text,
+                                                     'assistant_id', %(assistant_id)s::text), 'busy', 1)
            ON CONFLICT (thread_id) DO UPDATE SET status = 'busy', updated_at = now(),
                   active_runs = keel.threads.active_runs + 1, metadata = keel.threads.metadata || excluded.metadata"""
         if create_thread
         else """UPDATE keel.threads SET status = 'busy', updated_at = now(), active_runs = active_runs + 1,
-                  metadata = metadata || jsonb_build_object('graph_id', %(graph_id)s::text)
+                  metadata = metadata || jsonb_build_object('graph_id', %(graph_id)s::text,
+                                                            'assistant_id', %(assistant_id)s::text)
            WHERE thread_id = %(thread_id)s"""
     )
     params = {
@@ -432,6 +435,27 @@ async def active_run(conn: Connection, thread_id: uuid.UUID) -> Run | None:
         )
     ).fetchone()
     return cast(Run | None, row)
+
+
+async def active_runs(
+    conn: Connection,
+    *,
+    thread_id: uuid.UUID | None = None,
+    assistant_id: str | None = None,
+    status: ActiveStatus | None = None,
+) -> list[Run]:
+    """Active runs (run_id, thread_id, status only), oldest first: of a thread, of an assistant, or in a status."""
+    rows = await (
+        await conn.execute(
+            f"""SELECT run_id, thread_id, status FROM keel.runs
+                WHERE {_ACTIVE} AND (%(thread)s::uuid IS NULL OR thread_id = %(thread)s)
+                  AND (%(assistant)s::text IS NULL OR assistant_id = %(assistant)s)
+                  AND (%(status)s::text IS NULL OR status = %(status)s)
+                ORDER BY created_at""",
+            {"thread": thread_id, "assistant": assistant_id, "status": status},
+        )
+    ).fetchall()
+    return cast(list[Run], rows)
 
 
 async def interrupted_before(conn: Connection, run: Run) -> uuid.UUID | None:
