@@ -9,13 +9,13 @@ from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from server.deps import GraphsDep, PoolDep, RunsDep, SaverDep
 from server.errors import NotFound
 from server.routes.paging import Limit, Offset
 from server.routes.resources import Assistant, AssistantSelected, ok, ok_list
-from server.runs.request_body import RunnableConfig
+from server.runs.request_body import LenientBody, RunnableConfig
 from server.services import assistants as service
 from server.services import graph_schemas
 from server.services.threads import thread_ids_with_metadata
@@ -23,7 +23,7 @@ from server.services.threads import thread_ids_with_metadata
 router = APIRouter(prefix="/assistants", tags=["assistants"])
 
 
-class AssistantCreate(BaseModel):
+class AssistantCreate(LenientBody):
     graph_id: str
     assistant_id: UUID | None = None
     config: RunnableConfig = Field(default_factory=dict)
@@ -34,7 +34,7 @@ class AssistantCreate(BaseModel):
     description: str | None = None
 
 
-class AssistantPatch(BaseModel):
+class AssistantPatch(LenientBody):
     graph_id: str | None = None
     config: RunnableConfig | None = None
     context: dict[str, Any] | None = None
@@ -43,7 +43,7 @@ class AssistantPatch(BaseModel):
     description: str | None = None
 
 
-class AssistantSearch(BaseModel):
+class AssistantSearch(LenientBody):
     metadata: dict[str, Any] | None = None
     graph_id: str | None = None
     name: str | None = None
@@ -54,7 +54,7 @@ class AssistantSearch(BaseModel):
     select: list[str] | None = None
 
 
-class AssistantCount(BaseModel):
+class AssistantCount(LenientBody):
     metadata: dict[str, Any] | None = None
     graph_id: str | None = None
     name: str | None = None

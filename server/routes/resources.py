@@ -103,6 +103,30 @@ class CheckpointAnswer(BaseModel):
     checkpoint: Checkpoint | None
 
 
+class StorageSection(BaseModel):
+    count: int
+    bytes: int
+
+
+class ChannelStorage(BaseModel):
+    versions: int
+    bytes: int
+
+
+class ChannelValuesStorage(StorageSection):
+    by_channel: dict[str, ChannelStorage]
+
+
+class ThreadStorage(BaseModel):
+    """The bytes a thread's checkpoints take, as stored."""
+
+    thread_id: str = Field(json_schema_extra={"format": "uuid"})
+    total_bytes: int = Field(description="the sum of the three sections")
+    checkpoints: StorageSection = Field(description="checkpoint rows: the checkpoint and its metadata")
+    channel_values: ChannelValuesStorage = Field(description="stored channel values, a row per channel version")
+    pending_writes: StorageSection = Field(description="task writes not yet folded into a checkpoint")
+
+
 class Error(BaseModel):
     """keel's error body: one message for the API user."""
 

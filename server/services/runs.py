@@ -28,6 +28,7 @@ from server.runs.events import follow_batches
 from server.runs.notify import Notifier
 from server.runs.request_body import RunCreate
 from server.runs.sse import cancel_abandoned, run_stream
+from server.runs.thread_stream import ThreadStreamMode, thread_stream
 from server.runs.worker import Worker, slot_of
 from server.serialize import JSON, dumps, to_json_compatible
 from server.services import commands, threads
@@ -255,6 +256,21 @@ class RunService:
             "Content-Location": f"/threads/{thread_id}/runs/{run_id}",
         }
         return StreamingResponse(body(), media_type="application/json", headers=headers)
+
+    async def thread_stream(
+        self, thread_id: uuid.UUID, *, modes: Collection[ThreadStreamMode], last_event_id: str | None
+    ) -> EventSourceResponse:
+        """Follow the thread's runs, one after the other (404 for an unknown thread)."""
+        async with self.pool.connection() as conn:
+            await store.get_thread(conn, thread_id)
+        return thread_stream(
+            self.pool,
+            self.notifier,
+            thread_id=thread_id,
+            modes=modes,
+            last_event_id=last_event_id,
+            poll_s=self.settings.poll_s,
+        )
 
     def stream(
         self, run: Run, *, after: int, cancel_on_disconnect: bool, stream_mode: Collection[str] = ()

@@ -38,6 +38,7 @@ __all__ = [
     "search_threads",
     "thread_ids_with_metadata",
     "thread_json",
+    "thread_storage",
 ]
 FIELDS = ("thread_id", "created_at", "updated_at", "metadata", "status", "config", "values", "interrupts")
 
@@ -99,3 +100,27 @@ async def copy_thread(conn: Connection, thread_id: UUID) -> Thread:
         for statement in _COPY_CHECKPOINTS:
             await conn.execute(statement, {"new": str(new_id), "old": str(thread_id)})
     return row
+
+
+_STORAGE = """SELECT
+    (SELECT jsonb_build_object('count', count(*),
+                               'bytes', coalesce(sum(pg_column_size(checkpoint) + pg_column_size(metadata)), 0))
+     FROM checkpoints WHERE thread_id = %(thread)s) AS checkpoints,
+    (SELECT jsonb_build_object('count', coalesce(sum(versions), 0), 'bytes', coalesce(sum(bytes), 0),
+                               'by_channel', coalesce(jsonb_object_agg(channel, jsonb_build_object(
+                                   'versions', versions, 'bytes', bytes)), '{}'::jsonb))
+     FROM (SELECT channel, count(*) AS versions, coalesce(sum(octet_length(blob)), 0) AS bytes
+           FROM checkpoint_blobs WHERE thread_id = %(thread)s GROUP BY channel) c) AS channel_values,
+    (SELECT jsonb_build_object('count', count(*), 'bytes', coalesce(sum(octet_length(blob)), 0))
+     FROM checkpoint_writes WHERE thread_id = %(thread)s) AS pending_writes"""
+
+
+async def thread_storage(conn: Connection, thread_id: UUID) -> dict[str, Any]:
+    """The bytes the thread's checkpoints take, as stored: checkpoint rows, channel values (per channel),
+    pending writes (LangGraph Server's `GET /threads/{id}/storage`)."""
+    await get_thread(conn, thread_id)  # 404 for an unknown thread
+    row = await (await conn.execute(_STORAGE, {"thread": str(thread_id)})).fetchone()
+    assert row is not None
+    sections = {name: row[name] for name in ("checkpoints", "channel_values", "pending_writes")}
+    total = sum(int(section["bytes"]) for section in sections.values())
+    return {"thread_id": str(thread_id), "total_bytes": total, **sections}

@@ -22,8 +22,6 @@ KNOWN_MISSING = {
     "POST /assistants/{}/versions",
     "POST /assistants/{}/latest",
     "POST /threads/prune",
-    "GET /threads/{}/storage",
-    "GET /threads/{}/stream",
     "POST /threads/{}/runs/crons",
     "POST /runs/crons",
     "POST /runs/crons/search",

@@ -6,6 +6,7 @@ hold a lease; a run whose lease expired (its worker died) is claimable again, wi
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 from typing import Any, LiteralString, NamedTuple, cast
@@ -456,6 +457,33 @@ async def active_runs(
         )
     ).fetchall()
     return cast(list[Run], rows)
+
+
+async def next_run_of_thread(
+    conn: Connection,
+    thread_id: uuid.UUID,
+    *,
+    after: tuple[dt.datetime, uuid.UUID] | None,
+    active_or_since: dt.datetime | None,
+) -> Run | None:
+    """The thread's oldest run created after `after` (its created_at and run_id: the last run followed), that is
+    active or was created at or after `active_or_since` (None: any); None when there is none yet."""
+    row = await (
+        await conn.execute(
+            f"""SELECT {_RUN_COLUMNS} FROM keel.runs
+                WHERE thread_id = %(thread)s
+                  AND (%(after_at)s::timestamptz IS NULL OR (created_at, run_id) > (%(after_at)s, %(after_id)s))
+                  AND (%(since)s::timestamptz IS NULL OR {_ACTIVE} OR created_at >= %(since)s)
+                ORDER BY created_at, run_id LIMIT 1""",
+            {
+                "thread": thread_id,
+                "after_at": after[0] if after else None,
+                "after_id": after[1] if after else None,
+                "since": active_or_since,
+            },
+        )
+    ).fetchone()
+    return cast(Run | None, row)
 
 
 async def interrupted_before(conn: Connection, run: Run) -> uuid.UUID | None:
