@@ -4,24 +4,26 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from server.deps import GraphsDep, PoolDep, SaverDep
+from server.deps import GraphsDep, PoolDep, RunsDep, SaverDep
+from server.errors import NotFound
 from server.routes.paging import Limit, Offset
 from server.routes.resources import Assistant, AssistantSelected, ok, ok_list
-from server.runs.request_body import RunnableConfig
+from server.runs.request_body import LenientBody, RunnableConfig
 from server.services import assistants as service
 from server.services import graph_schemas
-from server.services.threads import delete_threads_with_metadata
+from server.services.threads import thread_ids_with_metadata
 
 router = APIRouter(prefix="/assistants", tags=["assistants"])
 
 
-class AssistantCreate(BaseModel):
+class AssistantCreate(LenientBody):
     graph_id: str
     assistant_id: UUID | None = None
     config: RunnableConfig = Field(default_factory=dict)
@@ -32,7 +34,7 @@ class AssistantCreate(BaseModel):
     description: str | None = None
 
 
-class AssistantPatch(BaseModel):
+class AssistantPatch(LenientBody):
     graph_id: str | None = None
     config: RunnableConfig | None = None
     context: dict[str, Any] | None = None
@@ -41,7 +43,7 @@ class AssistantPatch(BaseModel):
     description: str | None = None
 
 
-class AssistantSearch(BaseModel):
+class AssistantSearch(LenientBody):
     metadata: dict[str, Any] | None = None
     graph_id: str | None = None
     name: str | None = None
@@ -52,7 +54,7 @@ class AssistantSearch(BaseModel):
     select: list[str] | None = None
 
 
-class AssistantCount(BaseModel):
+class AssistantCount(LenientBody):
     metadata: dict[str, Any] | None = None
     graph_id: str | None = None
     name: str | None = None
@@ -98,14 +100,20 @@ async def patch_assistant(assistant_id: str, body: AssistantPatch, pool: PoolDep
 
 @router.delete("/{assistant_id}", status_code=204)
 async def delete_assistant(
-    assistant_id: str, pool: PoolDep, graphs: GraphsDep, saver: SaverDep, delete_threads: bool = False
+    assistant_id: str, pool: PoolDep, graphs: GraphsDep, saver: SaverDep, runs: RunsDep, delete_threads: bool = False
 ) -> None:
-    """Delete the assistant; with `delete_threads=true` also every thread whose
-    `metadata.assistant_id` is this assistant (with its runs and checkpoints)."""
+    """Delete the assistant and interrupt its active runs (as LangGraph Server does); with
+    `delete_threads=true` also every thread whose `metadata.assistant_id` is this assistant (with its runs
+    and checkpoints)."""
     async with pool.connection() as conn:
         uid = await service.delete_assistant(conn, graphs, assistant_id)
-        if delete_threads:
-            await delete_threads_with_metadata(conn, saver, {"assistant_id": str(uid)})
+    await runs.stop_runs(assistant_id=str(uid))
+    if delete_threads:
+        async with pool.connection() as conn:
+            thread_ids = await thread_ids_with_metadata(conn, {"assistant_id": str(uid)})
+        for thread_id in thread_ids:
+            with contextlib.suppress(NotFound):  # deleted meanwhile
+                await runs.delete_thread(thread_id, saver)
 
 
 @router.get("/{assistant_id}/graph")

@@ -32,6 +32,9 @@ class Thread(BaseModel):
     config: Json
     values: Json | list[Any] | None
     interrupts: dict[str, list[Interrupt]] = Field(description="pending interrupts by task id")
+    ttl: Json | None = Field(
+        default=None, description="only with `?include=ttl`: the thread's TTL (keel sets none, so null)"
+    )
 
 
 class Assistant(BaseModel):
@@ -100,6 +103,30 @@ class CheckpointAnswer(BaseModel):
     checkpoint: Checkpoint | None
 
 
+class StorageSection(BaseModel):
+    count: int
+    bytes: int
+
+
+class ChannelStorage(BaseModel):
+    versions: int
+    bytes: int
+
+
+class ChannelValuesStorage(StorageSection):
+    by_channel: dict[str, ChannelStorage]
+
+
+class ThreadStorage(BaseModel):
+    """The bytes a thread's checkpoints take, as stored."""
+
+    thread_id: str = Field(json_schema_extra={"format": "uuid"})
+    total_bytes: int = Field(description="the sum of the three sections")
+    checkpoints: StorageSection = Field(description="checkpoint rows: the checkpoint and its metadata")
+    channel_values: ChannelValuesStorage = Field(description="stored channel values, a row per channel version")
+    pending_writes: StorageSection = Field(description="task writes not yet folded into a checkpoint")
+
+
 class Error(BaseModel):
     """keel's error body: one message for the API user."""
 
@@ -116,7 +143,7 @@ class ValidationErrorBody(BaseModel):
 def selected(model: type[BaseModel]) -> type[BaseModel]:
     """`model` with no field required: what a response with `select` looks like."""
     fields: dict[str, Any] = {
-        name: (field.annotation, Field(default=None, description=field.description))
+        name: (field.annotation, Field(default=None, alias=field.alias, description=field.description))
         for name, field in model.model_fields.items()
     }
     partial: type[BaseModel] = create_model(f"{model.__name__}Selected", **fields)
@@ -124,10 +151,21 @@ def selected(model: type[BaseModel]) -> type[BaseModel]:
 
 
 ThreadSelected = selected(Thread)
+RunSelected = selected(Run)
 AssistantSelected = selected(Assistant)
 ThreadStateSelected = selected(ThreadState)
 
 Task.model_rebuild()
+
+
+# A run's final values, after a newline every 5 s while it runs (see `RunService.wait_response`).
+WAITED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The run's final values (the thread's values, `__interrupt__` or `__error__`), after a "
+        "newline every 5 s while the run goes on",
+        "content": {"application/json": {"schema": {}}},
+    }
+}
 
 
 def ok(model: Any) -> dict[int | str, dict[str, Any]]:

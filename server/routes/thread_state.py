@@ -16,6 +16,7 @@ from server.errors import NotFound
 from server.graph_loading import Graph, LoadedGraphs
 from server.routes.paging import Limit, LimitQuery
 from server.routes.resources import CheckpointAnswer, ThreadState, ThreadStateSelected, ok, ok_list
+from server.runs.request_body import LenientBody
 from server.services import state as service
 
 SelectQuery = Annotated[list[str] | None, Query()]
@@ -29,13 +30,13 @@ class CheckpointIn(BaseModel):
     checkpoint_map: dict[str, Any] | None = None
 
 
-class StateAtCheckpoint(BaseModel):
+class StateAtCheckpoint(LenientBody):
     checkpoint: CheckpointIn
     subgraphs: bool = False
     select: list[str] | None = None
 
 
-class StateUpdate(BaseModel):
+class StateUpdate(LenientBody):
     values: dict[str, Any] | list[dict[str, Any]] | None
     as_node: str | None = None
     checkpoint: CheckpointIn | None = None
@@ -45,7 +46,7 @@ class StateUpdate(BaseModel):
     )
 
 
-class HistoryQuery(BaseModel):
+class HistoryQuery(LenientBody):
     limit: Limit = 10
     before: str | CheckpointIn | None = None
     metadata: dict[str, Any] | None = None

@@ -3,22 +3,25 @@ State and history are in `server.routes.thread_state`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Header, Query, Response
+from pydantic import Field
+from sse_starlette import EventSourceResponse
 
-from server.deps import PoolDep, SaverDep
-from server.errors import BadRequest
+from server.deps import PoolDep, RunsDep, SaverDep
+from server.errors import BadRequest, InvalidInput
 from server.routes.paging import Limit, Offset
-from server.routes.resources import Thread, ThreadSelected, ok, ok_list
+from server.routes.resources import Thread, ThreadSelected, ThreadStorage, ok, ok_list
+from server.runs.request_body import LenientBody
+from server.runs.thread_stream import THREAD_STREAM_MODES, ThreadStreamMode
 from server.services import threads as service
 
 router = APIRouter(prefix="/threads", tags=["threads"])
 
 
-class ThreadCreate(BaseModel):
+class ThreadCreate(LenientBody):
     thread_id: UUID | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     if_exists: Literal["raise", "do_nothing"] = "raise"
@@ -26,7 +29,7 @@ class ThreadCreate(BaseModel):
     ttl: dict[str, Any] | None = Field(default=None, description="not supported by keel yet")
 
 
-class ThreadSearch(BaseModel):
+class ThreadSearch(LenientBody):
     metadata: dict[str, Any] | None = None
     values: dict[str, Any] | None = None
     ids: list[UUID] | None = None
@@ -39,13 +42,13 @@ class ThreadSearch(BaseModel):
     extract: dict[str, str] | None = Field(default=None, description="not supported by keel yet")
 
 
-class ThreadCount(BaseModel):
+class ThreadCount(LenientBody):
     metadata: dict[str, Any] | None = None
     values: dict[str, Any] | None = None
     status: service.ThreadStatus | None = None
 
 
-class ThreadPatch(BaseModel):
+class ThreadPatch(LenientBody):
     metadata: dict[str, Any]
     ttl: dict[str, Any] | None = Field(default=None, description="not supported by keel yet")
 
@@ -81,9 +84,17 @@ async def count_threads(body: ThreadCount, pool: PoolDep) -> int:
 
 
 @router.get("/{thread_id}", responses=ok(Thread))
-async def get_thread(thread_id: UUID, pool: PoolDep) -> dict[str, Any]:
+async def get_thread(
+    thread_id: UUID,
+    pool: PoolDep,
+    include: Annotated[str | None, Query(description="extra fields, comma-separated: ttl (others are ignored)")] = None,
+) -> dict[str, Any]:
+    extra = {field.strip() for field in (include or "").split(",") if field.strip()}
     async with pool.connection() as conn:
-        return service.thread_json(await service.get_thread(conn, thread_id))
+        thread = service.thread_json(await service.get_thread(conn, thread_id))
+    if "ttl" in extra:
+        thread["ttl"] = None  # keel does not expire threads
+    return thread
 
 
 @router.patch(
@@ -102,10 +113,10 @@ async def patch_thread(
 
 
 @router.delete("/{thread_id}", status_code=204)
-async def delete_thread(thread_id: UUID, pool: PoolDep, saver: SaverDep) -> None:
-    """The thread, its runs and all its checkpoints."""
-    async with pool.connection() as conn:
-        await service.delete_thread(conn, saver, thread_id)
+async def delete_thread(thread_id: UUID, runs: RunsDep, saver: SaverDep) -> None:
+    """The thread, its runs and all its checkpoints. Its active runs are interrupted first, and the delete
+    waits for them to end."""
+    await runs.delete_thread(thread_id, saver)
 
 
 @router.post("/{thread_id}/copy", responses=ok(Thread))
@@ -113,3 +124,33 @@ async def copy_thread(thread_id: UUID, pool: PoolDep) -> dict[str, Any]:
     """A new thread with this one's metadata, values and full checkpoint history."""
     async with pool.connection() as conn:
         return service.thread_json(await service.copy_thread(conn, thread_id))
+
+
+@router.get("/{thread_id}/storage", responses=ok(ThreadStorage))
+async def thread_storage(thread_id: UUID, pool: PoolDep) -> dict[str, Any]:
+    """The bytes the thread's checkpoints take in PostgreSQL: checkpoints, channel values, pending writes."""
+    async with pool.connection() as conn:
+        return await service.thread_storage(conn, thread_id)
+
+
+@router.get("/{thread_id}/stream", response_class=EventSourceResponse)
+async def join_thread_stream(
+    thread_id: UUID,
+    runs: RunsDep,
+    stream_modes: Annotated[
+        list[str] | None,
+        Query(
+            description="run_modes (every run event, the default), lifecycle (each run's metadata, error and end), "
+            "state_update (accepted; keel publishes none); repeated or comma-separated"
+        ),
+    ] = None,
+    stream_mode: Annotated[list[str] | None, Query(description="the same, as the SDKs name it")] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> EventSourceResponse:
+    """The events of the thread's runs, one run after the other, as they happen; open until the client
+    leaves. `Last-Event-ID: -` replays the thread's earlier runs first."""
+    given = [mode.strip() for value in [*(stream_modes or ()), *(stream_mode or ())] for mode in value.split(",")]
+    modes = [mode for mode in given if mode] or ["run_modes"]
+    if unknown := [mode for mode in modes if mode not in THREAD_STREAM_MODES]:
+        raise InvalidInput(f"stream_modes: unknown mode(s) {unknown}; modes: {', '.join(THREAD_STREAM_MODES)}")
+    return await runs.thread_stream(thread_id, modes=cast(list[ThreadStreamMode], modes), last_event_id=last_event_id)

@@ -1,8 +1,10 @@
-"""The body of a run request, as the langgraph-sdk client sends it. Unknown fields are refused with a 422
-naming them, so a typo never silently changes what a run does."""
+"""The body of a run request, as the langgraph-sdk client sends it. As on LangGraph Server, a field keel does
+not know is ignored (a newer client may send fields an older server lacks) and logged once at debug; a known
+field with a wrong value or type is refused with a 422 naming it."""
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any, Literal, cast, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -10,7 +12,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from server.records import MultitaskStrategy, RunKwargs
 from server.runs.execute import STREAM_MODES
 
+log = logging.getLogger(__name__)
+_IGNORED: set[tuple[str, str]] = set()  # (body, field) already logged: a client sends the same fields every time
+
 StreamModeName = Literal["values", "updates", "messages-tuple", "messages", "custom", "debug", "tasks", "checkpoints"]
+STREAM_MODE_NAMES: tuple[str, ...] = get_args(StreamModeName)
 
 
 def _configurable_is_an_object(config: dict[str, Any]) -> dict[str, Any]:
@@ -24,6 +30,21 @@ def _configurable_is_an_object(config: dict[str, Any]) -> dict[str, Any]:
 RunnableConfig = Annotated[dict[str, Any], AfterValidator(_configurable_is_an_object)]
 
 
+class LenientBody(BaseModel):
+    """A request body that ignores fields it does not know, logging each (body, field) once at debug."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _log_unknown(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            known = {field.alias or name for name, field in cls.model_fields.items()} | set(cls.model_fields)
+            for name in data.keys() - known:
+                if (cls.__name__, name) not in _IGNORED:
+                    _IGNORED.add((cls.__name__, name))
+                    log.debug("ignoring unknown field %r in a %s body", name, cls.__name__)
+        return data
+
+
 class RunCommand(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -32,9 +53,7 @@ class RunCommand(BaseModel):
     goto: Any = None
 
 
-class RunCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RunCreate(LenientBody):
     assistant_id: str = Field(min_length=1)
     input: Any = None
     command: RunCommand | None = None
@@ -67,8 +86,8 @@ class RunCreate(BaseModel):
 
     @model_validator(mode="after")
     def _input_or_command(self) -> RunCreate:
-        if self.command is not None and self.input is not None:
-            raise ValueError("pass either input or command, not both")
+        if self.command is not None:
+            self.input = None  # as LangGraph Server does: the command wins
         if self.webhook is not None:
             raise ValueError("webhook is not supported by keel; follow the run with join or join_stream instead")
         if self.after_seconds:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Collection
 
 import psycopg
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -19,6 +19,7 @@ from server.runs.recent import Event
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 10  # comment pings keep proxies from closing a quiet stream
+_ALWAYS = ("metadata", "error", "end")  # a run's own events, sent whatever the modes
 
 
 def sse_frame(event: Event) -> bytes:
@@ -41,6 +42,20 @@ def last_event_id(header: str | None) -> int:
         return 0
 
 
+def mode_filter(stream_mode: Collection[str]) -> Callable[[Event], bool] | None:
+    """Which logged events a follower asking for `stream_mode` gets (None: all of them): those of its modes
+    (`updates`, `updates|<ns>`, `messages/partial`...) and the run's own `metadata`, `error` and `end`."""
+    if not stream_mode:
+        return None
+    modes = {"messages" if mode == "messages-tuple" else mode for mode in stream_mode} | set(_ALWAYS)
+
+    def wanted(event: Event) -> bool:
+        base = event.event.split("|", 1)[0]
+        return base in modes or base.split("/", 1)[0] in modes
+
+    return wanted
+
+
 def run_stream(
     pool: Pool,
     notifier: Notifier,
@@ -50,15 +65,19 @@ def run_stream(
     after: int,
     cancel_on_disconnect: bool,
     poll_s: float,
+    stream_mode: Collection[str] = (),
 ) -> EventSourceResponse:
+    wanted = mode_filter(stream_mode)
+
     async def events() -> AsyncIterator[bytes]:
         finished = False
         SSE_CLIENTS.inc()
         try:
             try:
                 async for batch in follow_batches(pool, notifier, run_id, after=after, poll_s=poll_s):
-                    # One write per batch: a streamed answer is hundreds of token events.
-                    yield b"".join(map(sse_frame, batch))
+                    shown = batch if wanted is None else [event for event in batch if wanted(event)]
+                    if shown:  # one write per batch: a streamed answer is hundreds of token events
+                        yield b"".join(map(sse_frame, shown))
             except psycopg.OperationalError as exc:
                 # The database went away: end the stream without `end`, as a restart would, and the client
                 # reconnects with Last-Event-ID (answered 503 until the database is back). Its run goes on.
@@ -67,7 +86,7 @@ def run_stream(
         finally:
             SSE_CLIENTS.dec()
             if not finished and cancel_on_disconnect:
-                await asyncio.shield(_cancel(pool, run_id))
+                await asyncio.shield(cancel_abandoned(pool, run_id))
 
     headers = {
         "Location": f"/threads/{thread_id}/runs/{run_id}/stream",
@@ -76,7 +95,8 @@ def run_stream(
     return EventSourceResponse(events(), ping=HEARTBEAT_S, headers=headers)
 
 
-async def _cancel(pool: Pool, run_id: uuid.UUID) -> None:
+async def cancel_abandoned(pool: Pool, run_id: uuid.UUID) -> None:
+    """Cancel a run whose client left (it asked for that with `on_disconnect=cancel`/`cancel_on_disconnect`)."""
     async with pool.connection() as conn, conn.transaction():
         if await store.request_cancel(conn, run_id, "interrupt"):
-            log.info("run %s cancelled: its streaming client disconnected (on_disconnect=cancel)", run_id)
+            log.info("run %s cancelled: its client disconnected", run_id)

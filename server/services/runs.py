@@ -9,36 +9,45 @@ worker (start) → the event log, which the route's SSE response follows.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from sse_starlette import EventSourceResponse
+from starlette.responses import StreamingResponse
 
 from server.db.pool import Connection, Pool
-from server.errors import Conflict
+from server.errors import Conflict, NotFound
 from server.graph_loading import LoadedGraphs
-from server.records import CancelAction, Run, RunKwargs, RunStatus
+from server.records import ActiveStatus, CancelAction, Run, RunKwargs, RunStatus
 from server.runs import store
 from server.runs.events import follow_batches
 from server.runs.notify import Notifier
 from server.runs.request_body import RunCreate
-from server.runs.sse import run_stream
+from server.runs.sse import cancel_abandoned, run_stream
+from server.runs.thread_stream import ThreadStreamMode, thread_stream
 from server.runs.worker import Worker, slot_of
-from server.serialize import JSON, to_json_compatible
-from server.services import commands
+from server.serialize import JSON, dumps, to_json_compatible
+from server.services import commands, threads
 from server.services.assistants import Assistant, resolve_assistant
 from server.settings import RunSettings
 
+KEEPALIVE_S = 5.0  # a waiting answer's newline, as LangGraph Server sends it
+_DELETE_TRIES = 3  # a thread's delete stops its runs again when a run was created meanwhile
+_STOP_WAIT_LEASES = 2  # how long a delete waits for its runs to stop, in leases (a dead worker's run: one lease)
 _SHOWN: tuple[str, ...] = ("run_id", "thread_id", "assistant_id", "status", "metadata", "multitask_strategy")
 _SHOWN += ("created_at", "updated_at", "attempt", "kwargs", "usage")
+RUN_FIELDS = frozenset((*_SHOWN, "error"))  # what a runs list may `select`
 
 
-def run_json(run: Run) -> JSON:
+def run_json(run: Run, select: Collection[str] | None = None) -> JSON:
+    """A run as the API shows it; with `select`, only those fields."""
     columns: Mapping[str, object] = run
-    shown = {key: columns[key] for key in _SHOWN}
-    if run.get("error"):
+    shown = {key: columns[key] for key in _SHOWN if not select or key in select}
+    if run.get("error") and (not select or "error" in select):
         shown["error"] = run["error"]
     return to_json_compatible(shown)
 
@@ -103,7 +112,13 @@ class RunService:
                 start=lease,
             )
         async with conn.transaction():
-            await store.ensure_thread(conn, thread_id, if_not_exists=body.if_not_exists, graph_id=assistant.graph_id)
+            await store.ensure_thread(
+                conn,
+                thread_id,
+                if_not_exists=body.if_not_exists,
+                graph_id=assistant.graph_id,
+                assistant_id=assistant.assistant_id,
+            )
             if resumes:  # checked on the locked thread row: no other run can be created until this one is
                 graph = self.graphs[assistant.graph_id]
                 kwargs["command"]["resume"] = await commands.resume_answers(conn, graph, thread_id, kwargs)
@@ -131,13 +146,64 @@ class RunService:
         async with self.pool.connection() as conn:
             await store.delete_run(conn, run_id, thread_id)
 
-    async def cancel(self, thread_id: uuid.UUID, run_id: uuid.UUID, *, action: CancelAction, wait: bool) -> None:
+    async def cancel(self, thread_id: uuid.UUID, run_id: uuid.UUID, *, action: CancelAction) -> Run:
+        """Ask the run to stop. A run that has ended already is left as it is (LangGraph Server accepts the
+        request all the same); a run that is not on the thread is 404."""
         async with self.pool.connection() as conn, conn.transaction():
             run = await store.get_run(conn, run_id, thread_id)
-            if not await store.request_cancel(conn, run_id, action):
-                raise Conflict(f"run {run_id} already ended ({run['status']}); nothing to cancel")
-        if wait:
-            await self.wait_for_end(run)
+            await store.request_cancel(conn, run_id, action)
+        return run
+
+    async def cancel_many(
+        self,
+        *,
+        action: CancelAction,
+        thread_id: uuid.UUID | None = None,
+        run_ids: list[uuid.UUID] | None = None,
+        status: ActiveStatus | Literal["all"] | None = None,
+    ) -> None:
+        """`POST /runs/cancel`: the given runs of a thread (404 unless each is on it), or every active run in
+        `status`. Each run is cancelled in a transaction of its own: they hold the locks of different threads."""
+        async with self.pool.connection() as conn:
+            if status is not None:
+                targets = [
+                    run["run_id"] for run in await store.active_runs(conn, status=None if status == "all" else status)
+                ]
+            else:
+                assert thread_id is not None and run_ids is not None  # the body's validator checked
+                targets = [(await store.get_run(conn, run_id, thread_id))["run_id"] for run_id in run_ids]
+            for run_id in targets:
+                async with conn.transaction():
+                    await store.request_cancel(conn, run_id, action)
+
+    async def stop_runs(self, *, thread_id: uuid.UUID | None = None, assistant_id: str | None = None) -> list[Run]:
+        """Interrupt the active runs of a thread or of an assistant; returns them."""
+        async with self.pool.connection() as conn:
+            active = await store.active_runs(conn, thread_id=thread_id, assistant_id=assistant_id)
+            for run in active:
+                async with conn.transaction():
+                    await store.request_cancel(conn, run["run_id"], "interrupt")
+        return active
+
+    async def delete_thread(self, thread_id: uuid.UUID, saver: AsyncPostgresSaver) -> None:
+        """Delete a thread as LangGraph Server does: its active runs are interrupted first. keel also waits
+        for them to end, so that no worker writes a checkpoint for the thread once it is gone (a run created
+        meanwhile is stopped on the next try; one that will not stop leaves the thread in place, 409)."""
+        for attempt in range(_DELETE_TRIES):
+            stopping = await self.stop_runs(thread_id=thread_id)
+            try:
+                async with asyncio.timeout(_STOP_WAIT_LEASES * self.settings.lease_s):
+                    for run in stopping:
+                        await self.wait_for_end(run)
+            except TimeoutError:
+                raise Conflict(f"thread {thread_id} has runs that did not stop in time; try the delete again") from None
+            try:
+                async with self.pool.connection() as conn:
+                    await threads.delete_thread(conn, saver, thread_id)
+                return
+            except Conflict:
+                if attempt == _DELETE_TRIES - 1:
+                    raise
 
     async def wait_for_end(self, run: Run) -> None:
         async for _ in follow_batches(self.pool, self.notifier, run["run_id"], after=0, poll_s=self.settings.poll_s):
@@ -145,10 +211,14 @@ class RunService:
 
     async def final_values(self, run: Run) -> Any:
         """What `wait` and `join` return: the thread's values after the run (with `__interrupt__` when it
-        stopped at one), or `__error__` if it failed. Read from the thread row the worker wrote at the end."""
+        stopped at one), or `__error__` if it failed. Read from the thread row the worker wrote at the end
+        (a run rolled back is gone: the thread's values then)."""
         async with self.pool.connection() as conn:
-            run = await store.get_run(conn, run["run_id"])
             thread = await store.get_thread(conn, run["thread_id"])
+            try:
+                run = await store.get_run(conn, run["run_id"])
+            except NotFound:
+                return thread["values"] if thread["values"] is not None else {}
         if run["status"] in ("error", "timeout"):
             return {"__error__": {"error": run["status"], "message": run["error"]}}
         values = thread["values"] if thread["values"] is not None else {}
@@ -162,7 +232,49 @@ class RunService:
         await self.wait_for_end(run)
         return await self.final_values(run)
 
-    def stream(self, run: Run, *, after: int, cancel_on_disconnect: bool) -> EventSourceResponse:
+    def wait_response(self, run: Run, *, cancel_on_disconnect: bool = False) -> StreamingResponse:
+        """The run's final values (see `final_values`) once it has ended, as LangGraph Server answers a wait:
+        a newline every `KEEPALIVE_S` until then (leading whitespace, which JSON parsers skip), so that a
+        proxy with an idle timeout keeps the connection; `Location` is where to wait again (`join`)."""
+        thread_id, run_id = run["thread_id"], run["run_id"]
+
+        async def body() -> AsyncIterator[bytes]:
+            outcome = asyncio.create_task(self.outcome(run), name=f"keel-wait-{run_id}")
+            answered = False
+            try:
+                while not (await asyncio.wait({outcome}, timeout=KEEPALIVE_S))[0]:
+                    yield b"\n"
+                answered = True
+                yield dumps(outcome.result()).encode()
+            finally:
+                outcome.cancel()
+                if not answered and cancel_on_disconnect:
+                    await asyncio.shield(cancel_abandoned(self.pool, run_id))
+
+        headers = {
+            "Location": f"/threads/{thread_id}/runs/{run_id}/join",
+            "Content-Location": f"/threads/{thread_id}/runs/{run_id}",
+        }
+        return StreamingResponse(body(), media_type="application/json", headers=headers)
+
+    async def thread_stream(
+        self, thread_id: uuid.UUID, *, modes: Collection[ThreadStreamMode], last_event_id: str | None
+    ) -> EventSourceResponse:
+        """Follow the thread's runs, one after the other (404 for an unknown thread)."""
+        async with self.pool.connection() as conn:
+            await store.get_thread(conn, thread_id)
+        return thread_stream(
+            self.pool,
+            self.notifier,
+            thread_id=thread_id,
+            modes=modes,
+            last_event_id=last_event_id,
+            poll_s=self.settings.poll_s,
+        )
+
+    def stream(
+        self, run: Run, *, after: int, cancel_on_disconnect: bool, stream_mode: Collection[str] = ()
+    ) -> EventSourceResponse:
         return run_stream(
             self.pool,
             self.notifier,
@@ -171,4 +283,5 @@ class RunService:
             after=after,
             cancel_on_disconnect=cancel_on_disconnect,
             poll_s=self.settings.poll_s,
+            stream_mode=stream_mode,
         )

@@ -14,7 +14,15 @@ from server.db.pool import Connection
 from server.errors import Conflict
 from server.records import Thread, ThreadStatus
 from server.runs import store
-from server.runs.store import SortBy, SortOrder, count_threads, get_thread, patch_thread, search_threads
+from server.runs.store import (
+    SortBy,
+    SortOrder,
+    count_threads,
+    get_thread,
+    patch_thread,
+    search_threads,
+    thread_ids_with_metadata,
+)
 from server.serialize import to_json_compatible
 
 __all__ = [
@@ -25,11 +33,12 @@ __all__ = [
     "count_threads",
     "create_thread",
     "delete_thread",
-    "delete_threads_with_metadata",
     "get_thread",
     "patch_thread",
     "search_threads",
+    "thread_ids_with_metadata",
     "thread_json",
+    "thread_storage",
 ]
 FIELDS = ("thread_id", "created_at", "updated_at", "metadata", "status", "config", "values", "interrupts")
 
@@ -54,23 +63,16 @@ async def create_thread(
 
 async def delete_thread(conn: Connection, saver: AsyncPostgresSaver, thread_id: UUID) -> None:
     """The row, its runs and their events (foreign keys cascade), then its checkpoints. Refused while a run
-    is active: its worker would go on writing checkpoints for a thread that no longer exists."""
-    active = await store.active_run(conn, thread_id)
-    if active is not None:
-        raise Conflict(
-            f"thread {thread_id} has a {active['status']} run ({active['run_id']}); cancel it "
-            "(POST /threads/{thread_id}/runs/{run_id}/cancel) before deleting the thread"
-        )
-    await store.delete_thread_row(conn, thread_id)
+    is active: its worker would go on writing checkpoints for a thread that no longer exists (the API's
+    delete, `RunService.delete_thread`, stops the thread's runs first). The locked row orders the check and
+    the delete with run creates, which lock it too."""
+    async with conn.transaction():
+        await store.get_thread(conn, thread_id, lock=True)
+        active = await store.active_run(conn, thread_id)
+        if active is not None:
+            raise Conflict(f"thread {thread_id} has a {active['status']} run ({active['run_id']})")
+        await store.delete_thread_row(conn, thread_id)
     await saver.adelete_thread(str(thread_id))
-
-
-async def delete_threads_with_metadata(conn: Connection, saver: AsyncPostgresSaver, metadata: dict[str, Any]) -> int:
-    """Delete every thread whose metadata contains `metadata`; returns how many."""
-    thread_ids = await store.thread_ids_with_metadata(conn, metadata)
-    for thread_id in thread_ids:
-        await delete_thread(conn, saver, thread_id)
-    return len(thread_ids)
 
 
 _COPY_CHECKPOINTS = (
@@ -98,3 +100,27 @@ async def copy_thread(conn: Connection, thread_id: UUID) -> Thread:
         for statement in _COPY_CHECKPOINTS:
             await conn.execute(statement, {"new": str(new_id), "old": str(thread_id)})
     return row
+
+
+_STORAGE = """SELECT
+    (SELECT jsonb_build_object('count', count(*),
+                               'bytes', coalesce(sum(pg_column_size(checkpoint) + pg_column_size(metadata)), 0))
+     FROM checkpoints WHERE thread_id = %(thread)s) AS checkpoints,
+    (SELECT jsonb_build_object('count', coalesce(sum(versions), 0), 'bytes', coalesce(sum(bytes), 0),
+                               'by_channel', coalesce(jsonb_object_agg(channel, jsonb_build_object(
+                                   'versions', versions, 'bytes', bytes)), '{}'::jsonb))
+     FROM (SELECT channel, count(*) AS versions, coalesce(sum(octet_length(blob)), 0) AS bytes
+           FROM checkpoint_blobs WHERE thread_id = %(thread)s GROUP BY channel) c) AS channel_values,
+    (SELECT jsonb_build_object('count', count(*), 'bytes', coalesce(sum(octet_length(blob)), 0))
+     FROM checkpoint_writes WHERE thread_id = %(thread)s) AS pending_writes"""
+
+
+async def thread_storage(conn: Connection, thread_id: UUID) -> dict[str, Any]:
+    """The bytes the thread's checkpoints take, as stored: checkpoint rows, channel values (per channel),
+    pending writes (LangGraph Server's `GET /threads/{id}/storage`)."""
+    await get_thread(conn, thread_id)  # 404 for an unknown thread
+    row = await (await conn.execute(_STORAGE, {"thread": str(thread_id)})).fetchone()
+    assert row is not None
+    sections = {name: row[name] for name in ("checkpoints", "channel_values", "pending_writes")}
+    total = sum(int(section["bytes"]) for section in sections.values())
+    return {"thread_id": str(thread_id), "total_bytes": total, **sections}

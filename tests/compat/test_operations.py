@@ -22,8 +22,6 @@ KNOWN_MISSING = {
     "POST /assistants/{}/versions",
     "POST /assistants/{}/latest",
     "POST /threads/prune",
-    "GET /threads/{}/storage",
-    "GET /threads/{}/stream",
     "POST /threads/{}/runs/crons",
     "POST /runs/crons",
     "POST /runs/crons/search",
@@ -31,14 +29,11 @@ KNOWN_MISSING = {
     "GET /runs/crons/{}",
     "PATCH /runs/crons/{}",
     "DELETE /runs/crons/{}",
-    "POST /runs/cancel",
-    "POST /runs/batch",
     "PUT /store/items",
     "GET /store/items",
     "DELETE /store/items",
     "POST /store/items/search",
     "POST /store/namespaces",
-    "GET /info",
     "GET /docs",  # served (FastAPI's Swagger UI) but not listed in the document
 }
 

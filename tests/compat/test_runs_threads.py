@@ -39,7 +39,6 @@ async def ended(client: LangGraphClient, thread_id: str, run_id: str) -> bool:
     return run["status"] not in ("pending", "running")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: cancelling a run that ended is a 409, not a 202 no-op")
 async def test_cancelling_a_run_that_ended_is_an_accepted_no_op(
     client: LangGraphClient, compat_server: KeelProcess
 ) -> None:
@@ -58,9 +57,6 @@ async def test_cancel_with_wait_returns_once_the_run_has_ended(client: LangGraph
     assert (await client.runs.get(thread["thread_id"], run_id))["status"] == "interrupted"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 13: DELETE /threads/{id} with an active run is a 409, not cancel + delete"
-)
 async def test_deleting_a_thread_with_an_active_run_cancels_it_and_deletes(client: LangGraphClient) -> None:
     thread = await client.threads.create()
     await running_run(client, thread["thread_id"])
@@ -69,7 +65,6 @@ async def test_deleting_a_thread_with_an_active_run_cancels_it_and_deletes(clien
         await client.threads.get(thread["thread_id"])
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: deleting an assistant leaves its in-flight runs running")
 async def test_deleting_an_assistant_interrupts_its_runs(client: LangGraphClient) -> None:
     assistant = await client.assistants.create("slow", name=f"doomed-{uuid.uuid4()}")
     thread = await client.threads.create()
@@ -78,7 +73,6 @@ async def test_deleting_an_assistant_interrupts_its_runs(client: LangGraphClient
     await eventually(lambda: ended(client, thread["thread_id"], run_id), "the run to end", timeout=5)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: input sent with command is refused (422) instead of ignored")
 async def test_input_sent_with_a_command_is_ignored(client: LangGraphClient) -> None:
     thread = await client.threads.create()
     await client.runs.wait(thread["thread_id"], "approval", input={"request": "deploy"})
@@ -88,7 +82,6 @@ async def test_input_sent_with_a_command_is_ignored(client: LangGraphClient) -> 
     assert values == {"request": "deploy", "decision": "yes", "outcome": "done"}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: unknown request fields are refused (422) instead of ignored")
 def test_unknown_request_fields_are_ignored(compat_server: KeelProcess) -> None:
     body = {"assistant_id": "echo", "input": {}, "a_field_from_a_newer_client": True}
     answer = httpx.post(f"{compat_server.base_url}/runs/wait", json=body, timeout=30)
@@ -100,7 +93,6 @@ def test_a_typo_in_a_known_field_is_still_refused(compat_server: KeelProcess) ->
     assert httpx.post(f"{compat_server.base_url}/runs/wait", json=body, timeout=30).status_code == 422
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: join_stream ignores stream_mode")
 async def test_join_stream_honours_stream_mode(client: LangGraphClient) -> None:
     thread = await client.threads.create()
     run = await client.runs.create(
@@ -124,13 +116,11 @@ async def test_join_stream_cancels_the_run_when_asked_and_the_client_leaves(clie
     assert (await client.runs.get(thread["thread_id"], run_id))["status"] == "interrupted"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: GET /threads/{id} ignores include (thread ttl)")
 async def test_get_thread_honours_include(client: LangGraphClient) -> None:
     thread = await client.threads.create()
     assert "ttl" in await client.threads.get(thread["thread_id"], include=["ttl"])
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: the runs list ignores select")
 async def test_runs_list_honours_select(client: LangGraphClient) -> None:
     thread = await client.threads.create()
     await client.runs.wait(thread["thread_id"], "echo", input={})
@@ -138,7 +128,6 @@ async def test_runs_list_honours_select(client: LangGraphClient) -> None:
     assert [set(run) for run in runs] == [{"run_id", "status"}]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: threads created by a run lack metadata.assistant_id")
 async def test_a_thread_created_by_a_run_carries_its_assistant_and_graph(client: LangGraphClient) -> None:
     thread_id = str(uuid.uuid4())
     await client.runs.wait(thread_id, "echo", input={}, if_not_exists="create")
@@ -147,7 +136,6 @@ async def test_a_thread_created_by_a_run_carries_its_assistant_and_graph(client:
     assert (await client.assistants.get(metadata["assistant_id"]))["graph_id"] == "echo"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 §4: /runs/wait has no Content-Location header")
 def test_runs_wait_names_the_run_in_its_headers(compat_server: KeelProcess) -> None:
     thread_id = httpx.post(f"{compat_server.base_url}/threads", json={}).json()["thread_id"]
     answer = httpx.post(
@@ -159,7 +147,6 @@ def test_runs_wait_names_the_run_in_its_headers(compat_server: KeelProcess) -> N
     assert location == f"{content_location}/join"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 §4: /runs/wait sends nothing while it waits (no keepalive newline)")
 def test_runs_wait_sends_a_keepalive_newline_while_it_waits(compat_server: KeelProcess) -> None:
     thread_id = httpx.post(f"{compat_server.base_url}/threads", json={}).json()["thread_id"]
     url = f"{compat_server.base_url}/threads/{thread_id}/runs/wait"
@@ -170,7 +157,6 @@ def test_runs_wait_sends_a_keepalive_newline_while_it_waits(compat_server: KeelP
     assert json.loads(body)["done"] is True
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 §5: no GET /info")
 def test_info_describes_the_server(compat_server: KeelProcess) -> None:
     answer = httpx.get(f"{compat_server.base_url}/info")
     assert answer.status_code == 200
@@ -183,7 +169,6 @@ def test_ok_with_check_db_answers_ok(compat_server: KeelProcess) -> None:
     assert answer.json()["ok"] is True
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 §5: no POST /runs/cancel (bulk cancel)")
 async def test_runs_cancel_many_cancels_a_threads_runs(client: LangGraphClient) -> None:
     thread = await client.threads.create()
     run_id = await running_run(client, thread["thread_id"])

@@ -6,6 +6,7 @@ hold a lease; a run whose lease expired (its worker died) is claimable again, wi
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 from typing import Any, LiteralString, NamedTuple, cast
@@ -16,6 +17,7 @@ from server.db.pool import Connection
 from server.errors import Conflict, NotFound
 from server.records import (
     ACTIVE,
+    ActiveStatus,
     CancelAction,
     EndStatus,
     MultitaskStrategy,
@@ -105,12 +107,14 @@ async def insert_run(
     workers are notified."""
     thread: LiteralString = (
         """INSERT INTO keel.threads (thread_id, metadata, status, active_runs)
-           VALUES (%(thread_id)s, jsonb_build_object('graph_id', %(graph_id)s::text), 'busy', 1)
+           VALUES (%(thread_id)s, jsonb_build_object('graph_id', %(graph_id)s::text,
+                                                     'assistant_id', %(assistant_id)s::text), 'busy', 1)
            ON CONFLICT (thread_id) DO UPDATE SET status = 'busy', updated_at = now(),
                   active_runs = keel.threads.active_runs + 1, metadata = keel.threads.metadata || excluded.metadata"""
         if create_thread
         else """UPDATE keel.threads SET status = 'busy', updated_at = now(), active_runs = active_runs + 1,
-                  metadata = metadata || jsonb_build_object('graph_id', %(graph_id)s::text)
+                  metadata = metadata || jsonb_build_object('graph_id', %(graph_id)s::text,
+                                                            'assistant_id', %(assistant_id)s::text)
            WHERE thread_id = %(thread_id)s"""
     )
     params = {
@@ -429,6 +433,54 @@ async def active_run(conn: Connection, thread_id: uuid.UUID) -> Run | None:
     row = await (
         await conn.execute(
             f"SELECT run_id, status FROM keel.runs WHERE thread_id = %s AND {_ACTIVE} LIMIT 1", (thread_id,)
+        )
+    ).fetchone()
+    return cast(Run | None, row)
+
+
+async def active_runs(
+    conn: Connection,
+    *,
+    thread_id: uuid.UUID | None = None,
+    assistant_id: str | None = None,
+    status: ActiveStatus | None = None,
+) -> list[Run]:
+    """Active runs (run_id, thread_id, status only), oldest first: of a thread, of an assistant, or in a status."""
+    rows = await (
+        await conn.execute(
+            f"""SELECT run_id, thread_id, status FROM keel.runs
+                WHERE {_ACTIVE} AND (%(thread)s::uuid IS NULL OR thread_id = %(thread)s)
+                  AND (%(assistant)s::text IS NULL OR assistant_id = %(assistant)s)
+                  AND (%(status)s::text IS NULL OR status = %(status)s)
+                ORDER BY created_at""",
+            {"thread": thread_id, "assistant": assistant_id, "status": status},
+        )
+    ).fetchall()
+    return cast(list[Run], rows)
+
+
+async def next_run_of_thread(
+    conn: Connection,
+    thread_id: uuid.UUID,
+    *,
+    after: tuple[dt.datetime, uuid.UUID] | None,
+    active_or_since: dt.datetime | None,
+) -> Run | None:
+    """The thread's oldest run created after `after` (its created_at and run_id: the last run followed), that is
+    active or was created at or after `active_or_since` (None: any); None when there is none yet."""
+    row = await (
+        await conn.execute(
+            f"""SELECT {_RUN_COLUMNS} FROM keel.runs
+                WHERE thread_id = %(thread)s
+                  AND (%(after_at)s::timestamptz IS NULL OR (created_at, run_id) > (%(after_at)s, %(after_id)s))
+                  AND (%(since)s::timestamptz IS NULL OR {_ACTIVE} OR created_at >= %(since)s)
+                ORDER BY created_at, run_id LIMIT 1""",
+            {
+                "thread": thread_id,
+                "after_at": after[0] if after else None,
+                "after_id": after[1] if after else None,
+                "since": active_or_since,
+            },
         )
     ).fetchone()
     return cast(Run | None, row)

@@ -22,13 +22,16 @@ def _not_found(thread_id: uuid.UUID) -> NotFound:
     return NotFound(f"thread {thread_id} not found")
 
 
-async def ensure_thread(conn: Connection, thread_id: uuid.UUID, *, if_not_exists: str, graph_id: str) -> None:
+async def ensure_thread(
+    conn: Connection, thread_id: uuid.UUID, *, if_not_exists: str, graph_id: str, assistant_id: str
+) -> None:
     """Lock the thread row for this transaction, creating it when `if_not_exists == "create"` (the upsert
-    locks an existing row as SELECT … FOR UPDATE would)."""
+    locks an existing row as SELECT … FOR UPDATE would). A thread made for a run carries the run's graph and
+    assistant in its metadata, as on LangGraph Server."""
     if if_not_exists == "create":
         query: LiteralString = """INSERT INTO keel.threads (thread_id, metadata) VALUES (%s, %s)
                ON CONFLICT (thread_id) DO UPDATE SET updated_at = keel.threads.updated_at RETURNING thread_id"""
-        params: tuple[Any, ...] = (thread_id, Jsonb({"graph_id": graph_id}))
+        params: tuple[Any, ...] = (thread_id, Jsonb({"graph_id": graph_id, "assistant_id": assistant_id}))
     else:
         query = "SELECT thread_id FROM keel.threads WHERE thread_id = %s FOR UPDATE"
         params = (thread_id,)

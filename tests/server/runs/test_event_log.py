@@ -70,7 +70,7 @@ async def notifier(database_url: str) -> AsyncIterator[Notifier]:
 async def _new_run(pool: Pool) -> uuid.UUID:
     thread_id = uuid.uuid4()
     async with pool.connection() as conn, conn.transaction():
-        await store.ensure_thread(conn, thread_id, if_not_exists="create", graph_id="g")
+        await store.ensure_thread(conn, thread_id, if_not_exists="create", graph_id="g", assistant_id="a")
         run = await store.create_run(
             conn,
             thread_id=thread_id,

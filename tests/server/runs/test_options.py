@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
+import psycopg
 import pytest
 from langgraph_sdk.client import LangGraphClient
 
@@ -72,15 +73,19 @@ async def test_thread_is_busy_while_a_run_is_active(served: KeelProcess, client:
     assert (await client.threads.get(thread_id))["status"] == "idle"
 
 
-async def test_a_thread_with_an_active_run_cannot_be_deleted(served: KeelProcess, client: LangGraphClient):
+async def test_deleting_a_thread_with_an_active_run_stops_the_run_first(served: KeelProcess, client: LangGraphClient):
+    """As on LangGraph Server, the delete interrupts the thread's run; keel waits for it to end, so that its
+    worker writes no checkpoint for the thread once it is gone."""
     thread_id = str(uuid.uuid4())
-    run = await client.runs.create(thread_id, "steps", input={"delay": 0.5, "done": []}, if_not_exists="create")
-    with pytest.raises(httpx.HTTPStatusError) as refused:
-        await client.threads.delete(thread_id)
-    assert refused.value.response.status_code == 409
-    assert run["run_id"] in refused.value.response.json()["detail"]
-    await client.runs.join(thread_id, run["run_id"])
+    await client.runs.create(thread_id, "steps", input={"delay": 0.5, "done": []}, if_not_exists="create")
     await client.threads.delete(thread_id)
     with pytest.raises(httpx.HTTPStatusError) as gone:
         await client.threads.get(thread_id)
     assert gone.value.response.status_code == 404
+    # Outlast what the deleted run would have taken to finish (a run of its own, joined), then look.
+    other = str(uuid.uuid4())
+    later = await client.runs.create(other, "steps", input={"delay": 0.6, "done": []}, if_not_exists="create")
+    await client.runs.join(other, later["run_id"])
+    with psycopg.connect(served.env["DATABASE_URL"]) as conn:
+        left = conn.execute("SELECT count(*) FROM checkpoints WHERE thread_id = %s", (thread_id,)).fetchone()
+    assert left == (0,), "the deleted thread's run went on writing checkpoints"
