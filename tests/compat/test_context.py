@@ -85,7 +85,6 @@ async def test_a_factory_graph_serves(client: LangGraphClient) -> None:
     assert await client.runs.wait(None, "factory", input={}) == {"reply": "built for plain"}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: a factory is called once at start-up, not per run with its config")
 async def test_a_factory_is_called_with_the_runs_config(client: LangGraphClient) -> None:
     values = await client.runs.wait(None, "factory", input={}, config={"configurable": {"persona": "pirate"}})
     assert values == {"reply": "built for pirate"}
