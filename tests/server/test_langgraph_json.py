@@ -10,16 +10,19 @@ import os
 import re
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph_sdk import get_client
 from langgraph_sdk.runtime import _ExecutionRuntime, _ReadRuntime
 from starlette.applications import Starlette
 
 from server.errors import NotFound
 from server.graph_loading import GraphLoadError, LoadedGraphs, load_graphs
+from tests.server.conftest import KeelServer
 
 FACTORIES = """
 from __future__ import annotations
@@ -310,3 +313,28 @@ def test_http_app_auth_and_store_sections_load(tmp_path: Path, caplog: pytest.Lo
     assert sections.store == store
     assert any("does not enforce it" in record.getMessage() for record in caplog.records)
     assert loaded.with_checkpointer(InMemorySaver()).sections is sections
+
+
+FAILING_FACTORY = (
+    FACTORIES
+    + """
+
+def fails_on_demand(config: RunnableConfig):
+    if config["configurable"].get("fail"):
+        raise RuntimeError("no graph for this run")
+    return build("built")
+"""
+)
+
+
+async def test_a_factory_raising_for_a_run_ends_that_run_as_an_error_and_the_next_run_serves(
+    tmp_path: Path, keel_server: Callable[..., KeelServer]
+) -> None:
+    config, _ = _app(tmp_path, FAILING_FACTORY, {"maybe": "fails_on_demand"})
+    server = keel_server(config, workers=1)
+    async with get_client(url=server.url) as client:
+        failed = await client.runs.wait(
+            None, "maybe", input={}, config={"configurable": {"fail": True}}, raise_error=False
+        )
+        assert failed == {"__error__": {"error": "error", "message": "RuntimeError: no graph for this run"}}
+        assert await client.runs.wait(None, "maybe", input={}) == {"reply": "built"}
