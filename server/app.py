@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 
@@ -13,8 +14,9 @@ from server.graph_loading import LoadedGraphs
 from server.input_guard import InputGuard, check_path_parameters
 from server.openapi import install_openapi
 from server.routes import assistants, health, metrics, runs, stateless_runs, thread_state, threads
-from server.runtime import Runtime, open_runtime
+from server.runtime import open_runtime
 from server.settings import Settings
+from server.user_app import UserRoutes, user_lifespan, user_operations
 
 
 def create_app(
@@ -22,18 +24,26 @@ def create_app(
 ) -> FastAPI:
     """An app bound to a resolved database URL (the CLI starts embedded PostgreSQL first if needed).
 
-    `graphs` defaults to those in `settings.server.config`; `workers` (default `KEEL_WORKERS`) is how many
-    runs this process executes at once, 0 for an API-only process.
+    `graphs` defaults to those in `settings.server.config`, loaded at start-up (then without their `http.app`,
+    which is served only when the graphs are given); `workers` (default `KEEL_WORKERS`) is how many runs this
+    process executes at once, 0 for an API-only process.
     """
 
+    user_app = graphs.sections.http_app if graphs is not None else None  # langgraph.json's `http.app`
+
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Runtime]]:
-        async with open_runtime(settings, database_url, graphs, workers=workers) as runtime:
-            yield {"runtime": runtime}  # `request.state.runtime`, read by `server.deps` only
+    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        async with (
+            open_runtime(settings, database_url, graphs, workers=workers) as runtime,
+            user_lifespan(user_app) as user_state,
+        ):
+            yield {**user_state, "runtime": runtime}  # `request.state.runtime`, read by `server.deps` only
 
     app = FastAPI(title="keel", version=__version__, lifespan=lifespan, dependencies=[Depends(check_path_parameters)])
     register_error_handlers(app)
-    install_openapi(app)
+    install_openapi(app, user_operations(user_app))
+    if user_app is not None:
+        app.add_middleware(UserRoutes, user_app=user_app)
     # Added last, so it runs first: an oversized or unstorable request never reaches a route.
     app.add_middleware(
         InputGuard,

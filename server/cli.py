@@ -42,6 +42,9 @@ class CommandError(Exception):
     """A failure the operator can fix; `str()` is the line to print."""
 
 
+_STRICT = "refuse to start when any langgraph.json graph fails to load (default: leave it out, serve the others)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="keel", description="A durable runtime for LangGraph graphs.")
     parser.add_argument("--version", action="version", version=f"keel {__version__}")
@@ -52,10 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to bind (default: KEEL_PORT or 8000)")
     serve.add_argument("--config", type=Path, help="graph registry file (default: KEEL_CONFIG or ./langgraph.json)")
     serve.add_argument("--no-worker", action="store_true", help="serve the API only; `keel worker` processes run")
+    serve.add_argument("--strict", action="store_true", help=_STRICT)
 
     work = commands.add_parser("worker", help="run queued runs (no HTTP); any number may share one database")
     work.add_argument("--config", type=Path, help="graph registry file (default: KEEL_CONFIG or ./langgraph.json)")
     work.add_argument("--size", type=int, help="runs executed at once (default: KEEL_WORKERS, at least 1)")
+    work.add_argument("--strict", action="store_true", help=_STRICT)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
@@ -81,12 +86,14 @@ async def _upgrade(url: str) -> None:
 
 
 def _load_graphs(settings: Settings, args: argparse.Namespace) -> LoadedGraphs:
-    """Graphs load before the database starts: a broken langgraph.json entry fails fast. A missing
-    file is an error only when the operator named one (KEEL_CONFIG or --config)."""
+    """Graphs load before the database starts: a broken langgraph.json fails fast (a broken graph entry only with
+    --strict; else it is logged and left out). A missing file is an error only when the operator named one
+    (KEEL_CONFIG or --config)."""
     if args.config is not None:
         settings.server = settings.server.model_copy(update={"config": args.config})
     try:
-        return load_graphs(settings.server.config, required="config" in settings.server.model_fields_set)
+        required = "config" in settings.server.model_fields_set
+        return load_graphs(settings.server.config, required=required, strict=args.strict)
     except GraphLoadError as exc:
         raise CommandError(str(exc)) from None
 

@@ -1,45 +1,46 @@
-"""Graph loading: `langgraph.json` → a registry of compiled graphs that use keel's checkpointer.
+"""Graph loading: `langgraph.json` → a registry of graphs that use keel's checkpointer, plus its other sections.
 
-The file is the one the LangGraph CLI reads: `{"graphs": {"<graph id>": "./path/to/file.py:attr"}}`
-(an entry may also be `{"path": "...", "description": "..."}`, and `my_pkg.module:attr` names an
-importable module). Paths are relative to the file's folder, which is appended to `sys.path` so a
-graph file can import the user's own modules (installed ones win a name clash). keel's own top-level
-packages (`KEEL_PACKAGES`) would silently win over a user's module of the same name there, so
-`load_graphs()` refuses to start on one instead, naming the file. `attr` is a compiled graph, a
-`StateGraph` builder, or a factory function (no arguments, or one `config` argument) returning
-either; factories are called once, at start-up. Async factories are not supported.
+The file is the one the LangGraph CLI reads: `{"graphs": {"<graph id>": "./path/to/file.py:attr"}}` (an entry
+may also be `{"path": "...", "description": "..."}`, and `my_pkg.module:attr` names an importable module). Paths
+are relative to the file's folder, which is appended to `sys.path` with the `dependencies` folders so a graph
+file can import the user's own modules (installed ones win a name clash). keel's own top-level packages
+(`KEEL_PACKAGES`) would silently win over a user's module of the same name there, so `load_graphs()` refuses to
+start on one instead, naming the file. `attr` is a compiled graph, a `StateGraph` or a factory
+(`server.graph_factories`: called once at start-up, or per run when it takes a config or a `ServerRuntime`, or
+is async). `env`, `dependencies`, `http`, `auth` and `store` are read by `server.app_sections`.
 
-`load_graphs()` imports and compiles everything up front, so a broken entry stops `keel serve`
-before it touches the database, with a one-line `GraphLoadError` naming the entry.
-`LoadedGraphs.with_checkpointer(saver)` then gives keel's copies: whatever checkpointer the user
-compiled in is replaced by keel's Postgres saver, and the user's objects are never modified.
+`load_graphs()` imports and compiles everything up front, before keel touches the database. A broken entry is
+logged with its reason and left out, and the others serve; with `strict` (`keel serve --strict`), or when no
+entry loads, it stops start-up with a one-line `GraphLoadError` naming the entry. A broken section other than
+`graphs` always stops start-up. `LoadedGraphs.with_checkpointer(saver)` then gives keel's copies: whatever
+checkpointer the user compiled in is replaced by keel's Postgres saver, and the user's objects are never
+modified.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import importlib
 import importlib.util
-import inspect
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph import StateGraph
-from langgraph.pregel import Pregel
+from starlette.applications import Starlette
 
+from server import app_sections
 from server.errors import NotFound
+from server.graph_factories import Graph as Graph  # re-exported: where the rest of keel imports it from
+from server.graph_factories import GraphFactory, resolve
+from server.user_code import UserCodeError, load_attribute
 
 log = logging.getLogger(__name__)
-
-Graph = Pregel[Any, Any, Any, Any]
 
 # The top-level packages keel's wheel installs (pyproject.toml). They come before the registry's folder on
 # sys.path, so a user's `tools.py` beside langgraph.json would be shadowed by keel's `tools`.
@@ -55,15 +56,36 @@ class GraphEntry:
     graph_id: str
     spec: str  # as written in langgraph.json, e.g. "./agent.py:graph"
     description: str | None
-    graph: Graph
+    graph: Graph  # the run's graph, or for a per-run factory the one built at start-up (schemas, state reads)
+    factory: GraphFactory | None = None  # called for each run when set
+
+
+@dataclass(frozen=True)
+class AppSections:
+    """What langgraph.json holds beside its graphs (see `server.app_sections`)."""
+
+    http: dict[str, Any] = field(default_factory=dict)  # the whole `http` section (`configurable_headers`, ...)
+    http_app: Starlette | None = None
+    auth: Any = None  # a langgraph_sdk.Auth, loaded and checked, not enforced
+    store: dict[str, Any] | None = None  # the `store` section, checked
 
 
 class LoadedGraphs(Mapping[str, Graph]):
-    """graph id → compiled graph, in `langgraph.json` order. `entry(id)` has the spec and description."""
+    """graph id → compiled graph, in `langgraph.json` order. `entry(id)` has the spec and description;
+    `broken` the entries that failed to load, with why."""
 
-    def __init__(self, entries: list[GraphEntry], config_path: Path | None) -> None:
+    def __init__(
+        self,
+        entries: list[GraphEntry],
+        config_path: Path | None,
+        *,
+        broken: Mapping[str, str] | None = None,
+        sections: AppSections | None = None,
+    ) -> None:
         self._entries = {entry.graph_id: entry for entry in entries}
         self.config_path = config_path
+        self.broken = dict(broken or {})
+        self.sections = sections or AppSections()
 
     def __getitem__(self, graph_id: str) -> Graph:
         return self._entries[graph_id].graph
@@ -76,6 +98,8 @@ class LoadedGraphs(Mapping[str, Graph]):
 
     def entry(self, graph_id: str) -> GraphEntry:
         """The entry, or `NotFound` (an HTTP 404) naming the graphs that are loaded."""
+        if graph_id in self.broken:
+            raise NotFound(f"graph {graph_id!r} failed to load: {self.broken[graph_id]}")
         if graph_id not in self._entries:
             known = ", ".join(self._entries) or "none"
             raise NotFound(f"graph {graph_id!r} is not in langgraph.json (loaded graphs: {known})")
@@ -91,11 +115,27 @@ class LoadedGraphs(Mapping[str, Graph]):
         for entry in self._entries.values():
             graph = copy.copy(entry.graph)
             graph.checkpointer = saver
-            entries.append(GraphEntry(entry.graph_id, entry.spec, entry.description, graph))
-        return LoadedGraphs(entries, self.config_path)
+            entries.append(replace(entry, graph=graph))
+        return LoadedGraphs(entries, self.config_path, broken=self.broken, sections=self.sections)
+
+    def is_per_run(self, graph_id: str) -> bool:
+        entry = self._entries.get(graph_id)
+        return entry is not None and entry.factory is not None
+
+    @asynccontextmanager
+    async def open_for_run(self, graph_id: str, config: dict[str, Any], context: Any) -> AsyncIterator[Graph]:
+        """A per-run factory's graph for one run, with the checkpointer and store of the start-up graph."""
+        entry = self._entries[graph_id]
+        assert entry.factory is not None, "only for per-run entries (is_per_run)"
+        async with entry.factory.open(cast(RunnableConfig, config), store=entry.graph.store, context=context) as built:
+            graph = copy.copy(built)  # the factory may return the same object each time: never modify it
+            graph.checkpointer = entry.graph.checkpointer
+            if entry.graph.store is not None:
+                graph.store = entry.graph.store
+            yield graph
 
 
-def load_graphs(config_path: Path, *, required: bool = True) -> LoadedGraphs:
+def load_graphs(config_path: Path, *, required: bool = True, strict: bool = False) -> LoadedGraphs:
     """Load every graph named in `config_path`. A missing file is an error only when `required`
     (the operator named it); keel then starts with no graphs."""
     path = config_path.resolve()
@@ -106,12 +146,45 @@ def load_graphs(config_path: Path, *, required: bool = True) -> LoadedGraphs:
         return LoadedGraphs([], None)
     raw = _read_config(path)
     base = path.parent
-    _refuse_shadowed_modules(base)
-    if str(base) not in sys.path:
-        sys.path.append(str(base))  # last: a user's `tools.py` must not shadow keel's own packages
-    entries = [_load_entry(graph_id, value, base) for graph_id, value in raw.items()]
-    log.info("loaded %d graph(s) from %s: %s", len(entries), path, ", ".join(raw) or "none")
-    return LoadedGraphs(entries, path)
+    try:
+        app_sections.apply_env(raw.get("env"), base)
+        roots = [base, *app_sections.dependency_roots(raw.get("dependencies"), base)]
+        for root in roots:
+            _refuse_shadowed_modules(root)
+            if str(root) not in sys.path:
+                sys.path.append(str(root))  # last: a user's `tools.py` must not shadow keel's own packages
+        entries, broken = _load_entries(raw["graphs"], base, roots, strict=strict)
+        sections = AppSections(
+            http=raw.get("http") or {},
+            http_app=app_sections.load_http_app(raw.get("http"), base, roots),
+            auth=app_sections.load_auth(raw.get("auth"), base, roots),
+            store=app_sections.check_store(raw.get("store")),
+        )
+    except UserCodeError as exc:
+        raise GraphLoadError(str(exc)) from None
+    if sections.auth is not None:
+        log.warning("langgraph.json auth is loaded and checked, but keel does not enforce it: every caller is allowed")
+    names = ", ".join(entry.graph_id for entry in entries) or "none"
+    log.info("loaded %d graph(s) from %s: %s", len(entries), path, names)
+    return LoadedGraphs(entries, path, broken=broken, sections=sections)
+
+
+def _load_entries(
+    graphs: dict[str, Any], base: Path, roots: list[Path], *, strict: bool
+) -> tuple[list[GraphEntry], dict[str, str]]:
+    entries: list[GraphEntry] = []
+    broken: dict[str, str] = {}
+    for graph_id, value in graphs.items():
+        try:
+            entries.append(_load_entry(graph_id, value, base, roots))
+        except UserCodeError as exc:
+            if strict:
+                raise
+            broken[graph_id] = str(exc)
+            log.error("%s (left out; the other graphs serve, `keel serve --strict` would stop instead)", exc)
+    if broken and not entries:
+        raise UserCodeError(next(iter(broken.values())))
+    return entries, broken
 
 
 def _read_config(path: Path) -> dict[str, Any]:
@@ -122,7 +195,7 @@ def _read_config(path: Path) -> dict[str, Any]:
     graphs = data.get("graphs", {}) if isinstance(data, dict) else None
     if not isinstance(graphs, dict):
         raise GraphLoadError(f'graph registry {path}: expected an object with a "graphs" object')
-    return graphs
+    return {**data, "graphs": graphs}
 
 
 def _refuse_shadowed_modules(base: Path) -> None:
@@ -146,106 +219,10 @@ def _is_module(path: Path) -> bool:
     return path.is_file() if path.suffix == ".py" else path.is_dir() and any(path.glob("*.py"))
 
 
-def _load_entry(graph_id: str, value: Any, base: Path) -> GraphEntry:
+def _load_entry(graph_id: str, value: Any, base: Path, roots: list[Path]) -> GraphEntry:
     spec, description = (value.get("path"), value.get("description")) if isinstance(value, dict) else (value, None)
     where = f"graph {graph_id!r} ({spec})"
     if not isinstance(spec, str) or spec.count(":") != 1 or not all(spec.split(":")):
-        raise GraphLoadError(f'graph {graph_id!r}: expected "path/to/file.py:attribute", got {spec!r}')
-    module_part, attr = spec.split(":")
-    module = _import(module_part, base, where)
-    obj = _attribute(module, attr, where)
-    graph = _to_graph(obj, where)
-    return GraphEntry(graph_id, spec, description if isinstance(description, str) else None, graph)
-
-
-def _import(module_part: str, base: Path, where: str) -> ModuleType:
-    if not module_part.endswith(".py") and "/" not in module_part:
-        return _run_import(lambda: importlib.import_module(module_part), where)
-    path = (base / module_part).resolve()
-    if not path.is_file():
-        raise GraphLoadError(f"{where}: file not found: {path}")
-    dotted = _package_name(path, base)
-    if dotted is not None:
-        module = _run_import(lambda: importlib.import_module(dotted), where)
-        if module.__file__ is None or Path(module.__file__).resolve() != path:
-            raise GraphLoadError(f"{where}: {dotted} is already imported from {module.__file__}; rename the package")
-        return module
-    name = "keel_graph_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
-    if name in sys.modules:
-        return sys.modules[name]
-    return _run_import(lambda: _exec_file(name, path), where)
-
-
-def _package_name(path: Path, base: Path) -> str | None:
-    """`pkg.sub.file` when every folder between `base` and the file is a package, so the file's
-    relative imports work; None for a plain file."""
-    parts = path.relative_to(base).with_suffix("").parts if path.is_relative_to(base) else ()
-    if len(parts) < 2:
-        return None
-    folders = [base.joinpath(*parts[:i]) for i in range(1, len(parts))]
-    if not all((folder / "__init__.py").is_file() for folder in folders):
-        return None
-    return ".".join(parts)
-
-
-def _exec_file(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path} as a Python module")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # type hints and pickled types resolve the module by name
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
-
-
-def _run_import(load: Callable[[], ModuleType], where: str) -> ModuleType:
-    try:
-        return load()
-    except Exception as exc:  # user code: anything can go wrong; report it on one line
-        raise GraphLoadError(f"{where}: import failed: {_one_line(exc)}") from None
-
-
-def _attribute(module: ModuleType, attr: str, where: str) -> Any:
-    obj: Any = module
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise GraphLoadError(f"{where}: {module.__name__} has no attribute {attr!r}")
-        obj = getattr(obj, part)
-    return obj
-
-
-def _to_graph(obj: Any, where: str, *, from_factory: bool = False) -> Graph:
-    if isinstance(obj, Pregel):
-        return obj
-    if isinstance(obj, StateGraph):
-        try:
-            return obj.compile()
-        except Exception as exc:  # the builder is invalid (unknown node in an edge, ...)
-            raise GraphLoadError(f"{where}: the StateGraph does not compile: {_one_line(exc)}") from None
-    if not from_factory and (inspect.isfunction(obj) or inspect.ismethod(obj)):
-        return _to_graph(_call_factory(obj, where), where, from_factory=True)
-    expected = "a compiled graph or a StateGraph" if from_factory else "a compiled graph, a StateGraph or a factory"
-    got = "the factory returned" if from_factory else "is"
-    raise GraphLoadError(f"{where}: {got} a {type(obj).__name__}, expected {expected}")
-
-
-def _call_factory(factory: Callable[..., Any], where: str) -> Any:
-    if inspect.iscoroutinefunction(factory):
-        raise GraphLoadError(f"{where}: async factories are not supported; return the graph from a plain function")
-    parameters = [p for p in inspect.signature(factory).parameters.values() if p.default is inspect.Parameter.empty]
-    if len(parameters) > 1:
-        raise GraphLoadError(f"{where}: a factory takes no arguments or one `config` argument")
-    args: list[Any] = [{"configurable": {}}] if parameters else []
-    try:
-        return factory(*args)
-    except Exception as exc:  # user code
-        raise GraphLoadError(f"{where}: the factory raised {_one_line(exc)}") from None
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        raise UserCodeError(f'graph {graph_id!r}: expected "path/to/file.py:attribute", got {spec!r}')
+    graph, factory = resolve(load_attribute(spec, base, roots, where), where)
+    return GraphEntry(graph_id, spec, description if isinstance(description, str) else None, graph, factory)

@@ -26,10 +26,13 @@ _RESOURCES = {
 _PROBES = {"health", "observability"}  # no resource behind them
 
 
-def install_openapi(app: FastAPI) -> None:
+def install_openapi(app: FastAPI, user_document: dict[str, Any] | None = None) -> None:
+    """keel's document, with the operations of the user's `http.app` (`user_document`) added: theirs win a
+    clash, as their routes do."""
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = _document(app)
+            app.openapi_schema = _with_user_operations(_document(app), user_document or {})
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customize the document
@@ -55,6 +58,15 @@ def _document(app: FastAPI) -> dict[str, Any]:
                     "description": description,
                     "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
                 }
+    return document
+
+
+def _with_user_operations(document: dict[str, Any], user_document: dict[str, Any]) -> dict[str, Any]:
+    for path, operations in user_document.get("paths", {}).items():
+        document["paths"].setdefault(path, {}).update(operations)
+    schemas = document["components"]["schemas"]
+    for name, schema in user_document.get("components", {}).get("schemas", {}).items():
+        schemas.setdefault(name, schema)
     return document
 
 

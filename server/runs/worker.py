@@ -14,7 +14,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
@@ -22,13 +22,13 @@ import psycopg
 from psycopg_pool import PoolTimeout
 
 from server.db.pool import Connection, Pool
-from server.graph_loading import Graph
+from server.graph_loading import Graph, LoadedGraphs
 from server.observability.logging import log_context
 from server.observability.run import RunObservation
 from server.records import CancelAction, Run, StartedRun, ThreadStatus
 from server.runs import store
 from server.runs.events import EventLog
-from server.runs.execute import Outcome, execute
+from server.runs.execute import Outcome, execute, run_config
 from server.runs.notify import RUNS_CHANNEL, Notifier, wait
 from server.runs.recent import Event
 from server.serialize import dumps
@@ -48,7 +48,7 @@ class Worker:
         *,
         pool: Pool,
         notifier: Notifier,
-        graphs: Mapping[str, Graph],
+        graphs: LoadedGraphs,
         context_for: ContextFor,
         settings: RunSettings,
     ) -> None:
@@ -212,9 +212,14 @@ class Worker:
         remaining = limit - run["elapsed_s"]
         if remaining <= 0:
             return Outcome("timeout", f"run exceeded its timeout ({limit:g} s since it first started)")
-        context = self.context_for(graph, run["kwargs"].get("context"))
+        requested = run["kwargs"].get("context")
         async with asyncio.timeout(remaining):
-            return await execute(graph, run, events, context=context, observed=observed)
+            if not self.graphs.is_per_run(run["graph_id"]):
+                return await execute(graph, run, events, context=self.context_for(graph, requested), observed=observed)
+            # A factory taking the run's config or a ServerRuntime: called for this run, as LangGraph Server does.
+            config = run_config(run, resume_latest=False)
+            async with self.graphs.open_for_run(run["graph_id"], config, requested) as built:
+                return await execute(built, run, events, context=self.context_for(built, requested), observed=observed)
 
     async def _beat_until_done(
         self, run_id: uuid.UUID, task: asyncio.Task[Outcome]

@@ -59,7 +59,8 @@ def assistant_json(row: dict[str, Any], select: list[str] | None = None) -> dict
 
 async def get_assistant(conn: Connection, graphs: LoadedGraphs, assistant_id: str) -> dict[str, Any]:
     """The row for an assistant id or a graph id; `NotFound` otherwise."""
-    if assistant_id in graphs:
+    if assistant_id in graphs or assistant_id in graphs.broken:
+        graphs.entry(assistant_id)  # a graph that failed to load: NotFound saying why
         uid = system_assistant_id(assistant_id)
     else:
         try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
@@ -24,6 +24,7 @@ from server.errors import Conflict, NotFound
 from server.graph_loading import LoadedGraphs
 from server.records import ActiveStatus, CancelAction, Run, RunKwargs, RunStatus
 from server.runs import store
+from server.runs.context import mirrored, requested_config_and_context
 from server.runs.events import follow_batches
 from server.runs.notify import Notifier
 from server.runs.request_body import RunCreate
@@ -83,9 +84,10 @@ class RunService:
         kwargs = body.run_kwargs()
         if "command" in kwargs:
             commands.check_shape(kwargs["command"], self.graphs[assistant.graph_id])
-        kwargs["config"] = assistant.merged_config(kwargs.get("config"))
-        if assistant.context or "context" in kwargs:
-            kwargs["context"] = {**assistant.context, **(kwargs.get("context") or {})}
+        config, context = requested_config_and_context(kwargs.get("config"), kwargs.get("context"))
+        stored_config, stored_context = mirrored(assistant.config, assistant.context)
+        kwargs["config"] = replace(assistant, config=stored_config).merged_config(config)
+        kwargs["context"] = {**stored_context, **context}  # always set: a graph's context schema gets its defaults
         if assistant.run_timeout_s is not None:
             kwargs["timeout_s"] = assistant.run_timeout_s
         return kwargs

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from langgraph_sdk.client import LangGraphClient
+from langgraph_sdk.errors import BadRequestError
 
 pytestmark = pytest.mark.slow
 
@@ -31,23 +32,46 @@ async def test_the_react_agent_reads_the_runs_context(client: LangGraphClient) -
     assert answer_of(values) == "Hello, Ada. The user is called Ada."
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: with no context the graph gets None, not its schema's defaults")
 async def test_the_react_agent_gets_its_context_defaults_without_context(client: LangGraphClient) -> None:
     values = await client.runs.wait(None, "agent", input=QUESTION)
     assert answer_of(values) == "Hello, friend. The user is called friend."
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: the run's context is not mirrored into config.configurable")
 async def test_context_is_mirrored_into_configurable(client: LangGraphClient) -> None:
     values = await client.runs.wait(None, "echo", input={}, context={"user_name": "Ada"})
     assert values == {"context": {"user_name": "Ada", "greeting": "Hello"}, "configured": {"user_name": "Ada"}}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: config.configurable is not mirrored into the run's context")
 async def test_configurable_is_mirrored_into_context(client: LangGraphClient) -> None:
     values = await client.runs.wait(None, "echo", input={}, config={"configurable": {"user_name": "Ada"}})
     assert isinstance(values, dict)
     assert values["context"] == {"user_name": "Ada", "greeting": "Hello"}
+
+
+async def test_configurable_keys_outside_the_context_schema_are_left_out_of_the_context(
+    client: LangGraphClient,
+) -> None:
+    values = await client.runs.wait(None, "echo", input={}, config={"configurable": {"persona": "pirate"}})
+    assert isinstance(values, dict)
+    assert values["context"] == {"user_name": "friend", "greeting": "Hello"}
+
+
+async def test_sending_both_context_and_configurable_is_a_400(client: LangGraphClient) -> None:
+    with pytest.raises(BadRequestError):
+        await client.runs.create(
+            None, "echo", input={}, context={"user_name": "Ada"}, config={"configurable": {"a": 1}}
+        )
+
+
+async def test_an_assistants_configurable_reaches_the_context(client: LangGraphClient) -> None:
+    made = await client.assistants.create(
+        "echo", config={"configurable": {"greeting": "Ahoy"}}, name=f"a-{uuid.uuid4()}"
+    )
+    values = await client.runs.wait(None, made["assistant_id"], input={}, context={"user_name": "Ada"})
+    assert values == {
+        "context": {"user_name": "Ada", "greeting": "Ahoy"},
+        "configured": {"user_name": "Ada", "greeting": "Ahoy"},
+    }
 
 
 async def test_an_assistants_context_sits_under_the_runs(client: LangGraphClient) -> None:
@@ -61,7 +85,6 @@ async def test_a_factory_graph_serves(client: LangGraphClient) -> None:
     assert await client.runs.wait(None, "factory", input={}) == {"reply": "built for plain"}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: a factory is called once at start-up, not per run with its config")
 async def test_a_factory_is_called_with_the_runs_config(client: LangGraphClient) -> None:
     values = await client.runs.wait(None, "factory", input={}, config={"configurable": {"persona": "pirate"}})
     assert values == {"reply": "built for pirate"}

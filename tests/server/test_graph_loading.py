@@ -1,4 +1,5 @@
-"""langgraph.json → compiled graphs on keel's checkpointer; every broken entry fails start-up in one line."""
+"""langgraph.json → compiled graphs on keel's checkpointer. A broken entry is left out with its reason, or with
+`strict` fails start-up in one line; the other sections (env, dependencies, http, auth, store) load or fail in one."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph.state import CompiledStateGraph
+from langgraph_sdk import get_client
+from langgraph_sdk.errors import NotFoundError
 
 from server.graph_loading import GraphLoadError, load_graphs
-from tests.process import KEEL, REPO
+from tests.process import KEEL, REPO, KeelProcess
 from tests.server.api_graphs import GRAPHS
 from tests.server.conftest import checkpoint_rows, graphs_on, write_graphs
 
@@ -79,8 +82,10 @@ BROKEN: dict[str, tuple[Any, str]] = {
     "wrong type": ("./api_graphs.py:GRAPHS", r"is a dict, expected a compiled graph, a StateGraph or a factory"),
     "factory raises": ("./bad_factory.py:raises", r"the factory raised RuntimeError: no graph today"),
     "factory returns junk": ("./bad_factory.py:returns_int", r"the factory returned a int, expected"),
-    "factory takes two": ("./bad_factory.py:two_args", r"takes no arguments or one `config` argument"),
-    "async factory": ("./bad_factory.py:async_factory", r"async factories are not supported"),
+    "factory takes two": ("./bad_factory.py:two_args", r"a factory takes no argument, a config, a ServerRuntime or"),
+    "factory takes three": ("./bad_factory.py:three_args", r"this one takes a, b, c"),
+    "async factory returns junk": ("./bad_factory.py:async_factory", r"the factory returned a NoneType, expected"),
+    "per-run factory raises at start-up": ("./bad_factory.py:raises_on_read", r"factory raised KeyError: 'persona'"),
     "builder does not compile": ("./bad_factory.py:dangling", r"the StateGraph does not compile: ValueError"),
 }
 
@@ -99,6 +104,12 @@ def returns_int(config):
 
 def two_args(a, b):
     return None
+
+def three_args(a, b, c):
+    return None
+
+def raises_on_read(config):
+    return {"x": config["configurable"]["persona"]}
 
 async def async_factory():
     return None
@@ -119,7 +130,7 @@ def _broken_folder(tmp_path: Path, spec: Any) -> Path:
 def test_a_broken_entry_is_one_line_naming_it(tmp_path: Path, kind: str):
     spec, reason = BROKEN[kind]
     with pytest.raises(GraphLoadError) as caught:
-        load_graphs(_broken_folder(tmp_path, spec))
+        load_graphs(_broken_folder(tmp_path, spec), strict=True)
     message = str(caught.value)
     assert "\n" not in message
     assert message.startswith("graph 'broken'")
@@ -136,10 +147,10 @@ def test_an_unreadable_registry_is_one_line(tmp_path: Path, content: str):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["env", "flag"])
-def test_keel_serve_with_a_broken_entry_exits_with_one_line(tmp_path: Path, how: str):
+def test_keel_serve_strict_with_a_broken_entry_exits_with_one_line(tmp_path: Path, how: str):
     config = _broken_folder(tmp_path, "./api_graphs.py:nope")
     env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
-    args = [*KEEL, "serve"]
+    args = [*KEEL, "serve", "--strict"]
     if how == "env":
         env["KEEL_CONFIG"] = str(config)
     else:
@@ -151,6 +162,24 @@ def test_keel_serve_with_a_broken_entry_exits_with_one_line(tmp_path: Path, how:
     assert "has no attribute 'nope'" in lines[0]
     assert "Traceback" not in done.stderr
     assert not (tmp_path / ".keel").exists(), "graphs load before any database is started"
+
+
+@pytest.mark.slow
+async def test_keel_serve_with_a_broken_entry_logs_it_and_serves_the_others(tmp_path: Path, database_url: str):
+    config = _broken_folder(tmp_path, "./api_graphs.py:nope")
+    keel = KeelProcess(
+        ["serve", "--config", str(config)], env={"DATABASE_URL": database_url}, cwd=tmp_path, log=tmp_path / "keel.log"
+    )
+    try:
+        keel.wait_ready(timeout=30)
+        async with get_client(url=keel.base_url) as client:
+            assert [found["graph_id"] for found in await client.assistants.search()] == ["good"]
+            assert await client.runs.wait(None, "good", input={"messages": []}) is not None
+            with pytest.raises(NotFoundError, match=r"graph 'broken' failed to load: .*has no attribute 'nope'"):
+                await client.assistants.get("broken")
+    finally:
+        keel.stop()
+    assert "graph 'broken' (./api_graphs.py:nope)" in keel.output() and "has no attribute 'nope'" in keel.output()
 
 
 USES_ITS_TOOLS = """
