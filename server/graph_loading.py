@@ -11,8 +11,8 @@ either; factories are called once, at start-up. Async factories are not supporte
 
 `load_graphs()` imports and compiles everything up front, so a broken entry stops `keel serve`
 before it touches the database, with a one-line `GraphLoadError` naming the entry.
-`LoadedGraphs.with_checkpointer(saver)` then gives keel's copies: whatever checkpointer the user
-compiled in is replaced by keel's Postgres saver, and the user's objects are never modified.
+`LoadedGraphs.with_checkpointer(saver, store)` then gives keel's copies: whatever checkpointer (and store) the
+user compiled in is replaced by keel's Postgres saver (and store), and the user's objects are never modified.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import StateGraph
 from langgraph.pregel import Pregel
+from langgraph.store.base import BaseStore
 
 from server.errors import NotFound
 
@@ -81,8 +82,9 @@ class LoadedGraphs(Mapping[str, Graph]):
             raise NotFound(f"graph {graph_id!r} is not in langgraph.json (loaded graphs: {known})")
         return self._entries[graph_id]
 
-    def with_checkpointer(self, saver: BaseCheckpointSaver[Any]) -> LoadedGraphs:
-        """Copies of every graph that checkpoint to `saver`, whatever the user compiled in.
+    def with_checkpointer(self, saver: BaseCheckpointSaver[Any], store: BaseStore | None = None) -> LoadedGraphs:
+        """Copies of every graph that checkpoint to `saver`, whatever the user compiled in, and (as on LangGraph
+        Server) get `store` as `runtime.store` / `get_store()`, replacing any store compiled in.
 
         A shallow copy, not `Pregel.copy()`: in langgraph 1.2 `copy()` re-runs `__init__` and drops
         the serde allowlist and the v2 output mappers that `compile()` set.
@@ -91,6 +93,8 @@ class LoadedGraphs(Mapping[str, Graph]):
         for entry in self._entries.values():
             graph = copy.copy(entry.graph)
             graph.checkpointer = saver
+            if store is not None:
+                graph.store = store
             entries.append(GraphEntry(entry.graph_id, entry.spec, entry.description, graph))
         return LoadedGraphs(entries, self.config_path)
 

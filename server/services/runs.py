@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sse_starlette import EventSourceResponse
@@ -59,6 +59,9 @@ class RunService:
     notifier: Notifier
     worker: Worker | None
     settings: RunSettings
+    # The request's headers that `http.configurable_headers` passes: they land in the run's config.configurable,
+    # over the body's and the assistant's values, as on LangGraph Server.
+    headers: Mapping[str, Any] = field(default_factory=dict)
 
     async def create(self, thread_id: uuid.UUID, body: RunCreate) -> Run:
         # A free worker slot here starts the run here, without a claim (see store.insert_run); the slot is
@@ -75,6 +78,8 @@ class RunService:
         if "command" in kwargs:
             commands.check_shape(kwargs["command"], self.graphs[assistant.graph_id])
         kwargs["config"] = assistant.merged_config(kwargs.get("config"))
+        if self.headers:
+            kwargs["config"]["configurable"] = {**kwargs["config"].get("configurable", {}), **self.headers}
         if assistant.context or "context" in kwargs:
             kwargs["context"] = {**assistant.context, **(kwargs.get("context") or {})}
         if assistant.run_timeout_s is not None:

@@ -33,11 +33,6 @@ KNOWN_MISSING = {
     "DELETE /runs/crons/{}",
     "POST /runs/cancel",
     "POST /runs/batch",
-    "PUT /store/items",
-    "GET /store/items",
-    "DELETE /store/items",
-    "POST /store/items/search",
-    "POST /store/namespaces",
     "GET /info",
     "GET /docs",  # served (FastAPI's Swagger UI) but not listed in the document
 }
