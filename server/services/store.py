@@ -48,7 +48,10 @@ async def put_item(
     ttl: float | None,
 ) -> None:
     with _refused():
-        await store.aput(namespace, key, value, index=index, ttl=ttl)
+        if ttl is None:  # the SDK leaves `ttl` out when it has none: the store's `default_ttl` applies
+            await store.aput(namespace, key, value, index=index)
+        else:
+            await store.aput(namespace, key, value, index=index, ttl=ttl)
 
 
 async def get_item(
