@@ -14,7 +14,7 @@ from nodes.delegate import delegate_to
 from nodes.run_tools import make_tool_runner
 from nodes.spec import NodeSpec
 from nodes.state import SupportState
-from nodes.supervisor import READ_TOOLS, handoff_name, make_supervisor
+from nodes.supervisor import TOOLS, handoff_name, make_supervisor
 
 # The workers the supervisor delegates to, one line each: it learns about each from its description and keywords.
 WORKERS: tuple[NodeSpec, ...] = (
@@ -30,7 +30,7 @@ def build(workers: Sequence[NodeSpec] = WORKERS) -> StateGraph[SupportState, Con
     graph = StateGraph(SupportState, context_schema=Context)
     graph.add_node("supervisor", make_supervisor(workers))
     handoffs = {handoff_name(w): w.name for w in workers}
-    runner = make_tool_runner(agent="supervisor", allowed=READ_TOOLS, back_to="supervisor", handoffs=handoffs)
+    runner = make_tool_runner(agent="supervisor", allowed=TOOLS, back_to="supervisor", handoffs=handoffs)
     graph.add_node("tools", runner, destinations=("supervisor", *handoffs.values()))
     for worker in workers:
         graph.add_node(worker.name, delegate_to(build_agent_loop(worker).compile(name=worker.name)))

@@ -82,6 +82,7 @@ async def execute(call: ToolCallDict, spec: ToolSpec, runtime: Runtime[Context],
         idempotency_key=idempotency_key(runtime, call["id"]),
         thread_id=execution(runtime).thread_id or "",
         agent=agent,
+        store=runtime.store,
     )
     callbacks = await _report_tool_start(call, spec)
     try:

@@ -1,6 +1,6 @@
-"""The support supervisor: looks customers up itself (read-only tools) and delegates the rest to worker
-agents through one `ask_<worker>` tool each, until it can answer. Past Context.max_steps it stops and
-explains instead of looping."""
+"""The support supervisor: looks customers up itself (read-only tools), remembers how they want to be contacted
+(the store), and delegates the rest to worker agents through one `ask_<worker>` tool each, until it can answer.
+Past Context.max_steps it stops and explains instead of looping."""
 
 from __future__ import annotations
 
@@ -16,12 +16,17 @@ from nodes.state import SupportState
 from nodes.tool_agent import tool_schemas
 
 READ_TOOLS = ("lookup_customer",)
+# The supervisor's own tools: look-ups, and what the desk remembers across conversations (LangGraph's store).
+TOOLS = (*READ_TOOLS, "remember_preferred_channel")
 
 PROMPT = """You are the support supervisor of a SaaS company's customer desk. Look customers up yourself;
 delegate everything else to the worker whose description fits, with its ask_<worker> tool and the customer's
 request (including ids). When the workers have answered, reply to the request in a few sentences, citing what
 they found or changed. Tools and when to use them:
-- lookup_customer: a customer's record (keywords: who is, look up, customer record)
+- lookup_customer: a customer's record, with their preferred channel if one was remembered (keywords: who is, look up, \
+customer record)
+- remember_preferred_channel: remember how a customer wants to be contacted, in later conversations too \
+(keywords: remember)
 {workers}"""
 
 
@@ -55,7 +60,7 @@ def step_limit_answer(state: SupportState, turns: int) -> AIMessage:
 
 
 def make_supervisor(workers: Sequence[NodeSpec]) -> Any:
-    tools = [*tool_schemas(READ_TOOLS), *(handoff_schema(w) for w in workers)]
+    tools = [*tool_schemas(TOOLS), *(handoff_schema(w) for w in workers)]
     prompt = prompt_for(workers)
 
     async def supervisor(state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -93,9 +93,17 @@ def _load_graphs(settings: Settings, args: argparse.Namespace) -> LoadedGraphs:
         settings.server = settings.server.model_copy(update={"config": args.config})
     try:
         required = "config" in settings.server.model_fields_set
-        return load_graphs(settings.server.config, required=required, strict=args.strict)
+        graphs = load_graphs(settings.server.config, required=required, strict=args.strict)
     except GraphLoadError as exc:
         raise CommandError(str(exc)) from None
+    # Imported here: the store's embeddings pull in langchain_openai, and `keel db` stays light.
+    from server.configurable_headers import header_filter
+    from server.store_config import store_config
+
+    # Its other sections too (SettingsError, one line), before the database starts.
+    store_config(graphs.config_path, settings.model)
+    header_filter(graphs.config_path)
+    return graphs
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:

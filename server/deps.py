@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.store.base import BaseStore
 
 from server.db.pool import Pool
 from server.graph_loading import LoadedGraphs
@@ -50,9 +51,16 @@ async def get_notifier(request: Request) -> Notifier:
     return runtime_of(request).notifier
 
 
+async def get_store(request: Request) -> BaseStore:
+    return runtime_of(request).store
+
+
 async def get_runs(request: Request) -> RunService:
     runtime = runtime_of(request)
-    return RunService(runtime.pool, runtime.graphs, runtime.notifier, runtime.worker, runtime.settings.runs)
+    headers = runtime.headers.configurable(request.headers)  # what `http.configurable_headers` lets through
+    return RunService(
+        runtime.pool, runtime.graphs, runtime.notifier, runtime.worker, runtime.settings.runs, headers=headers
+    )
 
 
 PoolDep = Annotated[Pool, Depends(get_pool)]
@@ -62,3 +70,4 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 WorkerDep = Annotated[Worker | None, Depends(get_worker)]
 NotifierDep = Annotated[Notifier, Depends(get_notifier)]
 RunsDep = Annotated[RunService, Depends(get_runs)]
+StoreDep = Annotated[BaseStore, Depends(get_store)]

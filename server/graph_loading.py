@@ -12,9 +12,9 @@ is async). `env`, `dependencies`, `http`, `auth` and `store` are read by `server
 `load_graphs()` imports and compiles everything up front, before keel touches the database. A broken entry is
 logged with its reason and left out, and the others serve; with `strict` (`keel serve --strict`), or when no
 entry loads, it stops start-up with a one-line `GraphLoadError` naming the entry. A broken section other than
-`graphs` always stops start-up. `LoadedGraphs.with_checkpointer(saver)` then gives keel's copies: whatever
-checkpointer the user compiled in is replaced by keel's Postgres saver, and the user's objects are never
-modified.
+`graphs` always stops start-up. `LoadedGraphs.with_checkpointer(saver, store)` then gives keel's copies: whatever
+checkpointer (and store) the user compiled in is replaced by keel's Postgres saver (and store), and the user's
+objects are never modified.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.store.base import BaseStore
 from starlette.applications import Starlette
 
 from server import app_sections
@@ -105,8 +106,9 @@ class LoadedGraphs(Mapping[str, Graph]):
             raise NotFound(f"graph {graph_id!r} is not in langgraph.json (loaded graphs: {known})")
         return self._entries[graph_id]
 
-    def with_checkpointer(self, saver: BaseCheckpointSaver[Any]) -> LoadedGraphs:
-        """Copies of every graph that checkpoint to `saver`, whatever the user compiled in.
+    def with_checkpointer(self, saver: BaseCheckpointSaver[Any], store: BaseStore | None = None) -> LoadedGraphs:
+        """Copies of every graph that checkpoint to `saver`, whatever the user compiled in, and (as on LangGraph
+        Server) get `store` as `runtime.store` / `get_store()`, replacing any store compiled in.
 
         A shallow copy, not `Pregel.copy()`: in langgraph 1.2 `copy()` re-runs `__init__` and drops
         the serde allowlist and the v2 output mappers that `compile()` set.
@@ -115,6 +117,8 @@ class LoadedGraphs(Mapping[str, Graph]):
         for entry in self._entries.values():
             graph = copy.copy(entry.graph)
             graph.checkpointer = saver
+            if store is not None:
+                graph.store = store
             entries.append(replace(entry, graph=graph))
         return LoadedGraphs(entries, self.config_path, broken=self.broken, sections=self.sections)
 

@@ -1,5 +1,5 @@
 """What a keel process holds for its lifetime, for the API (`keel serve`) and for `keel worker` alike:
-the pool, the migrated database, the checkpointer, the compiled graphs, the LISTEN connection and,
+the pool, the migrated database, the checkpointer, the store, the compiled graphs, the LISTEN connection and,
 unless it is API-only, a worker pool."""
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.store.postgres import AsyncPostgresStore
 
+from server.configurable_headers import HeaderFilter, header_filter
 from server.db.migrate import upgrade
 from server.db.pool import Pool, create_pool
 from server.graph_loading import LoadedGraphs, load_graphs
@@ -22,6 +24,7 @@ from server.runs.notify import Notifier
 from server.runs.worker import Worker
 from server.services.assistants import register_system_assistants
 from server.settings import Settings
+from server.store_config import open_store, store_config
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ class Runtime:
     graphs: LoadedGraphs
     notifier: Notifier
     worker: Worker | None
+    store: AsyncPostgresStore
+    headers: HeaderFilter  # which request headers reach a run's config.configurable
 
 
 @asynccontextmanager
@@ -49,11 +54,13 @@ async def open_runtime(
         pool = create_pool(database_url, settings.database)
         await pool.open(wait=True, timeout=30)
         stack.push_async_callback(pool.close)
-        async with pool.connection() as conn:
-            await upgrade(conn)
-        saver = AsyncPostgresSaver(pool)
         source = graphs if graphs is not None else load_graphs(settings.server.config, required=False)
-        loaded = source.with_checkpointer(saver)
+        stored = store_config(source.config_path, settings.model)
+        async with pool.connection() as conn:
+            await upgrade(conn, store_index=stored.index)
+        saver = AsyncPostgresSaver(pool)
+        store = await stack.enter_async_context(open_store(pool, stored))
+        loaded = source.with_checkpointer(saver, store)
         await register_system_assistants(pool, loaded)
         notifier = Notifier(database_url)
         await notifier.start()
@@ -70,4 +77,4 @@ async def open_runtime(
             )
             await worker.start(size)
             stack.push_async_callback(worker.stop)
-        yield Runtime(settings, pool, saver, loaded, notifier, worker)
+        yield Runtime(settings, pool, saver, loaded, notifier, worker, store, header_filter(source.config_path))

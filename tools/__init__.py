@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tools.billing import CHECK_BILLING_STATUS, ENABLE_PAID_PLAN
 from tools.calculator import CALCULATOR
+from tools.contact_preferences import REMEMBER_PREFERRED_CHANNEL
 from tools.contracts import LOOKUP_CONTRACT_TERMS
 from tools.customers import CHECK_ADMIN_PERMISSIONS, LOOKUP_CUSTOMER
 from tools.docs import SEARCH_DOCS
@@ -25,4 +26,5 @@ TOOLS: dict[str, ToolSpec] = {
     "enable_paid_plan": ENABLE_PAID_PLAN,
     "issue_refund": ISSUE_REFUND,
     "send_external_message": SEND_EXTERNAL_MESSAGE,
+    "remember_preferred_channel": REMEMBER_PREFERRED_CHANNEL,
 }

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from tools.contact_preferences import preferred_channel
 from tools.db import CUSTOMER_HINT, Connection, Row, iso, missing_permission, pool, require_customer
 from tools.spec import Risk, ToolArgs, ToolCall, ToolError, ToolSpec
 
@@ -59,7 +60,7 @@ async def lookup_customer(args: LookupCustomerArgs, call: ToolCall) -> Row:
                 (customer["customer_id"],),
             )
         ).fetchall()
-    return {
+    found: Row = {
         "customer_id": customer["customer_id"],
         "name": customer["name"],
         "domain": customer["domain"],
@@ -70,6 +71,9 @@ async def lookup_customer(args: LookupCustomerArgs, call: ToolCall) -> Row:
         "workspaces": [{"workspace_id": ws["workspace_id"], "name": ws["name"]} for ws in workspaces],
         "customer_since": iso(customer["created_at"].astimezone(UTC).date()),  # the same whatever the server's TimeZone
     }
+    if channel := await preferred_channel(call, customer["customer_id"]):
+        found["preferred_channel"] = channel  # remembered in an earlier conversation
+    return found
 
 
 class CheckAdminPermissionsArgs(ToolArgs):

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from langgraph.store.base import BaseStore
 from pydantic import BaseModel, ConfigDict
 
 
@@ -28,12 +29,14 @@ class ToolArgs(BaseModel):
 @dataclass(frozen=True, kw_only=True)
 class ToolCall:
     """Everything a tool may use besides its arguments. `db` is the desk database (a psycopg
-    AsyncConnectionPool, handed in through the graph's runtime context; tools never open one)."""
+    AsyncConnectionPool, handed in through the graph's runtime context; tools never open one). `store` is
+    LangGraph's long-term store (`runtime.store`), None when the graph runs without one."""
 
     db: Any
     idempotency_key: str
     thread_id: str
     agent: str
+    store: BaseStore | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

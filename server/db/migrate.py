@@ -1,4 +1,4 @@
-"""Versioned SQL migrations for keel's own tables, plus LangGraph's checkpoint schema.
+"""Versioned SQL migrations for keel's own tables, plus LangGraph's checkpoint and store schemas.
 
 Files in `migrations/` are named `NNNN_name.sql` and applied in order, each in its own transaction
 together with its row in `keel.schema_migrations`. The whole upgrade runs under a PostgreSQL
@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.store.postgres import AsyncPostgresStore
+from langgraph.store.postgres.base import PostgresIndexConfig
 
 from server.db.pool import Connection
 
@@ -79,8 +81,11 @@ async def _lock(conn: Connection) -> None:
         await asyncio.sleep(_LOCK_POLL_S)
 
 
-async def upgrade(conn: Connection, migrations: list[Migration] | None = None) -> list[Migration]:
-    """Apply what is pending; return what this call applied. `conn` must be in autocommit mode."""
+async def upgrade(
+    conn: Connection, migrations: list[Migration] | None = None, *, store_index: PostgresIndexConfig | None = None
+) -> list[Migration]:
+    """Apply what is pending; return what this call applied. `conn` must be in autocommit mode.
+    `store_index` (langgraph.json's `store.index`) also sets up the store's vector table (pgvector)."""
     migrations = load_migrations() if migrations is None else migrations
     await _lock(conn)
     try:
@@ -104,6 +109,7 @@ async def upgrade(conn: Connection, migrations: list[Migration] | None = None) -
                 )
             log.info("applied migration %04d_%s", migration.version, migration.name)
         await AsyncPostgresSaver(conn).setup()
+        await AsyncPostgresStore(conn, index=store_index).setup()
         return pending
     finally:
         await conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))

@@ -68,6 +68,28 @@ class Run(BaseModel):  # type: ignore[no-redef]
     error: str | None = Field(default=None, description="why the run failed; present only when it did")
 
 
+class Item(BaseModel):
+    """A document in the store: its namespace (a path of labels), key and value."""
+
+    namespace: list[str]
+    key: str
+    value: Json
+    created_at: str = Field(json_schema_extra={"format": "date-time"})
+    updated_at: str = Field(json_schema_extra={"format": "date-time"})
+
+
+class SearchItem(Item):
+    score: float | None = Field(default=None, description="relevance to the search's `query`; null without one")
+
+
+class SearchItemsResponse(BaseModel):
+    items: list[SearchItem]
+
+
+class ListNamespaceResponse(BaseModel):
+    namespaces: list[list[str]]
+
+
 class Checkpoint(BaseModel):
     thread_id: str
     checkpoint_ns: str

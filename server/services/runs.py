@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
@@ -69,6 +69,9 @@ class RunService:
     notifier: Notifier
     worker: Worker | None
     settings: RunSettings
+    # The request's headers that `http.configurable_headers` passes: they land in the run's config.configurable,
+    # over the body's and the assistant's values, as on LangGraph Server.
+    headers: Mapping[str, Any] = field(default_factory=dict)
 
     async def create(self, thread_id: uuid.UUID, body: RunCreate) -> Run:
         # A free worker slot here starts the run here, without a claim (see store.insert_run); the slot is
@@ -87,6 +90,8 @@ class RunService:
         config, context = requested_config_and_context(kwargs.get("config"), kwargs.get("context"))
         stored_config, stored_context = mirrored(assistant.config, assistant.context)
         kwargs["config"] = replace(assistant, config=stored_config).merged_config(config)
+        if self.headers:  # langgraph.json's http.configurable_headers, over the body's and the assistant's values
+            kwargs["config"]["configurable"] = {**kwargs["config"].get("configurable", {}), **self.headers}
         kwargs["context"] = {**stored_context, **context}  # always set: a graph's context schema gets its defaults
         if assistant.run_timeout_s is not None:
             kwargs["timeout_s"] = assistant.run_timeout_s

@@ -108,7 +108,6 @@ async def test_a_subgraph_interrupt_stops_the_run_and_a_resume_finishes_it(clien
     assert values == {"request": "deploy", "decision": "yes", "outcome": "done"}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 §6: graphs get no store (runtime.store is None)")
 async def test_a_graph_remembers_across_threads_through_the_store(client: LangGraphClient) -> None:
     user = str(uuid.uuid4())
     await client.runs.wait(None, "memory", input={"user": user, "note": "prefers email"})

@@ -29,11 +29,6 @@ KNOWN_MISSING = {
     "GET /runs/crons/{}",
     "PATCH /runs/crons/{}",
     "DELETE /runs/crons/{}",
-    "PUT /store/items",
-    "GET /store/items",
-    "DELETE /store/items",
-    "POST /store/items/search",
-    "POST /store/namespaces",
     "GET /docs",  # served (FastAPI's Swagger UI) but not listed in the document
 }
 

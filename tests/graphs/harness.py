@@ -1,5 +1,6 @@
-"""How the graph tests run keel's graphs: the way the server does (one pool, AsyncPostgresSaver, the
-builder compiled once, `Context` on every run, `durability="sync"`), with the offline model for every role."""
+"""How the graph tests run keel's graphs: the way the server does (one pool, AsyncPostgresSaver and
+AsyncPostgresStore on it, the builder compiled once, `Context` on every run, `durability="sync"`), with the
+offline model for every role."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.store.postgres import AsyncPostgresStore
 from langgraph.types import Command
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -141,7 +143,9 @@ async def open_desk(url: str, build: Builder, **kw: Any) -> AsyncIterator[Desk]:
     async with open_pool(url) as pool:
         saver = AsyncPostgresSaver(pool)
         await saver.setup()
-        yield Desk(graph=build().compile(checkpointer=saver), pool=pool, **kw)
+        store = AsyncPostgresStore(pool)
+        await store.setup()
+        yield Desk(graph=build().compile(checkpointer=saver, store=store), pool=pool, **kw)
 
 
 def run_child(command: dict[str, Any], *, root: Path = REPO, timeout: float = READY_TIMEOUT) -> dict[str, Any]:

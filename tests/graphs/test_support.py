@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
 from graphs.support import WORKERS, build
 from tests.graphs.harness import Desk, answer, open_desk, result, tool_calls
@@ -140,3 +140,17 @@ async def test_an_agent_added_as_one_file_and_one_worker_line_runs(
     assert result(results, "calculator").artifact["result"] == 588
     assert result(results, "ask_estimator").content == "588"
     assert answer(values) == "It comes to 588."
+
+
+async def test_a_preferred_channel_is_remembered_across_threads(support: Desk) -> None:
+    first = await support.ask(thread(), "Remember that cus_initech prefers phone.")
+    calls = [c for m in first["messages"] if isinstance(m, AIMessage) for c in m.tool_calls]
+    assert [(c["name"], c["args"]) for c in calls] == [
+        ("remember_preferred_channel", {"customer_id": "cus_initech", "channel": "phone"})
+    ]
+
+    later = await support.ask(thread(), "Who is cus_initech?")
+    records = [m.artifact for m in later["messages"] if isinstance(m, ToolMessage) and m.name == "lookup_customer"]
+    assert [record["preferred_channel"] for record in records] == ["phone"]
+    others = await support.ask(thread(), "Who is cus_acme?")
+    assert all("preferred_channel" not in m.artifact for m in others["messages"] if isinstance(m, ToolMessage))

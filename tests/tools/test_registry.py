@@ -21,6 +21,7 @@ EXPECTED_RISK = {
     "enable_paid_plan": Risk.APPROVAL_REQUIRED,
     "issue_refund": Risk.APPROVAL_REQUIRED,
     "send_external_message": Risk.APPROVAL_REQUIRED,
+    "remember_preferred_channel": Risk.IDEMPOTENT_WRITE,
 }
 
 
