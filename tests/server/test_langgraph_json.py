@@ -327,6 +327,7 @@ def fails_on_demand(config: RunnableConfig):
 )
 
 
+@pytest.mark.slow
 async def test_a_factory_raising_for_a_run_ends_that_run_as_an_error_and_the_next_run_serves(
     tmp_path: Path, keel_server: Callable[..., KeelServer]
 ) -> None:

@@ -33,6 +33,7 @@ async def ttl_minutes(database_url: str, namespace: str, key: str) -> Any:
         return await cur.fetchone()
 
 
+@pytest.mark.slow
 async def test_items_get_the_configured_default_ttl_unless_the_put_names_one(
     keel_server: Callable[..., KeelServer], tmp_path: Path, database_url: str
 ) -> None:
@@ -44,6 +45,7 @@ async def test_items_get_the_configured_default_ttl_unless_the_put_names_one(
     assert await ttl_minutes(database_url, "ttl", "own") == (5.0, True)
 
 
+@pytest.mark.slow
 async def test_without_ttl_items_never_expire(
     keel_server: Callable[..., KeelServer], tmp_path: Path, database_url: str
 ) -> None:
