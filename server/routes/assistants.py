@@ -1,11 +1,11 @@
-"""Assistants: `/assistants` (create, search, count, get, patch, delete) and a graph's
+"""Assistants: `/assistants` (create, search, count, get, patch, delete, versions, latest) and a graph's
 `/graph`, `/schemas` and `/subgraphs`. Every loaded graph is an assistant; see
 `server.services.assistants`."""
 
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Response
@@ -14,13 +14,16 @@ from pydantic import Field
 from server.deps import GraphsDep, PoolDep, RunsDep, SaverDep
 from server.errors import NotFound
 from server.routes.paging import Limit, Offset
-from server.routes.resources import Assistant, AssistantSelected, ok, ok_list
+from server.routes.resources import Assistant, AssistantSelected, AssistantVersion, ok, ok_list
 from server.runs.request_body import LenientBody, RunnableConfig
 from server.services import assistants as service
 from server.services import graph_schemas
+from server.services.assistant_versions import version_json
 from server.services.threads import thread_ids_with_metadata
 
 router = APIRouter(prefix="/assistants", tags=["assistants"])
+
+Version = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]  # the column is a PostgreSQL integer
 
 
 class AssistantCreate(LenientBody):
@@ -52,6 +55,16 @@ class AssistantSearch(LenientBody):
     sort_by: service.SortBy = "created_at"
     sort_order: service.SortOrder = "desc"
     select: list[str] | None = None
+
+
+class AssistantVersionsSearch(LenientBody):
+    metadata: dict[str, Any] | None = Field(default=None, description="versions whose metadata contains this")
+    limit: Limit = 10
+    offset: Offset = 0
+
+
+class AssistantVersionChange(LenientBody):
+    version: Version | None = Field(default=None, description="the stored version to make current")
 
 
 class AssistantCount(LenientBody):
@@ -95,6 +108,27 @@ async def get_assistant(assistant_id: str, pool: PoolDep, graphs: GraphsDep) -> 
 async def patch_assistant(assistant_id: str, body: AssistantPatch, pool: PoolDep, graphs: GraphsDep) -> dict[str, Any]:
     async with pool.connection() as conn:
         row = await service.update_assistant(conn, graphs, assistant_id, body.model_dump(exclude_unset=True))
+    return service.assistant_json(row)
+
+
+@router.post("/{assistant_id}/versions", responses=ok_list(AssistantVersion))
+async def list_assistant_versions(
+    assistant_id: str, pool: PoolDep, graphs: GraphsDep, body: AssistantVersionsSearch | None = None
+) -> list[dict[str, Any]]:
+    """The assistant's stored versions, newest first (404 when none matches, as on LangGraph Server)."""
+    search = body or AssistantVersionsSearch()
+    async with pool.connection() as conn:
+        rows = await service.list_versions(conn, graphs, assistant_id, **search.model_dump())
+    return [version_json(row) for row in rows]
+
+
+@router.post("/{assistant_id}/latest", responses=ok(Assistant))
+async def set_latest_assistant_version(
+    assistant_id: str, body: AssistantVersionChange, pool: PoolDep, graphs: GraphsDep
+) -> dict[str, Any]:
+    """Make a stored version the assistant's current configuration."""
+    async with pool.connection() as conn:
+        row = await service.set_latest_version(conn, graphs, assistant_id, body.version)
     return service.assistant_json(row)
 
 

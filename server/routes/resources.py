@@ -50,6 +50,20 @@ class Assistant(BaseModel):
     description: str | None
 
 
+class AssistantVersion(BaseModel):
+    """One stored version of an assistant (`POST /assistants/{id}/versions`)."""
+
+    assistant_id: str = Field(json_schema_extra={"format": "uuid"})
+    graph_id: str
+    config: Json
+    context: Json
+    created_at: str = Field(json_schema_extra={"format": "date-time"})
+    metadata: Json
+    version: int
+    name: str
+    description: str | None
+
+
 # The mypy plugin's generated __init__ takes **kwargs, which a field named `kwargs` clashes with.
 class Run(BaseModel):  # type: ignore[no-redef]
     run_id: str = Field(json_schema_extra={"format": "uuid"})

@@ -19,6 +19,7 @@ from server.db.pool import Connection, Pool
 from server.errors import Conflict, NotFound
 from server.graph_loading import LoadedGraphs
 from server.serialize import to_json_compatible
+from server.services import assistant_versions as versions
 
 NAMESPACE_GRAPH = UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
 SortBy = Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"]
@@ -34,22 +35,24 @@ def system_assistant_id(graph_id: str) -> UUID:
 
 
 async def register_system_assistants(pool: Pool, graphs: LoadedGraphs) -> None:
-    """Create (or refresh the description of) one assistant per loaded graph. Safe to run from
-    several processes at once."""
+    """Create one assistant per loaded graph (version 1); when a graph's description changed since, store it
+    as a new version, as LangGraph Server does. Safe to run from several processes at once."""
     async with pool.connection() as conn:
         for graph_id in graphs:
-            await conn.execute(
-                """INSERT INTO keel.assistants (assistant_id, graph_id, name, description, metadata)
-                   VALUES (%s, %s, %s, %s, %s)
-                   ON CONFLICT (assistant_id) DO UPDATE SET description = EXCLUDED.description""",
-                (
-                    system_assistant_id(graph_id),
-                    graph_id,
-                    graph_id,
-                    graphs.entry(graph_id).description,
-                    Jsonb({"created_by": "system"}),
-                ),
-            )
+            description = graphs.entry(graph_id).description
+            async with conn.transaction():
+                cur = await conn.execute(
+                    """INSERT INTO keel.assistants (assistant_id, graph_id, name, description, metadata)
+                       VALUES (%s, %s, %s, %s, %s) ON CONFLICT (assistant_id) DO NOTHING RETURNING *""",
+                    (system_assistant_id(graph_id), graph_id, graph_id, description, Jsonb({"created_by": "system"})),
+                )
+                created = await cur.fetchone()
+                if created is not None:
+                    await versions.store_version(conn, created)
+                    continue
+                current = await _locked_row(conn, system_assistant_id(graph_id))
+                if current is not None and current["description"] != description:
+                    await _store_new_version(conn, current["assistant_id"], {"description": description})
 
 
 def assistant_json(row: dict[str, Any], select: list[str] | None = None) -> dict[str, Any]:
@@ -172,12 +175,15 @@ async def create_assistant(
 ) -> dict[str, Any]:
     graphs.entry(graph_id)  # NotFound unless loaded
     uid = assistant_id or uuid4()
-    cur = await conn.execute(
-        """INSERT INTO keel.assistants (assistant_id, graph_id, name, description, config, context, metadata)
-           VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (assistant_id) DO NOTHING RETURNING *""",
-        (uid, graph_id, name, description, Jsonb(config), Jsonb(context), Jsonb(metadata)),
-    )
-    row = await cur.fetchone()
+    async with conn.transaction():
+        cur = await conn.execute(
+            """INSERT INTO keel.assistants (assistant_id, graph_id, name, description, config, context, metadata)
+               VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (assistant_id) DO NOTHING RETURNING *""",
+            (uid, graph_id, name, description, Jsonb(config), Jsonb(context), Jsonb(metadata)),
+        )
+        row = await cur.fetchone()
+        if row is not None:
+            await versions.store_version(conn, row)
     if row is not None:
         return row
     if if_exists == "raise":
@@ -188,19 +194,39 @@ async def create_assistant(
 async def update_assistant(
     conn: Connection, graphs: LoadedGraphs, assistant_id: str, changes: dict[str, Any]
 ) -> dict[str, Any]:
-    """Apply the given fields (graph_id, config, context, name, description replace; metadata merges)."""
+    """Apply the given fields (graph_id, config, context, name, description replace; metadata merges) as a
+    new version, made current."""
     row = await get_assistant(conn, graphs, assistant_id)
     if changes.get("graph_id") is not None:
         graphs.entry(changes["graph_id"])
+    async with conn.transaction():
+        updated = await _store_new_version(conn, row["assistant_id"], changes)
+    if updated is None:
+        raise NotFound(f"assistant {assistant_id} not found")
+    return updated
+
+
+async def _locked_row(conn: Connection, uid: UUID) -> dict[str, Any] | None:
+    """The assistant row, locked until the transaction ends: one version change at a time."""
+    cur = await conn.execute("SELECT * FROM keel.assistants WHERE assistant_id = %s FOR UPDATE", (uid,))
+    return await cur.fetchone()
+
+
+async def _store_new_version(conn: Connection, uid: UUID, changes: dict[str, Any]) -> dict[str, Any] | None:
+    """In the caller's transaction: the current configuration with `changes` applied, stored as the next
+    version and made current. None if the assistant is gone."""
+    if await _locked_row(conn, uid) is None:
+        return None
     cur = await conn.execute(
         """UPDATE keel.assistants SET
                graph_id = coalesce(%(graph_id)s, graph_id), config = coalesce(%(config)s, config),
                context = coalesce(%(context)s, context), metadata = metadata || %(metadata)s,
                name = coalesce(%(name)s, name), description = coalesce(%(description)s, description),
-               version = version + 1, updated_at = now()
+               version = %(version)s, updated_at = now()
            WHERE assistant_id = %(id)s RETURNING *""",
         {
-            "id": row["assistant_id"],
+            "id": uid,
+            "version": await versions.next_version(conn, uid),
             "graph_id": changes.get("graph_id"),
             "config": _jsonb_or_none(changes.get("config")),
             "context": _jsonb_or_none(changes.get("context")),
@@ -210,6 +236,54 @@ async def update_assistant(
         },
     )
     updated = await cur.fetchone()
+    if updated is not None:
+        await versions.store_version(conn, updated)
+    return updated
+
+
+async def list_versions(
+    conn: Connection,
+    graphs: LoadedGraphs,
+    assistant_id: str,
+    *,
+    metadata: dict[str, Any] | None,
+    limit: int,
+    offset: int,
+) -> list[dict[str, Any]]:
+    """A page of the assistant's versions, newest first. Like LangGraph Server, `NotFound` when the page is
+    empty, whether the assistant is unknown or no version matches."""
+    row = await get_assistant(conn, graphs, assistant_id)
+    found = await versions.list_versions(conn, row["assistant_id"], metadata=metadata, limit=limit, offset=offset)
+    if not found:
+        raise NotFound(f"assistant {assistant_id} not found (no version matches)")
+    return found
+
+
+async def set_latest_version(
+    conn: Connection, graphs: LoadedGraphs, assistant_id: str, version: int | None
+) -> dict[str, Any]:
+    """Make a stored version current: its configuration is copied onto the assistant row."""
+    row = await get_assistant(conn, graphs, assistant_id)
+    async with conn.transaction():
+        stored = None if version is None else await versions.get_version(conn, row["assistant_id"], version)
+        if stored is None or await _locked_row(conn, row["assistant_id"]) is None:
+            raise NotFound(f"version {version} of assistant {assistant_id} not found")
+        cur = await conn.execute(
+            """UPDATE keel.assistants SET graph_id = %s, name = %s, description = %s, config = %s, context = %s,
+                   metadata = %s, version = %s, updated_at = now()
+               WHERE assistant_id = %s RETURNING *""",
+            (
+                stored["graph_id"],
+                stored["name"],
+                stored["description"],
+                Jsonb(stored["config"]),
+                Jsonb(stored["context"]),
+                Jsonb(stored["metadata"]),
+                stored["version"],
+                row["assistant_id"],
+            ),
+        )
+        updated = await cur.fetchone()
     if updated is None:
         raise NotFound(f"assistant {assistant_id} not found")
     return updated

@@ -19,8 +19,6 @@ OPERATIONS = Path(__file__).with_name("langgraph_api_operations.json")
 
 # The gap on the way to issue 13's "every LangGraph Server operation": take an entry out once keel serves it.
 KNOWN_MISSING = {
-    "POST /assistants/{}/versions",
-    "POST /assistants/{}/latest",
     "POST /threads/prune",
     "POST /threads/{}/runs/crons",
     "POST /runs/crons",
