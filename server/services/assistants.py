@@ -3,7 +3,8 @@
 A system assistant's id is uuid5 of its graph id (the namespace LangGraph Server uses), so ids
 are the same on every keel and every restart; everywhere an assistant id is accepted, the graph
 id may be given instead. Rows live in `keel.assistants`; assistants of graphs that are not loaded
-are hidden from search.
+are hidden from search. Each row is the current one of its stored versions (`assistant_versions`): every
+change is a new version, taken under the row's lock so concurrent changes get distinct numbers.
 """
 
 from __future__ import annotations
