@@ -3,6 +3,7 @@ LangGraph Server documents them, through the official Python SDK; webhooks go to
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import threading
@@ -33,6 +34,7 @@ class Receiver:
     """A webhook receiver: records each POST; answers `failures` 500s first, then 200s."""
 
     failures: int = 0
+    hold: threading.Event | None = None  # set: each POST waits until it is set (a slow receiver)
     posts: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
@@ -48,6 +50,8 @@ def _app(receiver: Receiver) -> Starlette:
         with receiver.lock:
             receiver.posts.append((dict(request.headers), body))
             failing = len(receiver.posts) <= receiver.failures
+        if receiver.hold is not None:
+            await asyncio.to_thread(receiver.hold.wait, 60)
         return Response(status_code=500 if failing else 200)
 
     return Starlette(routes=[Route("/hook", hook, methods=["POST"])])
@@ -125,6 +129,19 @@ async def test_a_failing_receiver_never_fails_the_run(client: LangGraphClient, r
     # the thread takes the next run as usual
     after = await client.runs.wait(thread["thread_id"], "echo", input={})
     assert isinstance(after, dict) and after["context"] is not None
+
+
+async def test_a_slow_receiver_never_delays_the_run(client: LangGraphClient, receiver: Receiver) -> None:
+    receiver.hold = threading.Event()
+    thread = await client.threads.create()
+    run = await client.runs.create(thread["thread_id"], "echo", input={}, webhook=receiver.url)
+    try:
+        await eventually(lambda_async(lambda: len(receiver.posts) >= 1), "the webhook to be sent")
+        # The receiver still holds the POST, and the run has already ended and frees its thread.
+        assert (await client.runs.get(thread["thread_id"], run["run_id"]))["status"] == "success"
+        assert (await client.threads.get(thread["thread_id"]))["status"] == "idle"
+    finally:
+        receiver.hold.set()
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com/hook", "file:///etc/passwd", "/relative", "http://"])
