@@ -279,6 +279,7 @@ class Worker:
             await events.close()
             async with self.pool.connection() as conn, conn.transaction():
                 await store.rollback_run(conn, run_id, run["thread_id"])
+            self._webhook(run, "rollback")  # the run is gone; LangGraph Server reports it so
             return
         outcome = self._outcome(task, cancel)
         last = [("end", dumps({"run_id": str(run_id), "status": outcome.status}))]
@@ -298,11 +299,15 @@ class Worker:
             return
         events.published(final)
         observed.finished(outcome.status)
+        self._webhook(run, outcome.status, values=outcome.values, error=outcome.error)
+        log.info("run %s ended %s (attempt %d)", run_id, outcome.status, run["attempt"])
+
+    def _webhook(self, run: StartedRun, status: str, *, values: Any = None, error: str | None = None) -> None:
+        """POST the ended run to its webhook, in the background."""
         if url := run["kwargs"].get("webhook"):
             now = dt.datetime.now(dt.UTC)
-            ended = {**run, "status": outcome.status, "updated_at": now, "ended_at": now}
-            self.webhooks.send(url, payload(ended, values=outcome.values, error=outcome.error))
-        log.info("run %s ended %s (attempt %d)", run_id, outcome.status, run["attempt"])
+            ended = {**run, "status": status, "updated_at": now, "ended_at": now}
+            self.webhooks.send(url, payload(ended, values=values, error=error))
 
     async def _finish(
         self, conn: Connection, run_id: uuid.UUID, outcome: Outcome, observed: RunObservation, final: list[Event]

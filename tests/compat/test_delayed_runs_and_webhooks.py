@@ -9,7 +9,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -110,13 +110,16 @@ async def test_a_webhook_gets_the_run_when_it_ends_signed_and_retried(
     assert not verify("another secret", raw, headers[SIGNATURE_HEADER.lower()])
 
 
-async def test_a_cancelled_run_sends_its_webhook_too(client: LangGraphClient, receiver: Receiver) -> None:
+@pytest.mark.parametrize(("action", "status"), [("interrupt", "interrupted"), ("rollback", "rollback")])
+async def test_a_cancelled_run_sends_its_webhook_too(
+    client: LangGraphClient, receiver: Receiver, action: Literal["interrupt", "rollback"], status: str
+) -> None:
     thread = await client.threads.create()
     run = await client.runs.create(thread["thread_id"], "slow", input={"seconds": 60}, webhook=receiver.url)
     await eventually(lambda: _status(client, thread["thread_id"], run["run_id"], "running"), "the run to start")
-    await client.runs.cancel(thread["thread_id"], run["run_id"], wait=True)
+    await client.runs.cancel(thread["thread_id"], run["run_id"], wait=True, action=action)
     await eventually(lambda_async(lambda: len(receiver.posts) >= 1), "the webhook")
-    assert receiver.bodies()[0]["status"] == "interrupted"
+    assert receiver.bodies()[0]["status"] == status
 
 
 async def test_a_failing_receiver_never_fails_the_run(client: LangGraphClient, receiver: Receiver) -> None:
