@@ -35,6 +35,8 @@ class RunKwargs(TypedDict, total=False):
     on_disconnect: Literal["cancel", "continue"]
     on_completion: Literal["delete", "keep"]
     timeout_s: float  # a named assistant's `run_timeout_s`
+    after_seconds: float  # a delayed run: due this long after its creation
+    webhook: str  # POSTed the run when it ends
 
 
 class Run(TypedDict):

@@ -134,6 +134,8 @@ class RunSettings(BaseSettings):
     poll_s: float = Field(default=1.0, gt=0, validation_alias="KEEL_RUN_POLL")
     shutdown_grace_s: float = Field(default=20.0, ge=0, validation_alias="KEEL_SHUTDOWN_GRACE")
     event_retention_h: float = Field(default=24.0, gt=0, validation_alias="KEEL_EVENT_RETENTION_HOURS")
+    # Signs each webhook POST (X-Keel-Signature); unset: webhooks are sent unsigned, as LangGraph Server sends them.
+    webhook_secret: SecretStr | None = Field(default=None, validation_alias="KEEL_WEBHOOK_SECRET")
 
     @property
     def heartbeat_s(self) -> float:
@@ -172,7 +174,7 @@ def _read(group: type[_Group]) -> _Group:
 
 
 # Values that may carry credentials are never echoed back.
-_SENSITIVE = frozenset({"DATABASE_URL", "OPENAI_API_KEY", "LANGFUSE_SECRET_KEY"})
+_SENSITIVE = frozenset({"DATABASE_URL", "OPENAI_API_KEY", "LANGFUSE_SECRET_KEY", "KEEL_WEBHOOK_SECRET"})
 
 
 def _one_line(exc: ValidationError) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated, Any, Literal, cast, get_args
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -24,6 +25,13 @@ def _configurable_is_an_object(config: dict[str, Any]) -> dict[str, Any]:
     if configurable is not None and not isinstance(configurable, dict):
         raise ValueError("config.configurable must be an object")
     return config
+
+
+def _http_url(url: str) -> str:
+    parsed = urlsplit(url)
+    if parsed.scheme.lower() not in ("http", "https") or not parsed.hostname:
+        raise ValueError("webhook must be an absolute http(s) URL")
+    return url
 
 
 # A run's or an assistant's `config`: any keys LangGraph takes; `configurable` merges key by key with the assistant's.
@@ -74,7 +82,7 @@ class RunCreate(LenientBody):
     on_completion: Literal["delete", "keep"] | None = None
     durability: Literal["sync", "async", "exit"] = "sync"
     after_seconds: float | None = Field(default=None, ge=0)
-    webhook: str | None = None
+    webhook: Annotated[str, AfterValidator(_http_url)] | None = None
     feedback_keys: list[str] | None = None
     strict_resume: bool | None = None
     langsmith_tracer: Any = None
@@ -88,10 +96,6 @@ class RunCreate(LenientBody):
     def _input_or_command(self) -> RunCreate:
         if self.command is not None:
             self.input = None  # as LangGraph Server does: the command wins
-        if self.webhook is not None:
-            raise ValueError("webhook is not supported by keel; follow the run with join or join_stream instead")
-        if self.after_seconds:
-            raise ValueError("after_seconds is not supported by keel yet; create the run when it should start")
         return self
 
     def run_kwargs(self) -> RunKwargs:
@@ -111,6 +115,8 @@ class RunCreate(LenientBody):
                 "durability",
                 "on_disconnect",
                 "on_completion",
+                "after_seconds",
+                "webhook",
             },
             exclude_none=True,
         )

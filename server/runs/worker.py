@@ -9,6 +9,7 @@ back to the queue, where another worker continues them from their last checkpoin
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import os
 import socket
@@ -31,6 +32,7 @@ from server.runs.events import EventLog
 from server.runs.execute import Outcome, execute, run_config
 from server.runs.notify import RUNS_CHANNEL, Notifier, wait
 from server.runs.recent import Event
+from server.runs.webhooks import WebhookSender, payload
 from server.serialize import dumps
 from server.settings import RunSettings
 
@@ -63,6 +65,8 @@ class Worker:
         self._running: dict[uuid.UUID, asyncio.Task[Outcome]] = {}
         self._stopping = asyncio.Event()
         self._handing_back = False
+        secret = settings.webhook_secret
+        self.webhooks = WebhookSender(secret.get_secret_value() if secret else None)
 
     async def start(self, size: int) -> None:
         self._free = asyncio.Semaphore(size)
@@ -87,6 +91,7 @@ class Worker:
             await asyncio.wait(still_running, timeout=10)
             for cancelling in cancels:
                 cancelling.cancel()
+        await self.webhooks.close(timeout=self.settings.shutdown_grace_s)
 
     def alive(self) -> bool:
         """True while the claimer and the sweeper are running (for `/ready`)."""
@@ -274,6 +279,7 @@ class Worker:
             await events.close()
             async with self.pool.connection() as conn, conn.transaction():
                 await store.rollback_run(conn, run_id, run["thread_id"])
+            self._webhook(run, "rollback")  # the run is gone; LangGraph Server reports it so
             return
         outcome = self._outcome(task, cancel)
         last = [("end", dumps({"run_id": str(run_id), "status": outcome.status}))]
@@ -293,7 +299,15 @@ class Worker:
             return
         events.published(final)
         observed.finished(outcome.status)
+        self._webhook(run, outcome.status, values=outcome.values, error=outcome.error)
         log.info("run %s ended %s (attempt %d)", run_id, outcome.status, run["attempt"])
+
+    def _webhook(self, run: StartedRun, status: str, *, values: Any = None, error: str | None = None) -> None:
+        """POST the ended run to its webhook, in the background."""
+        if url := run["kwargs"].get("webhook"):
+            now = dt.datetime.now(dt.UTC)
+            ended = {**run, "status": status, "updated_at": now, "ended_at": now}
+            self.webhooks.send(url, payload(ended, values=values, error=error))
 
     async def _finish(
         self, conn: Connection, run_id: uuid.UUID, outcome: Outcome, observed: RunObservation, final: list[Event]

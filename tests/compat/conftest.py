@@ -17,6 +17,7 @@ from tests.pg import scratch_database
 from tests.process import KeelProcess
 
 APP = Path(__file__).with_name("app")
+WEBHOOK_SECRET = "compat-webhook-secret"  # a test value: signs the compat server's webhooks
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +29,12 @@ def compat_server(
         keel = KeelProcess(
             ["serve", "--config", str(APP / "langgraph.json")],
             # runs a test leaves running (the xfails) must not hold up the stop
-            env={"DATABASE_URL": url, "KEEL_RUN_POLL": "0.5", "KEEL_SHUTDOWN_GRACE": "1"},
+            env={
+                "DATABASE_URL": url,
+                "KEEL_RUN_POLL": "0.5",
+                "KEEL_SHUTDOWN_GRACE": "1",
+                "KEEL_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            },
             cwd=folder,
             log=folder / "keel.log",
         )

@@ -104,7 +104,11 @@ async def insert_run(
 
     With `start`, a run that is its thread's only active one is inserted already running under that lease:
     its worker starts it without a claim, and no other worker is woken. Otherwise the run is pending and the
-    workers are notified."""
+    workers are notified.
+
+    A delayed run (`after_seconds`) is created pending with its `created_at` that far ahead, as on LangGraph
+    Server: workers skip it until then, and it takes its place in the thread's order at its due time, so a
+    run created meanwhile without a delay goes first. It never starts at once under `start`."""
     thread: LiteralString = (
         """INSERT INTO keel.threads (thread_id, metadata, status, active_runs)
            VALUES (%(thread_id)s, jsonb_build_object('graph_id', %(graph_id)s::text,
@@ -118,6 +122,7 @@ async def insert_run(
            WHERE thread_id = %(thread_id)s"""
     )
     params = {
+        "delay_s": float(kwargs.get("after_seconds") or 0.0),
         "thread_id": thread_id,
         "graph_id": graph_id,
         "run_id": uuid.uuid4(),
@@ -134,16 +139,17 @@ async def insert_run(
     row = await (
         await conn.execute(
             f"""WITH thread AS (
-                    {thread} RETURNING thread_id, active_runs = 1 AND %(owner)s::text IS NOT NULL AS starts),
+                    {thread} RETURNING thread_id,
+                              active_runs = 1 AND %(owner)s::text IS NOT NULL AND %(delay_s)s = 0 AS starts),
                 run AS (
                     INSERT INTO keel.runs (run_id, thread_id, assistant_id, graph_id, kwargs, metadata,
                                            multitask_strategy, status, attempt, lease_owner, lease_expires_at,
-                                           started_at)
+                                           started_at, created_at)
                     SELECT %(run_id)s, thread_id, %(assistant_id)s, %(graph_id)s, %(kwargs)s, %(metadata)s,
                            %(strategy)s, CASE WHEN starts THEN 'running' ELSE 'pending' END,
                            CASE WHEN starts THEN 1 ELSE 0 END, CASE WHEN starts THEN %(owner)s::text END,
                            CASE WHEN starts THEN now() + make_interval(secs => %(lease_s)s) END,
-                           CASE WHEN starts THEN now() END
+                           CASE WHEN starts THEN now() END, now() + make_interval(secs => %(delay_s)s)
                     FROM thread RETURNING {_RUN_COLUMNS})
                 SELECT run.*, (SELECT pg_notify(%(channel)s, run.run_id::text) WHERE run.status = 'pending') IS NULL
                        AS notified
@@ -198,17 +204,18 @@ async def request_cancel(conn: Connection, run_id: uuid.UUID, action: CancelActi
 async def claim_run(
     conn: Connection, *, worker_id: str, lease_s: float, max_attempts: int
 ) -> tuple[StartedRun, bool] | None:
-    """Lease the oldest runnable run: pending, or running with an expired lease (its worker died) and
-    attempts left (`fail_exhausted` ends the others). A run waits while an earlier run of its thread is
-    active. `next_seq` is the run's next event sequence number (events continue across attempts);
-    `more_pending` says whether other runs are waiting (the claimer claims again at once, or sleeps);
-    `elapsed_s` is the time since the run's first attempt started (its timeout counts from there)."""
+    """Lease the oldest runnable run: pending and due (a delayed run's `created_at` is its due time), or
+    running with an expired lease (its worker died) and attempts left (`fail_exhausted` ends the others). A
+    run waits while an earlier run of its thread is active. `next_seq` is the run's next event sequence
+    number (events continue across attempts); `more_pending` says whether other due runs are waiting (the
+    claimer claims again at once, or sleeps); `elapsed_s` is the time since the run's first attempt started
+    (its timeout counts from there)."""
     row = await (
         await conn.execute(
             f"""
             WITH candidate AS (
                 SELECT r.run_id FROM keel.runs r
-                WHERE (r.status = 'pending'
+                WHERE ((r.status = 'pending' AND r.created_at <= now())
                        OR (r.status = 'running' AND r.lease_expires_at < now() AND r.attempt < %s))
                   AND NOT EXISTS (
                       SELECT 1 FROM keel.runs o
@@ -226,7 +233,8 @@ async def claim_run(
                 (SELECT coalesce(max(e.seq), 0) + 1 FROM keel.run_events e WHERE e.run_id = keel.runs.run_id)
                 AS next_seq,
                 extract(epoch FROM now() - keel.runs.started_at)::float8 AS elapsed_s,
-                EXISTS (SELECT 1 FROM keel.runs p WHERE p.status = 'pending' AND p.run_id <> keel.runs.run_id)
+                EXISTS (SELECT 1 FROM keel.runs p WHERE p.status = 'pending' AND p.created_at <= now()
+                                                  AND p.run_id <> keel.runs.run_id)
                 AS more_pending""",
             (max_attempts, worker_id, lease_s),
         )
@@ -503,11 +511,11 @@ async def add_run_metadata(conn: Connection, run_id: uuid.UUID, extra: dict[str,
 
 
 async def queue_depth(conn: Connection) -> tuple[int, float]:
-    """Pending runs, database-wide, and the age in seconds of the oldest (0 when none)."""
+    """Pending runs that are due, database-wide, and the age in seconds of the oldest (0 when none)."""
     row = await (
         await conn.execute(
             """SELECT count(*) AS depth, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest
-               FROM keel.runs WHERE status = 'pending'"""
+               FROM keel.runs WHERE status = 'pending' AND created_at <= now()"""
         )
     ).fetchone()
     assert row is not None
