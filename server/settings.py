@@ -134,6 +134,7 @@ class RunSettings(BaseSettings):
     poll_s: float = Field(default=1.0, gt=0, validation_alias="KEEL_RUN_POLL")
     shutdown_grace_s: float = Field(default=20.0, ge=0, validation_alias="KEEL_SHUTDOWN_GRACE")
     event_retention_h: float = Field(default=24.0, gt=0, validation_alias="KEEL_EVENT_RETENTION_HOURS")
+    cron_poll_s: float = Field(default=5.0, gt=0, validation_alias="KEEL_CRON_POLL")  # LangGraph Server's: 5 s
 
     @property
     def heartbeat_s(self) -> float:

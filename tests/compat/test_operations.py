@@ -22,13 +22,6 @@ KNOWN_MISSING = {
     "POST /assistants/{}/versions",
     "POST /assistants/{}/latest",
     "POST /threads/prune",
-    "POST /threads/{}/runs/crons",
-    "POST /runs/crons",
-    "POST /runs/crons/search",
-    "POST /runs/crons/count",
-    "GET /runs/crons/{}",
-    "PATCH /runs/crons/{}",
-    "DELETE /runs/crons/{}",
     "GET /docs",  # served (FastAPI's Swagger UI) but not listed in the document
 }
 

@@ -1,0 +1,32 @@
+"""A cron's schedule, read by croniter: five fields as LangGraph Server takes them (minute resolution), or
+croniter's six, whose last field is seconds (a keel extension, for schedules finer than a minute)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from croniter import croniter
+
+from server.errors import InvalidInput
+
+
+def check(schedule: str, timezone: str | None) -> None:
+    """422 for a schedule or a time zone that cannot be read."""
+    if not croniter.is_valid(schedule):
+        raise InvalidInput(f"schedule: not a cron expression: {schedule!r}")
+    zone(timezone)
+
+
+def zone(timezone: str | None) -> zoneinfo.ZoneInfo:
+    """The schedule's time zone (IANA name); none means UTC, as on LangGraph Server."""
+    try:
+        return zoneinfo.ZoneInfo(timezone or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"timezone: unknown time zone {timezone!r}") from None
+
+
+def next_after(schedule: str, timezone: str | None, after: dt.datetime) -> dt.datetime:
+    """The first time strictly after `after` that the schedule names, read in its time zone."""
+    following: dt.datetime = croniter(schedule, after.astimezone(zone(timezone))).get_next(dt.datetime)
+    return following.astimezone(dt.UTC)
