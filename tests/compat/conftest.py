@@ -28,7 +28,7 @@ def compat_server(
         keel = KeelProcess(
             ["serve", "--config", str(APP / "langgraph.json")],
             # runs a test leaves running (the xfails) must not hold up the stop
-            env={"DATABASE_URL": url, "KEEL_RUN_POLL": "0.5", "KEEL_SHUTDOWN_GRACE": "1"},
+            env={"DATABASE_URL": url, "KEEL_RUN_POLL": "0.5", "KEEL_SHUTDOWN_GRACE": "1", "KEEL_CRON_POLL": "0.2"},
             cwd=folder,
             log=folder / "keel.log",
         )
