@@ -4,12 +4,10 @@ body (kept as the cron's payload, the run each firing creates) plus the schedule
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any, Literal
 
 from pydantic import Field
 
-from server.crons.store import CronSortBy
 from server.runs.request_body import LenientBody, RunCreate, RunnableConfig, StreamModeName
 
 # The create body's fields that are the cron's own; the rest is the run's payload.
@@ -52,21 +50,3 @@ class CronPatch(LenientBody):
 
     def payload_changes(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True, exclude=set(_SCHEDULE_FIELDS))
-
-
-class CronSearch(LenientBody):
-    assistant_id: str | None = None
-    thread_id: uuid.UUID | None = None
-    enabled: bool | None = None
-    metadata: dict[str, Any] | None = None
-    limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
-    sort_by: CronSortBy = "created_at"
-    sort_order: Literal["asc", "desc"] = "desc"
-    select: list[str] | None = None
-
-
-class CronCount(LenientBody):
-    assistant_id: str | None = None
-    thread_id: uuid.UUID | None = None
-    metadata: dict[str, Any] | None = None

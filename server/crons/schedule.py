@@ -6,23 +6,25 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
-from croniter import croniter
+from croniter import CroniterError, croniter
 
 from server.errors import InvalidInput
 
 
 def check(schedule: str, timezone: str | None) -> None:
-    """422 for a schedule or a time zone that cannot be read."""
-    if not croniter.is_valid(schedule):
-        raise InvalidInput(f"schedule: not a cron expression: {schedule!r}")
+    """422 for a schedule or a time zone that cannot be read, or a schedule with no next time (30 February)."""
     zone(timezone)
+    try:
+        next_after(schedule, timezone, dt.datetime.now(dt.UTC))
+    except (CroniterError, ValueError, KeyError):
+        raise InvalidInput(f"schedule: not a cron expression with a next time: {schedule!r}") from None
 
 
 def zone(timezone: str | None) -> zoneinfo.ZoneInfo:
     """The schedule's time zone (IANA name); none means UTC, as on LangGraph Server."""
     try:
         return zoneinfo.ZoneInfo(timezone or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones ("Europe")
         raise InvalidInput(f"timezone: unknown time zone {timezone!r}") from None
 
 

@@ -4,16 +4,35 @@ What each does is `server.services.crons`; a route reads the request and shapes 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
+from pydantic import Field
 
-from server.crons.request_body import CronCount, CronCreate, CronPatch, CronSearch
+from server.crons.request_body import CronCreate, CronPatch
+from server.crons.store import CronSortBy
 from server.deps import CronsDep
+from server.routes.paging import Limit, Offset
 from server.routes.resources import Cron, CronSelected, ok, ok_list
+from server.runs.request_body import LenientBody
 from server.services.crons import cron_json
 
 router = APIRouter(tags=["crons"])
+
+
+class CronCount(LenientBody):
+    assistant_id: str | None = None
+    thread_id: uuid.UUID | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class CronSearch(CronCount):
+    enabled: bool | None = None
+    limit: Limit = 10
+    offset: Offset = 0
+    sort_by: CronSortBy = "created_at"
+    sort_order: Literal["asc", "desc"] = "desc"
+    select: list[str] | None = Field(default=None, description="only these fields of each cron")
 
 
 @router.post("/threads/{thread_id}/runs/crons", responses=ok(Cron))
@@ -30,12 +49,22 @@ async def create(body: CronCreate, crons: CronsDep) -> Any:
 
 @router.post("/runs/crons/search", responses=ok_list(CronSelected))
 async def search(body: CronSearch, crons: CronsDep) -> list[Any]:
-    return await crons.search(body)
+    return await crons.search(
+        assistant_id=body.assistant_id,
+        thread_id=body.thread_id,
+        enabled=body.enabled,
+        metadata=body.metadata,
+        limit=body.limit,
+        offset=body.offset,
+        sort_by=body.sort_by,
+        sort_order=body.sort_order,
+        select=body.select,
+    )
 
 
 @router.post("/runs/crons/count", responses=ok(int))
 async def count(body: CronCount, crons: CronsDep) -> int:
-    return await crons.count(body)
+    return await crons.count(assistant_id=body.assistant_id, thread_id=body.thread_id, metadata=body.metadata)
 
 
 @router.get("/runs/crons/{cron_id}", responses=ok(Cron))

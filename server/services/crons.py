@@ -16,15 +16,15 @@ import uuid
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from psycopg_pool import PoolTimeout
 
 from server.crons import schedule
 from server.crons import store as crons
-from server.crons.request_body import CronCount, CronCreate, CronPatch, CronSearch
-from server.crons.store import Cron
+from server.crons.request_body import CronCreate, CronPatch
+from server.crons.store import Cron, CronSortBy
 from server.db.pool import Pool
 from server.errors import BadRequest, InvalidInput
 from server.graph_loading import LoadedGraphs
@@ -118,32 +118,42 @@ class CronService:
         async with self.pool.connection() as conn:
             await crons.delete_cron(conn, cron_id)
 
-    async def search(self, body: CronSearch) -> list[JSON]:
-        if unknown := sorted(set(body.select or ()) - CRON_FIELDS):
-            raise InvalidInput(
-                f"select: unknown cron field(s) {', '.join(unknown)}; fields: {', '.join(sorted(CRON_FIELDS))}"
-            )
+    async def search(
+        self,
+        *,
+        assistant_id: str | None,
+        thread_id: uuid.UUID | None,
+        enabled: bool | None,
+        metadata: dict[str, Any] | None,
+        limit: int,
+        offset: int,
+        sort_by: CronSortBy,
+        sort_order: Literal["asc", "desc"],
+        select: list[str] | None,
+    ) -> list[JSON]:
+        if unknown := sorted(set(select or ()) - CRON_FIELDS):
+            fields = ", ".join(sorted(CRON_FIELDS))
+            raise InvalidInput(f"select: unknown cron field(s) {', '.join(unknown)}; fields: {fields}")
         async with self.pool.connection() as conn:
             found = await crons.search_crons(
                 conn,
-                assistant_id=await self._assistant_id(conn, body.assistant_id),
-                thread_id=body.thread_id,
-                enabled=body.enabled,
-                metadata=body.metadata,
-                limit=body.limit,
-                offset=body.offset,
-                sort_by=body.sort_by,
-                sort_order=body.sort_order,
+                assistant_id=await self._assistant_id(conn, assistant_id),
+                thread_id=thread_id,
+                enabled=enabled,
+                metadata=metadata,
+                limit=limit,
+                offset=offset,
+                sort_by=sort_by,
+                sort_order=sort_order,
             )
-        return [cron_json(cron, body.select) for cron in found]
+        return [cron_json(cron, select) for cron in found]
 
-    async def count(self, body: CronCount) -> int:
+    async def count(
+        self, *, assistant_id: str | None, thread_id: uuid.UUID | None, metadata: dict[str, Any] | None
+    ) -> int:
         async with self.pool.connection() as conn:
             return await crons.count_crons(
-                conn,
-                assistant_id=await self._assistant_id(conn, body.assistant_id),
-                thread_id=body.thread_id,
-                metadata=body.metadata,
+                conn, assistant_id=await self._assistant_id(conn, assistant_id), thread_id=thread_id, metadata=metadata
             )
 
     async def _assistant_id(self, conn: Any, assistant_id: str | None) -> str | None:
