@@ -26,7 +26,7 @@ from server.crons import store as crons
 from server.crons.request_body import CronCreate, CronPatch
 from server.crons.store import Cron, CronSortBy
 from server.db.pool import Pool
-from server.errors import BadRequest, InvalidInput
+from server.errors import BadRequest, InvalidInput, KeelError
 from server.graph_loading import LoadedGraphs
 from server.runs import store
 from server.runs.request_body import RunCreate
@@ -173,6 +173,8 @@ async def fire_due(runs: RunService, *, limit: int = _BATCH) -> int:
             try:
                 async with conn.transaction():  # a savepoint: a failed run leaves the claim in place
                     await runs.create_on(conn, *_run_of(cron))
+            except KeelError as exc:  # refused as a request would be: a busy thread under "reject", a lost assistant
+                log.warning("cron %s: its run was refused: %s", cron["cron_id"], exc)
             except Exception:
                 log.exception("cron %s: its run could not be created", cron["cron_id"])
             # From now, not from the missed time: a scheduler that was down fires once, not once per missed time.

@@ -91,6 +91,9 @@ def test_a_cron_with_a_bad_schedule_or_time_zone_is_refused(compat_server: KeelP
         == 404
     )
     assert httpx.get(f"{compat_server.base_url}/runs/crons/{uuid.uuid4()}").status_code == 404
+    cron = httpx.post(url, json={"assistant_id": "echo", "schedule": "0 0 1 1 *"}).json()
+    assert httpx.patch(f"{url}/{cron['cron_id']}", json={}).status_code == 400  # nothing to change
+    assert httpx.delete(f"{url}/{cron['cron_id']}").status_code == 204
 
 
 def test_info_says_crons_are_served(compat_server: KeelProcess) -> None:
