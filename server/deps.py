@@ -18,6 +18,7 @@ from server.graph_loading import LoadedGraphs
 from server.runs.notify import Notifier
 from server.runs.worker import Worker
 from server.runtime import Runtime
+from server.services.crons import CronService
 from server.services.runs import RunService
 from server.settings import Settings
 
@@ -63,6 +64,11 @@ async def get_runs(request: Request) -> RunService:
     )
 
 
+async def get_crons(request: Request) -> CronService:
+    runtime = runtime_of(request)
+    return CronService(runtime.pool, runtime.graphs)
+
+
 PoolDep = Annotated[Pool, Depends(get_pool)]
 SaverDep = Annotated[AsyncPostgresSaver, Depends(get_saver)]
 GraphsDep = Annotated[LoadedGraphs, Depends(get_graphs)]
@@ -70,4 +76,5 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 WorkerDep = Annotated[Worker | None, Depends(get_worker)]
 NotifierDep = Annotated[Notifier, Depends(get_notifier)]
 RunsDep = Annotated[RunService, Depends(get_runs)]
+CronsDep = Annotated[CronService, Depends(get_crons)]
 StoreDep = Annotated[BaseStore, Depends(get_store)]

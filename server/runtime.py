@@ -23,6 +23,8 @@ from server.runs.context import context_builder
 from server.runs.notify import Notifier
 from server.runs.worker import Worker
 from server.services.assistants import register_system_assistants
+from server.services.crons import cron_scheduler
+from server.services.runs import RunService
 from server.settings import Settings
 from server.store_config import open_store, store_config
 
@@ -77,4 +79,7 @@ async def open_runtime(
             )
             await worker.start(size)
             stack.push_async_callback(worker.stop)
+            # Fires due crons as ordinary runs; any number of processes may run one (the claim is exclusive).
+            runs = RunService(pool, loaded, notifier, None, settings.runs)
+            await stack.enter_async_context(cron_scheduler(runs, poll_s=settings.runs.cron_poll_s))
         yield Runtime(settings, pool, saver, loaded, notifier, worker, store, header_filter(source.config_path))

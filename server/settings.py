@@ -136,6 +136,7 @@ class RunSettings(BaseSettings):
     event_retention_h: float = Field(default=24.0, gt=0, validation_alias="KEEL_EVENT_RETENTION_HOURS")
     # Signs each webhook POST (X-Keel-Signature); unset: webhooks are sent unsigned, as LangGraph Server sends them.
     webhook_secret: SecretStr | None = Field(default=None, validation_alias="KEEL_WEBHOOK_SECRET")
+    cron_poll_s: float = Field(default=5.0, gt=0, validation_alias="KEEL_CRON_POLL")  # LangGraph Server's: 5 s
 
     @property
     def heartbeat_s(self) -> float:

@@ -53,8 +53,8 @@ async def info() -> Info:
     return Info(
         version=__version__,
         langgraph_py_version=langgraph.version.__version__,
-        # Both LangGraph Server's flags and keel's answers for them: crons and LangSmith are not in keel.
-        flags={"assistants": True, "crons": False, "langsmith": False, "strict_resume": True},
+        # Both LangGraph Server's flags and keel's answers for them: LangSmith is not in keel.
+        flags={"assistants": True, "crons": True, "langsmith": False, "strict_resume": True},
         metadata={},
         host={"kind": "self-hosted", "server": "keel"},
     )

@@ -8,7 +8,7 @@ These models describe responses only: routes return plain dicts (serialized as b
 from __future__ import annotations
 
 from types import GenericAlias
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
@@ -80,6 +80,25 @@ class Run(BaseModel):  # type: ignore[no-redef]
     )
     usage: Json
     error: str | None = Field(default=None, description="why the run failed; present only when it did")
+
+
+class Cron(BaseModel):
+    """A schedule that creates a run each time it is due (as LangGraph Server's cron)."""
+
+    cron_id: str = Field(json_schema_extra={"format": "uuid"})
+    assistant_id: str
+    thread_id: str | None = Field(json_schema_extra={"format": "uuid"}, description="null: a new thread per run")
+    on_run_completed: Literal["delete", "keep"] | None
+    end_time: str | None = Field(json_schema_extra={"format": "date-time"})
+    schedule: str
+    timezone: str | None = Field(description="IANA time zone the schedule is read in; null is UTC")
+    created_at: str = Field(json_schema_extra={"format": "date-time"})
+    updated_at: str = Field(json_schema_extra={"format": "date-time"})
+    user_id: str | None
+    payload: Json = Field(description="the run each firing creates")
+    next_run_date: str = Field(json_schema_extra={"format": "date-time"})
+    metadata: Json
+    enabled: bool
 
 
 class Item(BaseModel):
@@ -189,6 +208,7 @@ def selected(model: type[BaseModel]) -> type[BaseModel]:
 ThreadSelected = selected(Thread)
 RunSelected = selected(Run)
 AssistantSelected = selected(Assistant)
+CronSelected = selected(Cron)
 ThreadStateSelected = selected(ThreadState)
 
 Task.model_rebuild()

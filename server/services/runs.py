@@ -82,6 +82,11 @@ class RunService:
             slot.start(run)
         return run
 
+    async def create_on(self, conn: Connection, thread_id: uuid.UUID, body: RunCreate) -> Run:
+        """Create a run in the caller's transaction (a cron's firing): a worker claims it once that commits."""
+        assistant = await resolve_assistant(conn, self.graphs, body.assistant_id)
+        return await self._insert(conn, thread_id, body, assistant, self._kwargs(body, assistant), None)
+
     def _kwargs(self, body: RunCreate, assistant: Assistant) -> RunKwargs:
         """What the run's worker needs: the body's run fields under the assistant's config and context."""
         kwargs = body.run_kwargs()

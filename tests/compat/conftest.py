@@ -34,6 +34,7 @@ def compat_server(
                 "KEEL_RUN_POLL": "0.5",
                 "KEEL_SHUTDOWN_GRACE": "1",
                 "KEEL_WEBHOOK_SECRET": WEBHOOK_SECRET,
+                "KEEL_CRON_POLL": "0.2",
             },
             cwd=folder,
             log=folder / "keel.log",

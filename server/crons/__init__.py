@@ -1,0 +1,1 @@
+"""Crons: their table (`store`, the only place with SQL on keel.crons) and their schedules (`schedule`)."""
