@@ -15,6 +15,7 @@ from server.routes.paging import MAX_LIMIT, Offset
 from server.routes.resources import Item, ListNamespaceResponse, SearchItemsResponse, ok
 from server.services import store as service
 
+MAX_TTL_MINUTES = 100 * 365 * 24 * 60  # a century
 router = APIRouter(prefix="/store", tags=["store"])
 
 Labels = list[Annotated[str, Field(description="a label: non-empty, without periods")]]
@@ -31,7 +32,10 @@ class StorePut(BaseModel):
     index: Literal[False] | list[str] | None = Field(
         default=None, description="null: the store's index fields; false: do not index; or the fields to index"
     )
-    ttl: float | None = Field(default=None, description="minutes until the item expires; null: the store's default")
+    # Bounded: PostgreSQL's interval refuses a huge one (a 500 schemathesis found), and a negative one means nothing.
+    ttl: float | None = Field(
+        default=None, gt=0, le=MAX_TTL_MINUTES, description="minutes until the item expires; null: the store's default"
+    )
 
 
 class StoreDelete(BaseModel):

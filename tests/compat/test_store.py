@@ -105,6 +105,9 @@ async def test_bad_namespaces_and_a_missing_key_are_refused(compat_server: KeelP
         assert reserved.status_code == 400, reserved.text
         not_an_object = await http.put("/store/items", json={"namespace": ["a"], "key": "k", "value": [1]})
         assert not_an_object.status_code == 422, not_an_object.text
+        for ttl in (-1e300, 0, 1e300):
+            bad_ttl = await http.put("/store/items", json={"namespace": ["a"], "key": "k", "value": {}, "ttl": ttl})
+            assert bad_ttl.status_code == 422, bad_ttl.text
 
 
 async def test_what_a_graph_stores_the_api_reads_and_the_reverse(client: LangGraphClient) -> None:
