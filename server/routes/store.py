@@ -61,7 +61,7 @@ class StoreNamespaces(BaseModel):
 
     prefix: Labels | None = None
     suffix: Labels | None = None
-    max_depth: Annotated[int, Field(ge=1)] | None = None
+    max_depth: Annotated[int, Field(ge=1, le=1000)] | None = None  # bounded: SQL takes it as an int4
     limit: StoreLimit = 100
     offset: Offset = 0
 
