@@ -16,6 +16,7 @@ from server.routes.resources import Item, ListNamespaceResponse, SearchItemsResp
 from server.services import store as service
 
 MAX_TTL_MINUTES = 100 * 365 * 24 * 60  # a century
+MIN_TTL_MINUTES = 0.001  # 60 ms
 router = APIRouter(prefix="/store", tags=["store"])
 
 Labels = list[Annotated[str, Field(description="a label: non-empty, without periods")]]
@@ -32,9 +33,13 @@ class StorePut(BaseModel):
     index: Literal[False] | list[str] | None = Field(
         default=None, description="null: the store's index fields; false: do not index; or the fields to index"
     )
-    # Bounded: PostgreSQL's interval refuses a huge one (a 500 schemathesis found), and a negative one means nothing.
+    # Bounded: the store writes it into an interval, which refuses a huge one and anything Python prints in
+    # scientific notation (below 1e-4; both 500s schemathesis found); a negative one means nothing.
     ttl: float | None = Field(
-        default=None, gt=0, le=MAX_TTL_MINUTES, description="minutes until the item expires; null: the store's default"
+        default=None,
+        ge=MIN_TTL_MINUTES,
+        le=MAX_TTL_MINUTES,
+        description="minutes until the item expires; null: the store's default",
     )
 
 

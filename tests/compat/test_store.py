@@ -107,7 +107,7 @@ async def test_bad_namespaces_and_a_missing_key_are_refused(compat_server: KeelP
         assert not_an_object.status_code == 422, not_an_object.text
         too_deep = await http.post("/store/namespaces", json={"max_depth": 18625606459})
         assert too_deep.status_code == 422, too_deep.text
-        for ttl in (-1e300, 0, 1e300):
+        for ttl in (-1e300, 0, 5e-324, 1e300):
             bad_ttl = await http.put("/store/items", json={"namespace": ["a"], "key": "k", "value": {}, "ttl": ttl})
             assert bad_ttl.status_code == 422, bad_ttl.text
 
