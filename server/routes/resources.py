@@ -149,6 +149,10 @@ class ThreadStorage(BaseModel):
     pending_writes: StorageSection = Field(description="task writes not yet folded into a checkpoint")
 
 
+class ThreadPruneResult(BaseModel):
+    pruned_count: int = Field(description="threads pruned (unknown ids are not counted)")
+
+
 class Error(BaseModel):
     """keel's error body: one message for the API user."""
 

@@ -13,10 +13,11 @@ from sse_starlette import EventSourceResponse
 from server.deps import PoolDep, RunsDep, SaverDep
 from server.errors import BadRequest, InvalidInput
 from server.routes.paging import Limit, Offset
-from server.routes.resources import Thread, ThreadSelected, ThreadStorage, ok, ok_list
+from server.routes.resources import Thread, ThreadPruneResult, ThreadSelected, ThreadStorage, ok, ok_list
 from server.runs.request_body import LenientBody
 from server.runs.thread_stream import THREAD_STREAM_MODES, ThreadStreamMode
 from server.services import threads as service
+from server.services.runs import PruneStrategy
 
 router = APIRouter(prefix="/threads", tags=["threads"])
 
@@ -53,6 +54,15 @@ class ThreadPatch(LenientBody):
     ttl: dict[str, Any] | None = Field(default=None, description="not supported by keel yet")
 
 
+class ThreadPrune(LenientBody):
+    thread_ids: list[UUID]
+    strategy: PruneStrategy = Field(
+        default="delete",
+        description="delete: the threads, their runs and checkpoints (active runs are stopped first); "
+        "keep_latest: only their older checkpoints, keeping each thread and its latest state",
+    )
+
+
 def _unsupported(**fields: object) -> None:
     for name, value in fields.items():
         if value:
@@ -81,6 +91,12 @@ async def search_threads(body: ThreadSearch, pool: PoolDep) -> list[dict[str, An
 async def count_threads(body: ThreadCount, pool: PoolDep) -> int:
     async with pool.connection() as conn:
         return await service.count_threads(conn, **body.model_dump())
+
+
+@router.post("/prune", responses=ok(ThreadPruneResult))
+async def prune_threads(body: ThreadPrune, runs: RunsDep, saver: SaverDep) -> dict[str, int]:
+    """Prune threads by id, as LangGraph Server does; answers `{"pruned_count": n}`."""
+    return {"pruned_count": await runs.prune_threads(body.thread_ids, body.strategy, saver)}
 
 
 @router.get("/{thread_id}", responses=ok(Thread))

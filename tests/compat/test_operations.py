@@ -21,7 +21,6 @@ OPERATIONS = Path(__file__).with_name("langgraph_api_operations.json")
 KNOWN_MISSING = {
     "POST /assistants/{}/versions",
     "POST /assistants/{}/latest",
-    "POST /threads/prune",
     "POST /threads/{}/runs/crons",
     "POST /runs/crons",
     "POST /runs/crons/search",

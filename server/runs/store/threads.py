@@ -140,6 +140,13 @@ async def thread_ids_with_metadata(conn: Connection, metadata: dict[str, Any]) -
     return [row["thread_id"] for row in await cur.fetchall()]
 
 
+async def existing_thread_ids(conn: Connection, thread_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """Those of `thread_ids` that name a thread, in the given order."""
+    cur = await conn.execute("SELECT thread_id FROM keel.threads WHERE thread_id = ANY(%s)", (thread_ids,))
+    found = {row["thread_id"] for row in await cur.fetchall()}
+    return [thread_id for thread_id in thread_ids if thread_id in found]
+
+
 async def copy_thread_row(conn: Connection, thread_id: uuid.UUID, new_id: uuid.UUID) -> Thread:
     """A copy of the row under `new_id`; a copy of a busy thread starts idle (the run belongs to the original)."""
     cur = await conn.execute(
