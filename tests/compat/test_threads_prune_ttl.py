@@ -10,6 +10,7 @@ import pytest
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import NotFoundError
 
+from tests.compat.conftest import eventually
 from tests.compat.test_runs_threads import running_run
 from tests.process import KeelProcess
 
@@ -56,3 +57,32 @@ def test_prune_refuses_an_unknown_strategy_or_a_bad_id(compat_server: KeelProces
     url = f"{compat_server.base_url}/threads/prune"
     assert httpx.post(url, json={"thread_ids": [], "strategy": "shred"}).status_code == 422
     assert httpx.post(url, json={"thread_ids": ["not-a-uuid"]}).status_code == 422
+
+
+async def test_a_thread_past_its_ttl_is_swept(client: LangGraphClient) -> None:
+    thread = await client.threads.create(ttl={"strategy": "delete", "ttl": 0.001})  # 60 ms
+    await eventually(lambda: gone(client, thread["thread_id"]), "the expired thread to be swept", timeout=60)
+
+
+async def test_the_ttl_is_shown_with_include_ttl(client: LangGraphClient, compat_server: KeelProcess) -> None:
+    thread = await client.threads.create(ttl=60)  # the SDK's shorthand: minutes, strategy delete
+    url = f"{compat_server.base_url}/threads/{thread['thread_id']}"
+    ttl = httpx.get(url, params={"include": "ttl"}).json()["ttl"]
+    assert ttl["strategy"] == "delete"
+    assert ttl["ttl_minutes"] == 60
+    assert ttl["expires_at"]
+    await client.threads.update(thread["thread_id"], metadata={}, ttl={"strategy": "delete", "ttl": 5})
+    assert httpx.get(url, params={"include": "ttl"}).json()["ttl"]["ttl_minutes"] == 5
+    untimed = await client.threads.create()
+    assert httpx.get(f"{compat_server.base_url}/threads/{untimed['thread_id']}?include=ttl").json()["ttl"] is None
+
+
+async def test_an_expired_thread_with_an_active_run_is_not_deleted_mid_run(client: LangGraphClient) -> None:
+    thread = await client.threads.create()
+    run_id = await running_run(client, thread["thread_id"])
+    await client.threads.update(thread["thread_id"], metadata={}, ttl={"strategy": "delete", "ttl": 0.001})
+    sentinel = await client.threads.create(ttl={"strategy": "delete", "ttl": 0.001})
+    await eventually(lambda: gone(client, sentinel["thread_id"]), "a sweep to pass", timeout=60)
+    assert (await client.runs.get(thread["thread_id"], run_id))["status"] == "running"
+    await client.runs.cancel(thread["thread_id"], run_id, wait=True)
+    await eventually(lambda: gone(client, thread["thread_id"]), "the thread to be swept once its run ended", timeout=60)
