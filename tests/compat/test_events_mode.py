@@ -3,6 +3,8 @@ run as an `events` event, beside the other modes asked for, through the official
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from langgraph_sdk.client import LangGraphClient
 
@@ -11,12 +13,13 @@ pytestmark = pytest.mark.slow
 
 async def test_events_mode_sends_the_runs_astream_events(client: LangGraphClient) -> None:
     thread = await client.threads.create()
+    question: Any = {"messages": [{"role": "user", "content": "who am I?"}]}  # the SDK's input type is narrower
     parts = [
         part
         async for part in client.runs.stream(
             thread["thread_id"],
             "agent",
-            input={"messages": [{"role": "user", "content": "who am I?"}]},
+            input=question,
             context={"user_name": "Ada"},
             stream_mode=["events", "values"],
         )
