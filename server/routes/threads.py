@@ -23,11 +23,14 @@ from server.services.runs import PruneStrategy
 router = APIRouter(prefix="/threads", tags=["threads"])
 
 
+_MAX_TTL_MINUTES = 100 * 365 * 24 * 60  # a timestamp PostgreSQL can hold
+
+
 class TTL(LenientBody):
     strategy: Literal["delete"] = Field(
         default="delete", description="delete: the thread, its runs and checkpoints (keep_latest: not in keel yet)"
     )
-    ttl: float = Field(ge=0, description="minutes from now until the thread is swept")
+    ttl: float = Field(ge=0, le=_MAX_TTL_MINUTES, description="minutes from now until the thread is swept")
 
     def record(self) -> ThreadTTL:
         return {"strategy": self.strategy, "ttl": self.ttl}

@@ -86,3 +86,9 @@ async def test_an_expired_thread_with_an_active_run_is_not_deleted_mid_run(clien
     assert (await client.runs.get(thread["thread_id"], run_id))["status"] == "running"
     await client.runs.cancel(thread["thread_id"], run_id, wait=True)
     await eventually(lambda: gone(client, thread["thread_id"]), "the thread to be swept once its run ended", timeout=60)
+
+
+def test_a_ttl_too_long_to_store_or_with_keep_latest_is_refused(compat_server: KeelProcess) -> None:
+    url = f"{compat_server.base_url}/threads"
+    assert httpx.post(url, json={"ttl": {"ttl": 1e16}}).status_code == 422
+    assert httpx.post(url, json={"ttl": {"strategy": "keep_latest", "ttl": 5}}).status_code == 422  # not in keel yet
