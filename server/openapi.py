@@ -58,6 +58,14 @@ def _document(app: FastAPI) -> dict[str, Any]:
                     "description": description,
                     "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
                 }
+    if app.docs_url:  # FastAPI serves it outside the routes the document is made from; LangGraph Server lists it
+        document["paths"].setdefault(app.docs_url, {})["get"] = {
+            "tags": ["health"],
+            "summary": "API documentation",
+            "description": "This document, browsable (Swagger UI).",
+            "operationId": "docs",
+            "responses": {"200": {"description": "The documentation page", "content": {"text/html": {}}}},
+        }
     return document
 
 

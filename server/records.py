@@ -81,3 +81,13 @@ class Thread(TypedDict):
     values: Any
     interrupts: dict[str, Any]
     active_runs: int
+    ttl_strategy: str | None
+    ttl_minutes: float | None
+    expires_at: dt.datetime | None
+
+
+class ThreadTTL(TypedDict):
+    """A thread's time-to-live as a request sets it (LangGraph Server's `ttl`): minutes from now."""
+
+    strategy: Literal["delete"]
+    ttl: float

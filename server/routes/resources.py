@@ -23,6 +23,12 @@ class Interrupt(BaseModel):
     response_schema: Json | None = None
 
 
+class ThreadTTLShown(BaseModel):
+    strategy: str
+    ttl_minutes: float
+    expires_at: str = Field(json_schema_extra={"format": "date-time"})
+
+
 class Thread(BaseModel):
     thread_id: str = Field(json_schema_extra={"format": "uuid"})
     created_at: str = Field(json_schema_extra={"format": "date-time"})
@@ -32,8 +38,8 @@ class Thread(BaseModel):
     config: Json
     values: Json | list[Any] | None
     interrupts: dict[str, list[Interrupt]] = Field(description="pending interrupts by task id")
-    ttl: Json | None = Field(
-        default=None, description="only with `?include=ttl`: the thread's TTL (keel sets none, so null)"
+    ttl: ThreadTTLShown | None = Field(
+        default=None, description="only with `?include=ttl`: the thread's TTL, null when it has none"
     )
 
 
@@ -180,6 +186,10 @@ class ThreadStorage(BaseModel):
     checkpoints: StorageSection = Field(description="checkpoint rows: the checkpoint and its metadata")
     channel_values: ChannelValuesStorage = Field(description="stored channel values, a row per channel version")
     pending_writes: StorageSection = Field(description="task writes not yet folded into a checkpoint")
+
+
+class ThreadPruneResult(BaseModel):
+    pruned_count: int = Field(description="threads pruned (unknown ids are not counted)")
 
 
 class Error(BaseModel):

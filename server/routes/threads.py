@@ -12,13 +12,31 @@ from sse_starlette import EventSourceResponse
 
 from server.deps import PoolDep, RunsDep, SaverDep
 from server.errors import BadRequest, InvalidInput
+from server.records import ThreadTTL
 from server.routes.paging import Limit, Offset
-from server.routes.resources import Thread, ThreadSelected, ThreadStorage, ok, ok_list
+from server.routes.resources import Thread, ThreadPruneResult, ThreadSelected, ThreadStorage, ok, ok_list
 from server.runs.request_body import LenientBody
 from server.runs.thread_stream import THREAD_STREAM_MODES, ThreadStreamMode
 from server.services import threads as service
+from server.services.runs import PruneStrategy
 
 router = APIRouter(prefix="/threads", tags=["threads"])
+
+
+_MAX_TTL_MINUTES = 100 * 365 * 24 * 60  # a timestamp PostgreSQL can hold
+
+
+class TTL(LenientBody):
+    strategy: Literal["delete"] = Field(
+        default="delete", description="delete: the thread, its runs and checkpoints (keep_latest: not in keel yet)"
+    )
+    ttl: float = Field(ge=0, le=_MAX_TTL_MINUTES, description="minutes from now until the thread is swept")
+
+    def record(self) -> ThreadTTL:
+        return {"strategy": self.strategy, "ttl": self.ttl}
+
+
+_TTL_DESCRIPTION = "the thread expires this many minutes from now and is then deleted (not while a run is active on it)"
 
 
 class ThreadCreate(LenientBody):
@@ -26,7 +44,7 @@ class ThreadCreate(LenientBody):
     metadata: dict[str, Any] = Field(default_factory=dict)
     if_exists: Literal["raise", "do_nothing"] = "raise"
     supersteps: list[dict[str, Any]] | None = Field(default=None, description="not supported by keel yet")
-    ttl: dict[str, Any] | None = Field(default=None, description="not supported by keel yet")
+    ttl: TTL | None = Field(default=None, description=_TTL_DESCRIPTION)
 
 
 class ThreadSearch(LenientBody):
@@ -49,8 +67,17 @@ class ThreadCount(LenientBody):
 
 
 class ThreadPatch(LenientBody):
-    metadata: dict[str, Any]
-    ttl: dict[str, Any] | None = Field(default=None, description="not supported by keel yet")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    ttl: TTL | None = Field(default=None, description=_TTL_DESCRIPTION)
+
+
+class ThreadPrune(LenientBody):
+    thread_ids: list[UUID]
+    strategy: PruneStrategy = Field(
+        default="delete",
+        description="delete: the threads, their runs and checkpoints (active runs are stopped first); "
+        "keep_latest: only their older checkpoints, keeping each thread and its latest state",
+    )
 
 
 def _unsupported(**fields: object) -> None:
@@ -61,10 +88,11 @@ def _unsupported(**fields: object) -> None:
 
 @router.post("", responses=ok(Thread))
 async def create_thread(body: ThreadCreate, pool: PoolDep) -> dict[str, Any]:
-    _unsupported(supersteps=body.supersteps, ttl=body.ttl)
+    _unsupported(supersteps=body.supersteps)
+    ttl = body.ttl.record() if body.ttl else None
     async with pool.connection() as conn:
         row = await service.create_thread(
-            conn, thread_id=body.thread_id, metadata=body.metadata, if_exists=body.if_exists
+            conn, thread_id=body.thread_id, metadata=body.metadata, if_exists=body.if_exists, ttl=ttl
         )
     return service.thread_json(row)
 
@@ -83,6 +111,12 @@ async def count_threads(body: ThreadCount, pool: PoolDep) -> int:
         return await service.count_threads(conn, **body.model_dump())
 
 
+@router.post("/prune", responses=ok(ThreadPruneResult))
+async def prune_threads(body: ThreadPrune, runs: RunsDep, saver: SaverDep) -> dict[str, int]:
+    """Prune threads by id, as LangGraph Server does; answers `{"pruned_count": n}`."""
+    return {"pruned_count": await runs.prune_threads(body.thread_ids, body.strategy, saver)}
+
+
 @router.get("/{thread_id}", responses=ok(Thread))
 async def get_thread(
     thread_id: UUID,
@@ -91,9 +125,10 @@ async def get_thread(
 ) -> dict[str, Any]:
     extra = {field.strip() for field in (include or "").split(",") if field.strip()}
     async with pool.connection() as conn:
-        thread = service.thread_json(await service.get_thread(conn, thread_id))
+        row = await service.get_thread(conn, thread_id)
+    thread = service.thread_json(row)
     if "ttl" in extra:
-        thread["ttl"] = None  # keel does not expire threads
+        thread["ttl"] = service.ttl_json(row)
     return thread
 
 
@@ -104,9 +139,8 @@ async def patch_thread(
     thread_id: UUID, body: ThreadPatch, pool: PoolDep, prefer: Annotated[str | None, Header()] = None
 ) -> dict[str, Any] | Response:
     """Merge `metadata` into the thread's. `Prefer: return=minimal` answers 204 with no body."""
-    _unsupported(ttl=body.ttl)
     async with pool.connection() as conn:
-        row = await service.patch_thread(conn, thread_id, body.metadata)
+        row = await service.patch_thread(conn, thread_id, body.metadata, body.ttl.record() if body.ttl else None)
     if prefer == "return=minimal":
         return Response(status_code=204)
     return service.thread_json(row)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,9 @@ from server.runs.pending import pending_interrupts
 from server.serialize import dumps, to_json_compatible
 
 DEFAULT_RECURSION_LIMIT = 100
+# Not a LangGraph mode: the run is driven through `astream_events` (v2) and each of its events is sent as an
+# `events` event, as LangGraph Server does; the root run's own stream chunks still feed the other modes.
+EVENTS = "events"
 # Stream modes a client may ask for, and the LangGraph mode that produces each.
 STREAM_MODES: dict[str, str] = {
     "values": "values",
@@ -36,6 +40,7 @@ STREAM_MODES: dict[str, str] = {
     "debug": "debug",
     "tasks": "tasks",
     "checkpoints": "checkpoints",
+    "events": EVENTS,
 }
 
 
@@ -92,6 +97,22 @@ async def _already_started(graph: Graph, run: Run) -> bool:
     return latest is not None and latest.metadata.get("run_id") == str(run["run_id"])
 
 
+async def _with_events(
+    events: AsyncGenerator[Any, None], run_id: str
+) -> AsyncGenerator[tuple[tuple[str, ...], str, Any], None]:
+    """What `astream_events` (v2) yields, as `astream(subgraphs=True)` would: the root run's `on_chain_stream`
+    chunks are the `(ns, mode, chunk)` triples, and every other event comes as `((), "events", event)`."""
+    async with aclosing(events):  # closed with the run, as the graph's own stream is
+        async for event in events:
+            if "langsmith:hidden" in (event.get("tags") or ()):
+                continue
+            if event["event"] == "on_chain_stream" and event["run_id"] == run_id:
+                ns, mode, chunk = event["data"]["chunk"]
+                yield tuple(ns), mode, chunk
+            else:
+                yield (), EVENTS, event
+
+
 def _event_name(mode: str, ns: tuple[str, ...], subgraphs: bool) -> str | None:
     """None when the client did not ask for events from inside sub-graphs."""
     if not ns:
@@ -143,18 +164,25 @@ async def execute(
     )
     started = await _already_started(graph, run)
     config = observed.configure(run_config(run, resume_latest=started))
-    lg_modes = sorted({STREAM_MODES[mode] for mode in requested})
+    # `values` when only `events` was asked for: the root stream then carries nothing anyone requested.
+    lg_modes = sorted({STREAM_MODES[mode] for mode in requested} - {EVENTS}) or ["values"]
     legacy = _MessagesAccumulator()
-    stream = graph.astream(  # type: ignore[call-overload]  # modes are checked against STREAM_MODES
-        None if started else graph_input(kwargs),
-        config,
-        context=context,
-        stream_mode=lg_modes,
-        subgraphs=True,
-        interrupt_before=kwargs.get("interrupt_before"),
-        interrupt_after=kwargs.get("interrupt_after"),
-        durability=kwargs.get("durability") or "sync",
-    )
+    options: dict[str, Any] = {
+        "context": context,
+        "stream_mode": lg_modes,
+        "subgraphs": True,
+        "interrupt_before": kwargs.get("interrupt_before"),
+        "interrupt_after": kwargs.get("interrupt_after"),
+        "durability": kwargs.get("durability") or "sync",
+    }
+    graph_in = None if started else graph_input(kwargs)
+    # The options' modes are checked against STREAM_MODES; LangGraph's overloads want them as literals.
+    stream: AsyncGenerator[tuple[tuple[str, ...], str, Any], None]
+    if EVENTS in requested:
+        events = graph.astream_events(graph_in, config, version="v2", **options)  # type: ignore[call-overload]
+        stream = _with_events(events, str(run["run_id"]))
+    else:
+        stream = graph.astream(graph_in, config, **options)  # type: ignore[call-overload]
     this_run = asyncio.current_task()
     async with aclosing(stream):  # raising below must still unwind the graph's loop now, not at garbage collection
         async for ns, mode, chunk in stream:

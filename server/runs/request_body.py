@@ -16,7 +16,9 @@ from server.runs.execute import STREAM_MODES
 log = logging.getLogger(__name__)
 _IGNORED: set[tuple[str, str]] = set()  # (body, field) already logged: a client sends the same fields every time
 
-StreamModeName = Literal["values", "updates", "messages-tuple", "messages", "custom", "debug", "tasks", "checkpoints"]
+StreamModeName = Literal[
+    "values", "updates", "messages-tuple", "messages", "custom", "debug", "tasks", "checkpoints", "events"
+]
 STREAM_MODE_NAMES: tuple[str, ...] = get_args(StreamModeName)
 
 

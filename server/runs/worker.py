@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 ContextFor = Callable[[Graph, Any], Any]  # (graph, the run's `context`) -> what the graph's Runtime gets
 _SWEEP_S = 60.0
 _RECANCEL_S = 1.0
+_TTL_BATCH = 100
 _DATABASE_DOWN = (psycopg.OperationalError, PoolTimeout)
 
 
@@ -340,12 +341,14 @@ class Worker:
         return task.result()
 
     async def _sweep(self) -> None:
-        """Every half lease: end runs that ran out of attempts. Every minute: drop expired event logs."""
+        """Every half lease: end runs that ran out of attempts, delete threads past their TTL. Every minute:
+        drop expired event logs."""
         interval = min(self.settings.lease_s / 2, _SWEEP_S)
         last_purge = 0.0
         while True:
             try:
                 await self._fail_exhausted()
+                await self._delete_expired_threads()
                 if time.monotonic() - last_purge >= _SWEEP_S:
                     async with self.pool.connection() as conn:
                         await store.purge_expired_events(conn, retention_h=self.settings.event_retention_h)
@@ -353,6 +356,19 @@ class Worker:
             except _DATABASE_DOWN as exc:
                 log.warning("sweep skipped: %s", exc)
             await asyncio.sleep(interval)
+
+    async def _delete_expired_threads(self) -> None:
+        """Threads past their TTL go with their runs and checkpoints, a batch per transaction; any process's
+        sweep may take any thread (locked rows are skipped)."""
+        while True:
+            async with self.pool.connection() as conn, conn.transaction():
+                expired = await store.delete_expired_threads(conn, limit=_TTL_BATCH)
+                for thread_id in expired:
+                    await store.delete_checkpoints(conn, thread_id)
+            if expired:
+                log.info("deleted %d thread(s) past their ttl", len(expired))
+            if len(expired) < _TTL_BATCH:
+                return
 
 
 class Slot:

@@ -10,6 +10,7 @@ worker (start) → the event log, which the route's SSE response follows.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator, Collection, Mapping
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,8 @@ from server.services import commands, threads
 from server.services.assistants import Assistant, resolve_assistant
 from server.settings import RunSettings
 
+log = logging.getLogger(__name__)
+PruneStrategy = Literal["delete", "keep_latest"]
 KEEPALIVE_S = 5.0  # a waiting answer's newline, as LangGraph Server sends it
 _DELETE_TRIES = 3  # a thread's delete stops its runs again when a run was created meanwhile
 _STOP_WAIT_LEASES = 2  # how long a delete waits for its runs to stop, in leases (a dead worker's run: one lease)
@@ -216,6 +219,29 @@ class RunService:
             except Conflict:
                 if attempt == _DELETE_TRIES - 1:
                     raise
+
+    async def prune_threads(
+        self, thread_ids: list[uuid.UUID], strategy: PruneStrategy, saver: AsyncPostgresSaver
+    ) -> int:
+        """LangGraph Server's prune: `delete` deletes each thread as `delete_thread` does (its runs stopped
+        first); `keep_latest` keeps each thread and its latest checkpoint, dropping the older ones. Answers how
+        many threads were pruned: unknown ids and threads that could not be pruned are skipped (and logged)."""
+        async with self.pool.connection() as conn:
+            known = await store.existing_thread_ids(conn, list(dict.fromkeys(thread_ids)))
+        pruned = 0
+        for thread_id in known:
+            try:
+                if strategy == "delete":
+                    await self.delete_thread(thread_id, saver)
+                else:
+                    await saver.aprune([str(thread_id)], strategy="keep_latest")
+            except NotFound:
+                continue  # deleted meanwhile
+            except Exception:
+                log.exception("prune (%s) of thread %s failed; skipped", strategy, thread_id)
+                continue
+            pruned += 1
+        return pruned
 
     async def wait_for_end(self, run: Run) -> None:
         async for _ in follow_batches(self.pool, self.notifier, run["run_id"], after=0, poll_s=self.settings.poll_s):

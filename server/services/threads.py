@@ -12,7 +12,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from server.db.pool import Connection
 from server.errors import Conflict
-from server.records import Thread, ThreadStatus
+from server.records import Thread, ThreadStatus, ThreadTTL
 from server.runs import store
 from server.runs.store import (
     SortBy,
@@ -39,6 +39,7 @@ __all__ = [
     "thread_ids_with_metadata",
     "thread_json",
     "thread_storage",
+    "ttl_json",
 ]
 FIELDS = ("thread_id", "created_at", "updated_at", "metadata", "status", "config", "values", "interrupts")
 
@@ -49,11 +50,27 @@ def thread_json(row: Thread, select: list[str] | None = None) -> dict[str, Any]:
     return {field: to_json_compatible(columns[field]) for field in fields}
 
 
+def ttl_json(row: Thread) -> dict[str, Any] | None:
+    """The thread's TTL as LangGraph Server shows it with `?include=ttl`; None when it has none."""
+    if row["ttl_strategy"] is None:
+        return None
+    return {
+        "strategy": row["ttl_strategy"],
+        "ttl_minutes": row["ttl_minutes"],
+        "expires_at": to_json_compatible(row["expires_at"]),
+    }
+
+
 async def create_thread(
-    conn: Connection, *, thread_id: UUID | None, metadata: dict[str, Any], if_exists: Literal["raise", "do_nothing"]
+    conn: Connection,
+    *,
+    thread_id: UUID | None,
+    metadata: dict[str, Any],
+    if_exists: Literal["raise", "do_nothing"],
+    ttl: ThreadTTL | None = None,
 ) -> Thread:
     uid = thread_id or uuid4()
-    row = await store.insert_thread(conn, uid, metadata)
+    row = await store.insert_thread(conn, uid, metadata, ttl)
     if row is not None:
         return row
     if if_exists == "raise":

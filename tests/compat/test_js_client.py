@@ -48,7 +48,7 @@ def run_script(js_sdk: Path, *args: str) -> dict[str, Any]:
     return result
 
 
-def test_the_js_client_streams_stops_at_an_interrupt_resumes_and_searches(
+def test_the_js_client_streams_stops_at_an_interrupt_resumes_streams_events_and_searches(
     js_sdk: Path, compat_server: KeelProcess
 ) -> None:
     tag = str(uuid.uuid4())
@@ -59,3 +59,4 @@ def test_the_js_client_streams_stops_at_an_interrupt_resumes_and_searches(
     assert result["final"] == {"request": "deploy", "decision": "yes", "outcome": "done"}
     assert result["status"] == "idle"
     assert result["found"] == [result["thread_id"]]
+    assert {"on_chain_start", "on_chain_end"} <= set(result["event_kinds"]), result["event_kinds"]

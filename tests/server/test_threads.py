@@ -80,9 +80,10 @@ async def test_errors_are_json_with_detail(client: Any, keel: tuple[KeelServer, 
     assert body["message"].startswith("invalid request: body.limit: ")
     async with httpx.AsyncClient(base_url=keel[0].url) as http:
         malformed = await http.get("/threads/not-a-uuid")
-        unsupported = await http.post("/threads", json={"ttl": {"ttl": 5}})
+        unsupported = await http.post("/threads", json={"supersteps": [{"updates": []}]})
     assert malformed.status_code == 422 and "detail" in malformed.json()
-    assert unsupported.status_code == 400 and unsupported.json() == {"detail": "ttl is not supported by keel yet"}
+    assert unsupported.status_code == 400
+    assert unsupported.json() == {"detail": "supersteps is not supported by keel yet"}
 
 
 async def test_search_and_count(client: Any):

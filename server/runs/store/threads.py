@@ -12,7 +12,7 @@ from psycopg.types.json import Jsonb
 
 from server.db.pool import Connection
 from server.errors import NotFound
-from server.records import Thread, ThreadStatus
+from server.records import Thread, ThreadStatus, ThreadTTL
 
 SortBy = Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"]
 SortOrder = Literal["asc", "desc"]
@@ -40,12 +40,25 @@ async def ensure_thread(
         raise NotFound(f"thread {thread_id} not found (pass if_not_exists='create' to create it with the run)")
 
 
-async def insert_thread(conn: Connection, thread_id: uuid.UUID, metadata: dict[str, Any]) -> Thread | None:
-    """A new idle thread; None when the id is taken."""
+_TTL_COLUMNS: LiteralString = (
+    "%(strategy)s::text, %(minutes)s::float8, now() + make_interval(secs => %(minutes)s::float8 * 60)"
+)
+
+
+def _ttl_params(ttl: ThreadTTL | None) -> dict[str, Any]:
+    return {"strategy": ttl["strategy"] if ttl else None, "minutes": ttl["ttl"] if ttl else None}
+
+
+async def insert_thread(
+    conn: Connection, thread_id: uuid.UUID, metadata: dict[str, Any], ttl: ThreadTTL | None = None
+) -> Thread | None:
+    """A new idle thread, expiring `ttl` minutes from now if given; None when the id is taken."""
     cur = await conn.execute(
-        """INSERT INTO keel.threads (thread_id, metadata, status) VALUES (%s, %s, 'idle')
-           ON CONFLICT (thread_id) DO NOTHING RETURNING *""",
-        (thread_id, Jsonb(metadata)),
+        """INSERT INTO keel.threads (thread_id, metadata, status, ttl_strategy, ttl_minutes, expires_at)
+           VALUES (%(thread_id)s, %(metadata)s, 'idle', """
+        + _TTL_COLUMNS
+        + ") ON CONFLICT (thread_id) DO NOTHING RETURNING *",
+        {"thread_id": thread_id, "metadata": Jsonb(metadata), **_ttl_params(ttl)},
     )
     return cast(Thread | None, await cur.fetchone())
 
@@ -115,12 +128,17 @@ async def count_threads(
     return int(row["n"]) if row else 0
 
 
-async def patch_thread(conn: Connection, thread_id: uuid.UUID, metadata: dict[str, Any]) -> Thread:
-    """Merge `metadata` into the thread's (top-level keys; a given key replaces the old value)."""
+async def patch_thread(
+    conn: Connection, thread_id: uuid.UUID, metadata: dict[str, Any], ttl: ThreadTTL | None = None
+) -> Thread:
+    """Merge `metadata` into the thread's (top-level keys; a given key replaces the old value); a `ttl` sets
+    the thread to expire that many minutes from now."""
+    query: LiteralString = "UPDATE keel.threads SET metadata = metadata || %(metadata)s, updated_at = now()"
+    if ttl is not None:
+        query += ", (ttl_strategy, ttl_minutes, expires_at) = (" + _TTL_COLUMNS + ")"
     cur = await conn.execute(
-        """UPDATE keel.threads SET metadata = metadata || %s, updated_at = now()
-           WHERE thread_id = %s RETURNING *""",
-        (Jsonb(metadata), thread_id),
+        query + " WHERE thread_id = %(thread_id)s RETURNING *",
+        {"thread_id": thread_id, "metadata": Jsonb(metadata), **_ttl_params(ttl)},
     )
     row = await cur.fetchone()
     if row is None:
@@ -135,9 +153,31 @@ async def delete_thread_row(conn: Connection, thread_id: uuid.UUID) -> None:
         raise _not_found(thread_id)
 
 
+async def delete_expired_threads(conn: Connection, *, limit: int) -> list[uuid.UUID]:
+    """Delete up to `limit` threads past their `expires_at` (their runs and events cascade; the caller deletes
+    their checkpoints in the same transaction). A thread with an active run is left for a later sweep, and
+    so is one whose row another transaction holds (a run being created on it, which locks the row)."""
+    cur = await conn.execute(
+        """WITH doomed AS (
+               SELECT thread_id FROM keel.threads
+               WHERE expires_at <= now() AND active_runs = 0
+               ORDER BY expires_at LIMIT %s FOR UPDATE SKIP LOCKED)
+           DELETE FROM keel.threads t USING doomed WHERE t.thread_id = doomed.thread_id RETURNING t.thread_id""",
+        (limit,),
+    )
+    return [row["thread_id"] for row in await cur.fetchall()]
+
+
 async def thread_ids_with_metadata(conn: Connection, metadata: dict[str, Any]) -> list[uuid.UUID]:
     cur = await conn.execute("SELECT thread_id FROM keel.threads WHERE metadata @> %s", (Jsonb(metadata),))
     return [row["thread_id"] for row in await cur.fetchall()]
+
+
+async def existing_thread_ids(conn: Connection, thread_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """Those of `thread_ids` that name a thread, in the given order."""
+    cur = await conn.execute("SELECT thread_id FROM keel.threads WHERE thread_id = ANY(%s)", (thread_ids,))
+    found = {row["thread_id"] for row in await cur.fetchall()}
+    return [thread_id for thread_id in thread_ids if thread_id in found]
 
 
 async def copy_thread_row(conn: Connection, thread_id: uuid.UUID, new_id: uuid.UUID) -> Thread:

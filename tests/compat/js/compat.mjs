@@ -1,5 +1,5 @@
 // Drives keel with the official JS client: a streamed run that stops at a sub-graph's interrupt, the
-// thread's state, the resume, and a thread search. Prints one JSON object for the pytest test to check.
+// thread's state, the resume, the `events` stream mode, and a thread search. Prints one JSON object for the pytest test to check.
 import { Client } from "@langchain/langgraph-sdk";
 
 const [apiUrl, tag] = process.argv.slice(2);
@@ -22,6 +22,11 @@ for await (const chunk of client.runs.stream(thread.thread_id, "approval", {
 })) {
   if (chunk.event === "values") last = chunk.data;
 }
+// the `events` mode: each astream_events (v2) event of the run
+const eventKinds = [];
+for await (const chunk of client.runs.stream(thread.thread_id, "echo", { input: {}, streamMode: "events" })) {
+  if (chunk.event === "events") eventKinds.push(chunk.data.event);
+}
 const found = await client.threads.search({ metadata: { suite: tag } });
 const after = await client.threads.get(thread.thread_id);
 
@@ -33,5 +38,6 @@ console.log(
     final: last,
     status: after.status,
     found: found.map((item) => item.thread_id),
+    event_kinds: eventKinds,
   }),
 );
