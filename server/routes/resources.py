@@ -242,3 +242,13 @@ def ok(model: Any) -> dict[int | str, dict[str, Any]]:
 def ok_list(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
     """`responses=` for a route answering a JSON array of `model` with 200."""
     return ok(GenericAlias(list, (model,)))
+
+
+# `responses=` for a route answering a stream of server-sent events: sse-starlette sets the media type per
+# response, so FastAPI would leave the answer undescribed.
+SSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A stream of server-sent events",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}

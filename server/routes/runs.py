@@ -15,7 +15,7 @@ from server.deps import RunsDep
 from server.errors import InvalidInput
 from server.records import CancelAction, RunStatus
 from server.routes.paging import LimitQuery, OffsetQuery
-from server.routes.resources import WAITED, Run, RunSelected, ok, ok_list
+from server.routes.resources import SSE, WAITED, Run, RunSelected, ok, ok_list
 from server.runs.request_body import STREAM_MODE_NAMES, RunCreate
 from server.runs.sse import last_event_id
 from server.services.runs import RUN_FIELDS, run_json
@@ -30,7 +30,7 @@ async def create_background(response: Response, thread_id: uuid.UUID, body: RunC
     return run_json(run)
 
 
-@router.post("/threads/{thread_id}/runs/stream", response_class=EventSourceResponse)
+@router.post("/threads/{thread_id}/runs/stream", response_class=EventSourceResponse, responses=SSE)
 async def create_stream(thread_id: uuid.UUID, body: RunCreate, runs: RunsDep) -> EventSourceResponse:
     run = await runs.create(thread_id, body)
     return runs.stream(run, after=0, cancel_on_disconnect=body.on_disconnect == "cancel")
@@ -74,7 +74,7 @@ async def join(thread_id: uuid.UUID, run_id: uuid.UUID, runs: RunsDep, cancel_on
     return runs.wait_response(run, cancel_on_disconnect=cancel_on_disconnect)
 
 
-@router.get("/threads/{thread_id}/runs/{run_id}/stream", response_class=EventSourceResponse)
+@router.get("/threads/{thread_id}/runs/{run_id}/stream", response_class=EventSourceResponse, responses=SSE)
 async def join_stream(
     thread_id: uuid.UUID,
     run_id: uuid.UUID,

@@ -16,7 +16,7 @@ from sse_starlette import EventSourceResponse
 
 from server.deps import RunsDep
 from server.records import CancelAction
-from server.routes.resources import WAITED, Run, ok, ok_list
+from server.routes.resources import SSE, WAITED, Run, ok, ok_list
 from server.runs.request_body import LenientBody, RunCreate
 from server.services.runs import run_json, stateless
 
@@ -60,7 +60,7 @@ async def create_batch(
     return created
 
 
-@router.post("/runs/stream", response_class=EventSourceResponse)
+@router.post("/runs/stream", response_class=EventSourceResponse, responses=SSE)
 async def create_stream(body: RunCreate, runs: RunsDep) -> EventSourceResponse:
     thread_id, body = stateless(body)
     run = await runs.create(thread_id, body)

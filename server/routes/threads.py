@@ -14,7 +14,7 @@ from server.deps import PoolDep, RunsDep, SaverDep
 from server.errors import BadRequest, InvalidInput
 from server.records import ThreadTTL
 from server.routes.paging import Limit, Offset
-from server.routes.resources import Thread, ThreadPruneResult, ThreadSelected, ThreadStorage, ok, ok_list
+from server.routes.resources import SSE, Thread, ThreadPruneResult, ThreadSelected, ThreadStorage, ok, ok_list
 from server.runs.request_body import LenientBody
 from server.runs.thread_stream import THREAD_STREAM_MODES, ThreadStreamMode
 from server.services import threads as service
@@ -167,7 +167,7 @@ async def thread_storage(thread_id: UUID, pool: PoolDep) -> dict[str, Any]:
         return await service.thread_storage(conn, thread_id)
 
 
-@router.get("/{thread_id}/stream", response_class=EventSourceResponse)
+@router.get("/{thread_id}/stream", response_class=EventSourceResponse, responses=SSE)
 async def join_thread_stream(
     thread_id: UUID,
     runs: RunsDep,

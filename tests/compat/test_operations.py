@@ -55,3 +55,32 @@ def test_known_missing_only_shrinks() -> None:
     assert not unknown, f"KNOWN_MISSING names operations LangGraph Server does not have: {unknown}"
     now_served = sorted(KNOWN_MISSING & keels_operations())
     assert not now_served, "keel serves these now; remove them from KNOWN_MISSING:\n" + "\n".join(now_served)
+
+
+def keels_document_operations() -> dict[str, dict[str, Any]]:
+    document = create_app(Settings(), "postgresql://unused").openapi()
+    return {normalized(method, path): op for path, item in document["paths"].items() for method, op in item.items()}
+
+
+# Answers that are not JSON: a stream of server-sent events, or a page.
+_NOT_JSON = ("text/event-stream", "text/html")
+
+
+def test_every_operation_declares_its_request_body_and_its_answer() -> None:
+    ours = keels_document_operations()
+    problems = []
+    for name, theirs in expected().items():
+        op = ours[name]
+        if theirs["request_body"] and "requestBody" not in op:
+            problems.append(f"{name}: no request body schema")
+        answers = {code: answer for code, answer in op.get("responses", {}).items() if code.startswith("2")}
+        described = [
+            code
+            for code, answer in answers.items()
+            if code == "204"
+            or any("schema" in media for media in answer.get("content", {}).values())
+            or any(kind in answer.get("content", {}) for kind in _NOT_JSON)
+        ]
+        if not described:
+            problems.append(f"{name}: no described 2xx answer")
+    assert problems == []
