@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import pydantic_settings
 from psycopg.conninfo import conninfo_to_dict
-from pydantic import AfterValidator, BaseModel, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # An empty variable (`OPENAI_API_KEY=` in compose or .env) means "not set".
 _ENV = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
@@ -143,6 +143,79 @@ class RunSettings(BaseSettings):
         return self.lease_s / 3
 
 
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def _check_key_digest(value: str) -> str:
+    digest = value.lower()
+    if not _SHA256_HEX.fullmatch(digest):
+        raise ValueError(
+            "expected each name to be an API key's sha256 hex digest (python -m server.auth.api_keys hash), "
+            "never the key itself"
+        )
+    return digest
+
+
+class ApiKeyUser(BaseModel):
+    """Who an API key stands for."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    identity: str = Field(min_length=1)
+    permissions: list[str] = Field(default_factory=list)
+    display_name: str | None = None
+
+
+class ApiKeySettings(BaseSettings):
+    """Read only when langgraph.json's `auth` names `server.auth.api_keys:auth`."""
+
+    model_config = _ENV
+
+    # `{"<sha256 hex of the key>": {"identity": "alice", "permissions": [...], "display_name": "Alice"}}`
+    keys: dict[Annotated[str, AfterValidator(_check_key_digest)], ApiKeyUser] = Field(
+        min_length=1, validation_alias="KEEL_API_KEYS"
+    )
+
+
+def _comma_separated(value: Any) -> Any:
+    return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+
+def _check_http_url(url: str | None) -> str | None:
+    if url is not None and urlsplit(url).scheme not in ("http", "https"):
+        raise ValueError("expected an http:// or https:// URL")
+    return url
+
+
+# Asymmetric only: an HS* token would be verified with the public key as its shared secret (algorithm confusion).
+JwtAlgorithm = Literal["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
+
+
+class JwtSettings(BaseSettings):
+    """Read only when langgraph.json's `auth` names `server.auth.jwt_bearer:auth`. Exactly one key source is set
+    (checked there, with the key itself)."""
+
+    model_config = _ENV
+
+    jwks_url: Annotated[str | None, AfterValidator(_check_http_url)] = Field(
+        default=None, validation_alias="KEEL_JWT_JWKS_URL"
+    )
+    # PEM text, or the path of a PEM file.
+    public_key: str | None = Field(default=None, validation_alias="KEEL_JWT_PUBLIC_KEY")
+    # Comma-separated; a token must name one of them in `aud`.
+    audience: Annotated[list[str], NoDecode, BeforeValidator(_comma_separated)] = Field(
+        min_length=1, validation_alias="KEEL_JWT_AUDIENCE"
+    )
+    issuer: str | None = Field(default=None, validation_alias="KEEL_JWT_ISSUER")
+    leeway_s: float = Field(default=30.0, ge=0, le=600, validation_alias="KEEL_JWT_LEEWAY_S")
+    # A list of strings or a space-separated string (`scope`); dots reach into objects (`realm_access.roles`).
+    permissions_claim: str = Field(default="permissions", min_length=1, validation_alias="KEEL_JWT_PERMISSIONS_CLAIM")
+    algorithms: Annotated[list[JwtAlgorithm], NoDecode, BeforeValidator(_comma_separated)] = Field(
+        default=["RS256", "ES256"], min_length=1, validation_alias="KEEL_JWT_ALGORITHMS"
+    )
+    jwks_cache_s: float = Field(default=300.0, gt=0, validation_alias="KEEL_JWT_JWKS_CACHE_S")
+
+
 _Group = TypeVar("_Group", bound=BaseSettings)
 
 
@@ -174,14 +247,25 @@ def _read(group: type[_Group]) -> _Group:
         raise SettingsError(f"invalid settings file .env: {' '.join(str(exc).split())}") from None
 
 
+def read_group(group: type[_Group]) -> _Group:
+    """One group read on its own, with `Settings`' one-line errors: for groups only some apps use (an authenticator
+    langgraph.json names)."""
+    return _read(group)
+
+
 # Values that may carry credentials are never echoed back.
-_SENSITIVE = frozenset({"DATABASE_URL", "OPENAI_API_KEY", "LANGFUSE_SECRET_KEY", "KEEL_WEBHOOK_SECRET"})
+# KEEL_API_KEYS: a plaintext key pasted where its digest belongs.
+_SENSITIVE = frozenset(
+    {"DATABASE_URL", "OPENAI_API_KEY", "LANGFUSE_SECRET_KEY", "KEEL_WEBHOOK_SECRET", "KEEL_API_KEYS"}
+)
 
 
 def _one_line(exc: ValidationError) -> str:
     first = exc.errors()[0]
     variable, *inside = [str(part) for part in first["loc"]] or [exc.title]
     message = first["msg"].removeprefix("Value error, ")
+    if inside[-1:] == ["[key]"]:  # a bad name in a mapping may be a secret (a key pasted where its digest belongs)
+        inside = []
     if inside:  # a place inside a structured value: KEEL_PRICES at gpt-4o.input
         message = f"at {'.'.join(inside)}: {message}"
     got = first.get("input")
