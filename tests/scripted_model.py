@@ -15,21 +15,15 @@ human message. Replies stream too: one chunk per word of the content, then the t
 from __future__ import annotations
 
 import itertools
-import json
-import re
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable
-from langchain_core.tools import BaseTool
-from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
 from nodes.context import Role
+from server.models.offline import ReplyChatModel
 
 _ids = itertools.count(1)
 
@@ -73,7 +67,7 @@ def _turn(messages: list[BaseMessage], tools: list[dict[str, Any]], tool_choice:
     )
 
 
-class ScriptedChatModel(BaseChatModel):
+class ScriptedChatModel(ReplyChatModel):
     """Replies with whatever `script(messages, turn)` returns; records every turn it was asked for."""
 
     script: Script
@@ -83,57 +77,10 @@ class ScriptedChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "scripted"
 
-    def bind_tools(
-        self,
-        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
-        *,
-        tool_choice: str | None = None,
-        **kwargs: Any,
-    ) -> Runnable[LanguageModelInput, AIMessage]:
-        return super().bind(tools=[convert_to_openai_tool(t) for t in tools], tool_choice=tool_choice, **kwargs)
-
     def _reply(self, messages: list[BaseMessage], **kwargs: Any) -> AIMessage:
         turn = _turn(messages, kwargs.get("tools") or [], kwargs.get("tool_choice"))
         self.seen.append(turn)
         return self.script(messages, turn)
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,  # noqa: ARG002 -- BaseChatModel's signature
-        run_manager: CallbackManagerForLLMRun | None = None,  # noqa: ARG002 -- the base class calls the callbacks
-        **kwargs: Any,
-    ) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=self._reply(messages, **kwargs))])
-
-    def _chunks(self, messages: list[BaseMessage], **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        reply = self._reply(messages, **kwargs)
-        for word in re.findall(r"\S+\s*", str(reply.content)):
-            yield ChatGenerationChunk(message=AIMessageChunk(content=word))
-        chunks = [
-            {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i, "type": "tool_call_chunk"}
-            for i, c in enumerate(reply.tool_calls)
-        ]
-        yield ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=chunks, chunk_position="last"))
-
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,  # noqa: ARG002 -- BaseChatModel's signature
-        run_manager: CallbackManagerForLLMRun | None = None,  # noqa: ARG002 -- the base class calls the callbacks
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        yield from self._chunks(messages, **kwargs)
-
-    async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,  # noqa: ARG002 -- BaseChatModel's signature
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,  # noqa: ARG002 -- the base class calls them
-        **kwargs: Any,
-    ) -> AsyncIterator[ChatGenerationChunk]:
-        for chunk in self._chunks(messages, **kwargs):
-            yield chunk
 
 
 class ScriptedModels:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import re
+from abc import abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
@@ -40,18 +41,10 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from server.models.offline_rules import Conversation, answer, decide_calls, text_of
 
 
-class OfflineChatModel(BaseChatModel):
-    """Deterministic, no network. See the module docstring for the complete list of rules."""
-
-    model_name: str = "offline"
-
-    @property
-    def _llm_type(self) -> str:
-        return "offline"
-
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return {"model_name": self.model_name}
+class ReplyChatModel(BaseChatModel):
+    """A chat model whose whole reply is decided at once by `_reply` (an `AIMessage`), then streamed the way a
+    real model streams it: one chunk per word of the content, then the tool calls and usage. The offline model
+    and the tests' scripted model differ only in `_reply`."""
 
     def bind_tools(
         self,
@@ -63,29 +56,14 @@ class OfflineChatModel(BaseChatModel):
         formatted = [convert_to_openai_tool(t) for t in tools]
         return super().bind(tools=formatted, tool_choice=tool_choice, **kwargs)
 
+    @abstractmethod
     def _reply(self, messages: list[BaseMessage], **kwargs: Any) -> AIMessage:
-        tools: list[dict[str, Any]] = kwargs.get("tools") or []
-        conv = Conversation(messages)
-        calls = decide_calls(tools, kwargs.get("tool_choice"), conv, salt=len(messages))
-        content = "" if calls else answer(tools, conv)
-        spoken = content or json.dumps([{"name": c["name"], "args": c["args"]} for c in calls])
-        tokens_in = sum(len(text_of(m).split()) for m in messages)
-        tokens_out = len(spoken.split())
-        return AIMessage(
-            content=content,
-            tool_calls=calls,
-            usage_metadata={
-                "input_tokens": tokens_in,
-                "output_tokens": tokens_out,
-                "total_tokens": tokens_in + tokens_out,
-            },
-            response_metadata={"model_name": self.model_name, "finish_reason": "tool_calls" if calls else "stop"},
-        )
+        """The whole reply to `messages`; `kwargs` carry the bound `tools` and `tool_choice`."""
 
     def _generate(
         self,
         messages: list[BaseMessage],
-        stop: list[str] | None = None,  # noqa: ARG002 -- BaseChatModel's signature; the rules ignore stop words
+        stop: list[str] | None = None,  # noqa: ARG002 -- BaseChatModel's signature
         run_manager: CallbackManagerForLLMRun | None = None,  # noqa: ARG002 -- the base class calls the callbacks
         **kwargs: Any,
     ) -> ChatResult:
@@ -118,7 +96,7 @@ class OfflineChatModel(BaseChatModel):
     def _stream(
         self,
         messages: list[BaseMessage],
-        stop: list[str] | None = None,  # noqa: ARG002 -- BaseChatModel's signature; the rules ignore stop words
+        stop: list[str] | None = None,  # noqa: ARG002 -- BaseChatModel's signature
         run_manager: CallbackManagerForLLMRun | None = None,  # noqa: ARG002 -- the base class calls the callbacks
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
@@ -128,9 +106,42 @@ class OfflineChatModel(BaseChatModel):
     async def _astream(
         self,
         messages: list[BaseMessage],
-        stop: list[str] | None = None,  # noqa: ARG002 -- BaseChatModel's signature; the rules ignore stop words
+        stop: list[str] | None = None,  # noqa: ARG002 -- BaseChatModel's signature
         run_manager: AsyncCallbackManagerForLLMRun | None = None,  # noqa: ARG002 -- the base class calls them
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         for chunk in self._chunks(messages, **kwargs):
             yield chunk
+
+
+class OfflineChatModel(ReplyChatModel):
+    """Deterministic, no network. See the module docstring for the complete list of rules."""
+
+    model_name: str = "offline"
+
+    @property
+    def _llm_type(self) -> str:
+        return "offline"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_name": self.model_name}
+
+    def _reply(self, messages: list[BaseMessage], **kwargs: Any) -> AIMessage:
+        tools: list[dict[str, Any]] = kwargs.get("tools") or []
+        conv = Conversation(messages)
+        calls = decide_calls(tools, kwargs.get("tool_choice"), conv, salt=len(messages))
+        content = "" if calls else answer(tools, conv)
+        spoken = content or json.dumps([{"name": c["name"], "args": c["args"]} for c in calls])
+        tokens_in = sum(len(text_of(m).split()) for m in messages)
+        tokens_out = len(spoken.split())
+        return AIMessage(
+            content=content,
+            tool_calls=calls,
+            usage_metadata={
+                "input_tokens": tokens_in,
+                "output_tokens": tokens_out,
+                "total_tokens": tokens_in + tokens_out,
+            },
+            response_metadata={"model_name": self.model_name, "finish_reason": "tool_calls" if calls else "stop"},
+        )
