@@ -204,7 +204,9 @@ async def execute(
                 else:
                     await log.append(name, dumps(chunk))
     state = await graph.aget_state({"configurable": {"thread_id": str(run["thread_id"])}})
-    interrupts = await pending_interrupts(graph, state)
+    # Only a run driven by a command (a goto, or a resume of what one started) can leave an unlisted task: a
+    # run from plain input, the common case, skips the extra checkpoint read.
+    interrupts = await pending_interrupts(graph, state, read_writes=bool(kwargs.get("command")))
     return Outcome(
         "interrupted" if state.next or interrupts else "success",
         values=to_json_compatible(state.values),

@@ -19,10 +19,13 @@ from server.graph_loading import Graph
 from server.serialize import interrupt_to_json
 
 
-async def pending_interrupts(graph: Graph, snapshot: StateSnapshot) -> dict[str, list[dict[str, Any]]]:
-    """Task id -> its pending interrupts (`{"id", "value"}`), at the snapshot's checkpoint."""
+async def pending_interrupts(
+    graph: Graph, snapshot: StateSnapshot, *, read_writes: bool = True
+) -> dict[str, list[dict[str, Any]]]:
+    """Task id -> its pending interrupts (`{"id", "value"}`), at the snapshot's checkpoint. `read_writes=False`
+    trusts the snapshot, saving a checkpoint read, when no `Command` could have left an unlisted task."""
     listed = {task.id: [interrupt_to_json(i) for i in task.interrupts] for task in snapshot.tasks if task.interrupts}
-    if listed or snapshot.next or not isinstance(graph.checkpointer, BaseCheckpointSaver):
+    if listed or snapshot.next or not read_writes or not isinstance(graph.checkpointer, BaseCheckpointSaver):
         return listed
     saved = await graph.checkpointer.aget_tuple(snapshot.config)
     statuses = read_task_statuses(saved.pending_writes or []) if saved is not None else {}
