@@ -15,6 +15,7 @@ from typing_extensions import TypedDict
 from server.auth.filters import Filters, metadata_clause
 from server.db.pool import Connection
 from server.errors import NotFound
+from server.runs import store as runs_store
 
 CronSortBy = Literal["cron_id", "assistant_id", "thread_id", "next_run_date", "end_time", "created_at", "updated_at"]
 _COLUMN = {"next_run_date": "next_run_at"}  # the API's name for the one column named otherwise
@@ -130,9 +131,7 @@ def _filters(
 ) -> sql.Composable:
     clauses: list[sql.Composable] = [_within(auth)]
     if thread_auth:  # a thread's cron is listed only if its thread is visible too (a stateless one has none)
-        visible = sql.SQL("SELECT thread_id FROM keel.threads WHERE {}").format(
-            metadata_clause(thread_auth, sql.Identifier("metadata"))
-        )
+        visible = runs_store.visible_thread_ids(thread_auth)
         clauses.append(sql.SQL("(thread_id IS NULL OR thread_id IN ({}))").format(visible))
     if assistant_id is not None:
         clauses.append(sql.SQL("assistant_id = {}").format(sql.Literal(assistant_id)))

@@ -9,7 +9,8 @@ change is a new version, taken under the row's lock so concurrent changes get di
 Under langgraph.json `auth`, each operation runs the `assistants.<action>` handler as LangGraph Server does (it may
 edit a create's or update's metadata, deny with 403, or return filters on the assistant's metadata, applied in SQL:
 an assistant outside them is a 404, as an unknown one). System assistants hold no user data and clients look them
-up by graph id, so every caller may read and search them whatever the filters; changing one needs no filters.
+up by graph id, so every caller may read and search them whatever the filters; but only a caller whose handler
+returns no filters (an admin's) may change or delete one. A handler's outright denial (403) holds for them too.
 """
 
 from __future__ import annotations

@@ -44,6 +44,7 @@ from server.runs.store.threads import (
     search_threads,
     set_thread_values,
     thread_ids_with_metadata,
+    visible_thread_ids,
 )
 
 __all__ = [
@@ -89,4 +90,5 @@ __all__ = [
     "search_threads",
     "set_thread_values",
     "thread_ids_with_metadata",
+    "visible_thread_ids",
 ]

@@ -210,6 +210,13 @@ async def thread_ids_with_metadata(
     return [row["thread_id"] for row in await (await conn.execute(query)).fetchall()]
 
 
+def visible_thread_ids(auth: Filters) -> sql.Composable:
+    """A subquery: the ids of the threads within the caller's auth filters (for other tables' searches)."""
+    return sql.SQL("SELECT thread_id FROM keel.threads WHERE {}").format(
+        metadata_clause(auth, sql.Identifier("metadata"))
+    )
+
+
 async def existing_thread_ids(conn: Connection, thread_ids: list[uuid.UUID]) -> list[uuid.UUID]:
     """Those of `thread_ids` that name a thread, in the given order."""
     cur = await conn.execute("SELECT thread_id FROM keel.threads WHERE thread_id = ANY(%s)", (thread_ids,))
