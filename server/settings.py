@@ -111,6 +111,10 @@ class ObservabilitySettings(BaseSettings):
     log_content: bool = Field(default=False, validation_alias="KEEL_LOG_CONTENT")
 
 
+def _comma_separated(value: Any) -> Any:
+    return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+
 class ServerSettings(BaseSettings):
     model_config = _ENV
 
@@ -122,6 +126,13 @@ class ServerSettings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1, validation_alias="KEEL_MAX_BODY_BYTES")
     # One message's text (run input, command.update, state values); longer ones are refused with 422.
     max_message_chars: int = Field(default=100_000, ge=1, validation_alias="KEEL_MAX_MESSAGE_CHARS")
+    # Without langgraph.json `auth`, `keel serve` listens on loopback only unless this is true.
+    allow_unauthenticated: bool = Field(default=False, validation_alias="KEEL_ALLOW_UNAUTHENTICATED")
+    # On loopback, hosts beside localhost, 127.0.0.1 and [::1] whose requests keel answers (DNS rebinding guard):
+    # comma-separated `name` (any port) or `name:port`; `*` allows any.
+    allowed_hosts: Annotated[list[str], NoDecode, BeforeValidator(_comma_separated)] = Field(
+        default_factory=list, validation_alias="KEEL_ALLOWED_HOSTS"
+    )
 
 
 class RunSettings(BaseSettings):
@@ -175,10 +186,6 @@ class ApiKeySettings(BaseSettings):
     keys: dict[Annotated[str, AfterValidator(_check_key_digest)], ApiKeyUser] = Field(
         min_length=1, validation_alias="KEEL_API_KEYS"
     )
-
-
-def _comma_separated(value: Any) -> Any:
-    return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
 
 def _check_http_url(url: str | None) -> str | None:
