@@ -15,6 +15,7 @@ from langgraph.store.base import BaseStore
 
 from server.db.pool import Pool
 from server.graph_loading import LoadedGraphs
+from server.runs.limits import limit_for
 from server.runs.notify import Notifier
 from server.runs.worker import Worker
 from server.runtime import Runtime
@@ -59,8 +60,17 @@ async def get_store(request: Request) -> BaseStore:
 async def get_runs(request: Request) -> RunService:
     runtime = runtime_of(request)
     headers = runtime.headers.configurable(request.headers)  # what `http.configurable_headers` lets through
+    # Until the auth core lands every caller is the anonymous identity, with no permissions.
+    limit = limit_for(runtime.settings.runs, (), authenticated=runtime.graphs.sections.auth is not None)
     return RunService(
-        runtime.pool, runtime.graphs, runtime.notifier, runtime.worker, runtime.settings.runs, headers=headers
+        runtime.pool,
+        runtime.graphs,
+        runtime.notifier,
+        runtime.worker,
+        runtime.settings.runs,
+        headers=headers,
+        identity="",
+        limit=limit,
     )
 
 

@@ -135,6 +135,15 @@ class ServerSettings(BaseSettings):
     )
 
 
+class RunLimitOverride(BaseModel):
+    """One permission's run limits (KEEL_RUN_LIMITS_BY_PERMISSION); a limit left out keeps the default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    per_minute: int | None = Field(default=None, ge=0)
+    active: int | None = Field(default=None, ge=0)
+
+
 class RunSettings(BaseSettings):
     model_config = _ENV
 
@@ -148,6 +157,14 @@ class RunSettings(BaseSettings):
     # Signs each webhook POST (X-Keel-Signature); unset: webhooks are sent unsigned, as LangGraph Server sends them.
     webhook_secret: SecretStr | None = Field(default=None, validation_alias="KEEL_WEBHOOK_SECRET")
     cron_poll_s: float = Field(default=5.0, gt=0, validation_alias="KEEL_CRON_POLL")  # LangGraph Server's: 5 s
+    # Runs one identity may create per minute, and have active (pending or running) at once; 0: no limit. Unset:
+    # keel's defaults (server.runs.limits) when langgraph.json has auth, no limit without (one anonymous caller).
+    limit_per_minute: int | None = Field(default=None, ge=0, validation_alias="KEEL_RUN_LIMIT_PER_MINUTE")
+    limit_active: int | None = Field(default=None, ge=0, validation_alias="KEEL_RUN_LIMIT_ACTIVE")
+    # `{"runs:bulk": {"per_minute": 600, "active": 50}}`: a caller with that permission gets these instead.
+    limits_by_permission: dict[str, RunLimitOverride] = Field(
+        default_factory=dict, validation_alias="KEEL_RUN_LIMITS_BY_PERMISSION"
+    )
 
     @property
     def heartbeat_s(self) -> float:
