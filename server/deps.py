@@ -13,9 +13,10 @@ from fastapi import Depends, Request
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.base import BaseStore
 
+from server.auth.access import Access
+from server.auth.identity import ANONYMOUS, User
 from server.db.pool import Pool
 from server.graph_loading import LoadedGraphs
-from server.runs.limits import limit_for
 from server.runs.notify import Notifier
 from server.runs.worker import Worker
 from server.runtime import Runtime
@@ -57,11 +58,19 @@ async def get_store(request: Request) -> BaseStore:
     return runtime_of(request).store
 
 
+def user_of(request: Request) -> User:
+    """The caller `server.auth.authenticate` named; anonymous when langgraph.json has no `auth`."""
+    user = request.scope.get("user")
+    return user if isinstance(user, User) else ANONYMOUS
+
+
+async def get_access(request: Request) -> Access:
+    return Access(user_of(request), runtime_of(request).auth)
+
+
 async def get_runs(request: Request) -> RunService:
     runtime = runtime_of(request)
     headers = runtime.headers.configurable(request.headers)  # what `http.configurable_headers` lets through
-    # Until the auth core lands every caller is the anonymous identity, with no permissions.
-    limit = limit_for(runtime.settings.runs, (), authenticated=runtime.graphs.sections.auth is not None)
     return RunService(
         runtime.pool,
         runtime.graphs,
@@ -69,8 +78,7 @@ async def get_runs(request: Request) -> RunService:
         runtime.worker,
         runtime.settings.runs,
         headers=headers,
-        identity="",
-        limit=limit,
+        access=Access(user_of(request), runtime.auth),
     )
 
 
@@ -88,3 +96,4 @@ NotifierDep = Annotated[Notifier, Depends(get_notifier)]
 RunsDep = Annotated[RunService, Depends(get_runs)]
 CronsDep = Annotated[CronService, Depends(get_crons)]
 StoreDep = Annotated[BaseStore, Depends(get_store)]
+AccessDep = Annotated[Access, Depends(get_access)]

@@ -38,6 +38,12 @@ class BadRequest(KeelError):
     status_code = 400
 
 
+class Forbidden(KeelError):
+    """403: the caller is known but may not do this (an auth handler's denial, a missing permission)."""
+
+    status_code = 403
+
+
 class NotFound(KeelError):
     """404: an unknown thread, assistant, run, checkpoint or graph."""
 

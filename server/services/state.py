@@ -16,6 +16,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.errors import InvalidUpdateError
 from langgraph.types import PregelTask, StateSnapshot
 
+from server.auth.access import Access
 from server.db.pool import Connection, Pool
 from server.errors import BadRequest, Conflict, NotFound
 from server.graph_loading import Graph, LoadedGraphs
@@ -23,6 +24,7 @@ from server.records import Thread
 from server.runs import store
 from server.runs.pending import pending_interrupts
 from server.serialize import interrupt_to_json, to_json_compatible
+from server.services.access import visible_thread
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +94,18 @@ def select_fields(state: dict[str, Any], select: Sequence[str] | None) -> dict[s
 
 
 async def thread_graph(
-    conn: Connection, graphs: LoadedGraphs, thread_id: UUID, *, lock: bool = False
+    conn: Connection,
+    graphs: LoadedGraphs,
+    access: Access,
+    thread_id: UUID,
+    *,
+    action: str = "read",
+    value: dict[str, Any] | None = None,
+    lock: bool = False,
 ) -> tuple[Thread, Graph | None]:
-    """The thread row (or `NotFound`; `lock`ed for the transaction) and the graph its state belongs to (None:
-    never run)."""
+    """The thread row (or `NotFound`, also outside the caller's `threads.<action>` filters; `lock`ed for the
+    transaction) and the graph its state belongs to (None: never run)."""
+    await visible_thread(conn, access, action, thread_id, value)
     row = await store.get_thread(conn, thread_id, lock=lock)
     graph_id = (row["metadata"] or {}).get("graph_id")
     if graph_id is None:
@@ -141,6 +151,7 @@ async def read_history(
 async def update_state(
     pool: Pool,
     graphs: LoadedGraphs,
+    access: Access,
     thread_id: UUID,
     *,
     values: Any,
@@ -156,7 +167,8 @@ async def update_state(
     checkpoint's metadata (`discarded_interrupts`, comma-separated). The thread row stays locked throughout,
     so no run starts on the thread while its state changes under it."""
     async with pool.connection() as conn, conn.transaction():
-        row, graph = await thread_graph(conn, graphs, thread_id, lock=True)
+        update = {"values": values, "as_node": as_node, "checkpoint": checkpoint}
+        row, graph = await thread_graph(conn, graphs, access, thread_id, action="update", value=update, lock=True)
         if graph is None:
             raise BadRequest(
                 f"thread {thread_id} has no graph yet: run it once, or create it with a graph_id, "
