@@ -2,69 +2,30 @@
 `Retry-After` and nothing created, counted in PostgreSQL so that two API processes share the counts.
 
 API-only processes (no worker): every run created stays pending, so the active count is exactly what was created.
-Without auth every caller is the one anonymous identity, and the limits apply only when set.
+Without auth every caller is the one anonymous identity, and the limits apply only when set; with keel's API keys
+each key's identity has its own counts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from typing import Any
 
 import httpx
 import pytest
+from langgraph_sdk import get_client
+from langgraph_sdk.errors import RateLimitError
 
-from server.runs.limits import DEFAULT_ACTIVE, DEFAULT_PER_MINUTE, Limit, limit_for
-from server.settings import RunLimitOverride, RunSettings
+from server.auth.api_keys import hash_key
 from tests.server.runs.cluster import Cluster
 from tests.waiting import scaled, wait_until
 
-RUN = {"assistant_id": "echo", "input": {"messages": [{"role": "human", "content": "hi"}]}}
+pytestmark = pytest.mark.slow  # keel runs as child processes
 
-# --- which limits a caller gets -------------------------------------------------------------------------------------
-
-
-def settings(**values: Any) -> RunSettings:
-    return RunSettings.model_validate(values)
-
-
-def test_without_auth_there_is_no_limit_unless_one_is_set():
-    assert limit_for(settings(), (), authenticated=False).unlimited
-    assert limit_for(settings(KEEL_RUN_LIMIT_ACTIVE=3), (), authenticated=False) == Limit(per_minute=0, active=3)
-
-
-def test_with_auth_the_defaults_apply_and_a_setting_replaces_them():
-    assert limit_for(settings(), (), authenticated=True) == Limit(DEFAULT_PER_MINUTE, DEFAULT_ACTIVE)
-    chosen = settings(KEEL_RUN_LIMIT_PER_MINUTE=0, KEEL_RUN_LIMIT_ACTIVE=2)
-    assert limit_for(chosen, (), authenticated=True) == Limit(per_minute=0, active=2)
-
-
-def test_the_most_generous_of_the_callers_permissions_applies_limit_by_limit():
-    overrides = {
-        "runs:bulk": RunLimitOverride(per_minute=600, active=50),
-        "runs:burst": RunLimitOverride(per_minute=0),  # 0: no limit, the most generous of all
-        "tier:trial": RunLimitOverride(per_minute=5, active=1),  # a permission may also give less than the default
-    }
-    base = settings(KEEL_RUN_LIMIT_PER_MINUTE=60, KEEL_RUN_LIMIT_ACTIVE=10, KEEL_RUN_LIMITS_BY_PERMISSION=overrides)
-    bulk = limit_for(base, ["runs:bulk", "tier:trial", "unrelated"], authenticated=True)
-    assert (bulk.per_minute, bulk.active) == (600, 50)
-    assert "KEEL_RUN_LIMITS_BY_PERMISSION for permission 'runs:bulk'" in bulk.per_minute_setting
-    burst = limit_for(base, ["runs:burst", "runs:bulk"], authenticated=True)
-    assert (burst.per_minute, burst.active) == (0, 50)
-    assert "'runs:burst'" in burst.per_minute_setting and "'runs:bulk'" in burst.active_setting
-    trial = limit_for(base, ["tier:trial"], authenticated=True)
-    assert (trial.per_minute, trial.active) == (5, 1)
-    plain = limit_for(base, ["unrelated"], authenticated=True)
-    assert plain == Limit(60, 10)
-
-
-def test_overrides_are_read_from_json(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("KEEL_RUN_LIMITS_BY_PERMISSION", '{"runs:bulk": {"per_minute": 600, "active": 50}}')
-    assert RunSettings().limits_by_permission == {"runs:bulk": RunLimitOverride(per_minute=600, active=50)}
-    monkeypatch.setenv("KEEL_RUN_LIMITS_BY_PERMISSION", '{"runs:bulk": {"per_hour": 1}}')
-    with pytest.raises(ValueError, match="per_hour"):
-        RunSettings()
-
+INPUT: dict[str, Any] = {"messages": [{"role": "human", "content": "hi"}]}
+RUN = {"assistant_id": "echo", "input": INPUT}
 
 # --- over the limit, over HTTP --------------------------------------------------------------------------------------
 
@@ -99,7 +60,6 @@ def same_minute(cluster: Cluster, minute: float) -> None:
     assert float(now) == minute, "the test took longer than the room it waited for: it straddled two minutes"
 
 
-@pytest.mark.slow
 async def test_over_the_active_limit_every_run_creating_path_answers_429_and_creates_nothing(cluster: Cluster):
     keel = cluster.serve("api", "--no-worker", KEEL_RUN_LIMIT_ACTIVE="1")
     async with httpx.AsyncClient(base_url=keel.base_url, timeout=30) as http:
@@ -139,7 +99,6 @@ async def test_over_the_active_limit_every_run_creating_path_answers_429_and_cre
         assert (await http.post("/runs", json=RUN)).status_code == 200, "an ended run frees its place"
 
 
-@pytest.mark.slow
 async def test_a_batch_is_created_whole_or_not_at_all(cluster: Cluster):
     keel = cluster.serve("api", "--no-worker", KEEL_RUN_LIMIT_ACTIVE="3")
     async with httpx.AsyncClient(base_url=keel.base_url, timeout=30) as http:
@@ -152,7 +111,6 @@ async def test_a_batch_is_created_whole_or_not_at_all(cluster: Cluster):
         assert len(created.json()) == 2 and counts(cluster) == (3, 3)
 
 
-@pytest.mark.slow
 async def test_the_per_minute_limit_answers_with_the_seconds_left_in_the_minute(cluster: Cluster):
     keel = cluster.serve("api", "--no-worker", KEEL_RUN_LIMIT_PER_MINUTE="2")
     minute = minute_with_room(cluster)
@@ -181,7 +139,6 @@ async def create_at_once(urls: list[str], total: int) -> list[httpx.Response]:
             await client.aclose()
 
 
-@pytest.mark.slow
 async def test_two_api_processes_share_the_active_limit(cluster: Cluster):
     first = cluster.serve("api-1", "--no-worker", KEEL_RUN_LIMIT_ACTIVE="4")
     second = cluster.serve("api-2", "--no-worker", KEEL_RUN_LIMIT_ACTIVE="4")
@@ -193,7 +150,6 @@ async def test_two_api_processes_share_the_active_limit(cluster: Cluster):
     assert counts(cluster) == (4, 4)
 
 
-@pytest.mark.slow
 async def test_two_api_processes_share_the_per_minute_count(cluster: Cluster):
     first = cluster.serve("api-1", "--no-worker", KEEL_RUN_LIMIT_PER_MINUTE="5")
     second = cluster.serve("api-2", "--no-worker", KEEL_RUN_LIMIT_PER_MINUTE="5")
@@ -207,3 +163,67 @@ async def test_two_api_processes_share_the_per_minute_count(cluster: Cluster):
     assert counts(cluster) == (5, 5)
     [(created,)] = cluster.query("SELECT created FROM keel.run_rate WHERE identity = ''")
     assert created == 5, "refused creates took their count back"
+
+
+# --- identities: each its own counts, a permission's own limits ------------------------------------------------------
+
+ALICE_KEY, BOB_KEY = "alice-key-for-the-limits-test", "bob-key-for-the-limits-test"
+
+
+def with_api_keys(cluster: Cluster) -> dict[str, str]:
+    """The cluster's langgraph.json behind keel's API-key authenticator: alice (no permission) and bob
+    (`runs:bulk`); returns the environment that configures them and their limits."""
+    config = json.loads(cluster.config.read_text())
+    cluster.config.write_text(json.dumps({**config, "auth": {"path": "server.auth.api_keys:auth"}}))
+    keys = {
+        hash_key(ALICE_KEY): {"identity": "alice"},
+        hash_key(BOB_KEY): {"identity": "bob", "permissions": ["runs:bulk"]},
+    }
+    return {
+        "KEEL_API_KEYS": json.dumps(keys),
+        "KEEL_RUN_LIMIT_ACTIVE": "2",
+        "KEEL_RUN_LIMITS_BY_PERMISSION": json.dumps({"runs:bulk": {"active": 5}}),
+    }
+
+
+async def sdk_create_at_once(urls: list[str], key: str, total: int) -> list[BaseException | None]:
+    """`total` stateless runs created through the official SDK at the same time, spread over `urls`; each
+    outcome is None (created) or the error it raised."""
+    clients = [get_client(url=url, api_key=key) for url in urls]
+
+    async def create(index: int) -> None:
+        await clients[index % len(clients)].runs.create(None, "echo", input=INPUT)
+
+    try:
+        outcomes = await asyncio.gather(*(create(i) for i in range(total)), return_exceptions=True)
+    finally:
+        for client in clients:
+            await client.aclose()
+    return [outcome if isinstance(outcome, BaseException) else None for outcome in outcomes]
+
+
+async def test_each_identity_has_its_own_counts_and_a_permission_its_own_limit(cluster: Cluster):
+    cluster.base_env.update(with_api_keys(cluster))
+    first = cluster.api("api-1")
+    second = cluster.api("api-2")
+    urls = [first.base_url, second.base_url]
+
+    alice = await sdk_create_at_once(urls, ALICE_KEY, 6)
+    bob = await sdk_create_at_once(urls, BOB_KEY, 8)
+
+    for outcomes, created, setting, who in [
+        (alice, 2, "KEEL_RUN_LIMIT_ACTIVE", "identity 'alice'"),
+        (bob, 5, "KEEL_RUN_LIMITS_BY_PERMISSION for permission 'runs:bulk'", "identity 'bob'"),
+    ]:
+        refused = [outcome for outcome in outcomes if outcome is not None]
+        assert len(refused) == len(outcomes) - created, refused
+        for error in refused:
+            assert isinstance(error, RateLimitError), error
+            assert_refused(error.response, setting, retry_after=range(1, 61))
+            assert who in error.response.json()["detail"]
+    creators = cluster.query(
+        """SELECT kwargs #>> '{config,configurable,langgraph_auth_user_id}', count(*) FROM keel.runs
+           GROUP BY 1 ORDER BY 1"""
+    )
+    assert creators == [("alice", 2), ("bob", 5)]
+    assert counts(cluster) == (7, 7), "a refused run made no thread"
