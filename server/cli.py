@@ -30,7 +30,7 @@ from server.logs import configure_logging
 from server.runs import threads
 from server.settings import Settings, SettingsError, get_settings
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("server.cli")  # the same name when run as `python -m server.cli`
 
 
 class Shutdown(Exception):

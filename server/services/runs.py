@@ -97,7 +97,8 @@ class RunService:
 
     async def create_batch(self, requests: list[tuple[uuid.UUID, RunCreate]]) -> list[Run]:
         """Create runs in order, in one transaction: all of them, or none when one is refused (a limit counts the
-        whole batch). They are queued for the workers, which are woken when the batch commits."""
+        whole batch). They are queued for the workers, which are woken when the batch commits. For stateless runs:
+        each thread is new, so two batches never wait for each other's thread locks (in opposite orders)."""
         created, limit = [], self._limit()
         async with self.pool.connection() as conn, conn.transaction():
             for thread_id, request in requests:

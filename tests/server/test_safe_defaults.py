@@ -71,6 +71,7 @@ def test_keel_serve_on_all_interfaces_without_auth_exits_2(tmp_path: Path):
     assert done.returncode == 2, done.stderr
     assert "keel: refusing to listen on 0.0.0.0 without authentication" in done.stderr
     assert "--allow-unauthenticated" in done.stderr
+    assert "langgraph.json has no auth section" in done.stderr, "the start-up warning comes first"
     assert not (tmp_path / ".keel").exists(), "refused before any database started"
 
 
