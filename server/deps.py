@@ -13,6 +13,8 @@ from fastapi import Depends, Request
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.base import BaseStore
 
+from server.auth.access import Access
+from server.auth.identity import User
 from server.db.pool import Pool
 from server.graph_loading import LoadedGraphs
 from server.runs.notify import Notifier
@@ -56,11 +58,33 @@ async def get_store(request: Request) -> BaseStore:
     return runtime_of(request).store
 
 
-async def get_runs(request: Request) -> RunService:
+async def get_access(request: Request) -> Access:
+    """STUB of the lead's auth core: the api_keys authenticator's user, when langgraph.json has `auth`."""
+    auth = runtime_of(request).graphs.sections.auth
+    if auth is None:
+        return Access()
+    headers = {key.encode(): value.encode() for key, value in request.headers.items()}
+    found = await auth._authenticate_handler(headers)
+    user = User(
+        identity=found["identity"],
+        display_name=found.get("display_name", found["identity"]),
+        permissions=frozenset(found.get("permissions", ())),
+        is_authenticated=True,
+    )
+    return Access(user=user, enforced=True, auth=auth)
+
+
+async def get_runs(request: Request, access: Annotated[Access, Depends(get_access)]) -> RunService:
     runtime = runtime_of(request)
     headers = runtime.headers.configurable(request.headers)  # what `http.configurable_headers` lets through
     return RunService(
-        runtime.pool, runtime.graphs, runtime.notifier, runtime.worker, runtime.settings.runs, headers=headers
+        runtime.pool,
+        runtime.graphs,
+        runtime.notifier,
+        runtime.worker,
+        runtime.settings.runs,
+        headers=headers,
+        access=access,
     )
 
 
@@ -69,6 +93,7 @@ async def get_crons(request: Request) -> CronService:
     return CronService(runtime.pool, runtime.graphs)
 
 
+AccessDep = Annotated[Access, Depends(get_access)]
 PoolDep = Annotated[Pool, Depends(get_pool)]
 SaverDep = Annotated[AsyncPostgresSaver, Depends(get_saver)]
 GraphsDep = Annotated[LoadedGraphs, Depends(get_graphs)]

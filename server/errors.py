@@ -38,6 +38,12 @@ class BadRequest(KeelError):
     status_code = 400
 
 
+class Forbidden(KeelError):
+    """403: STUB of the lead's auth core (main's replaces it at the merge)."""
+
+    status_code = 403
+
+
 class NotFound(KeelError):
     """404: an unknown thread, assistant, run, checkpoint or graph."""
 

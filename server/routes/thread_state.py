@@ -11,7 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from server.deps import GraphsDep, PoolDep
+from server.deps import AccessDep, GraphsDep, PoolDep
 from server.errors import NotFound
 from server.graph_loading import Graph, LoadedGraphs
 from server.routes.paging import Limit, LimitQuery
@@ -107,7 +107,9 @@ async def post_state_at(thread_id: UUID, body: StateAtCheckpoint, pool: PoolDep,
 
 
 @router.post("/state", responses=ok(CheckpointAnswer))
-async def update_state(thread_id: UUID, body: StateUpdate, pool: PoolDep, graphs: GraphsDep) -> dict[str, Any]:
+async def update_state(
+    thread_id: UUID, body: StateUpdate, pool: PoolDep, graphs: GraphsDep, access: AccessDep
+) -> dict[str, Any]:
     """Write `values` as node `as_node` (a new checkpoint); answers `{"checkpoint": {...}}`."""
     checkpoint = body.checkpoint.model_dump() if body.checkpoint else None
     if body.checkpoint_id:
@@ -121,6 +123,7 @@ async def update_state(thread_id: UUID, body: StateUpdate, pool: PoolDep, graphs
             as_node=body.as_node,
             checkpoint=checkpoint,
             discard_interrupts=body.discard_interrupts,
+            access=access,
         )
 
 

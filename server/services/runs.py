@@ -20,6 +20,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from sse_starlette import EventSourceResponse
 from starlette.responses import StreamingResponse
 
+from server.auth.access import Access
 from server.db.pool import Connection, Pool
 from server.errors import Conflict, NotFound
 from server.graph_loading import LoadedGraphs
@@ -30,10 +31,11 @@ from server.runs.events import follow_batches
 from server.runs.notify import Notifier
 from server.runs.request_body import RunCreate
 from server.runs.sse import cancel_abandoned, run_stream
+from server.runs.store.approvals import DecisionRecord
 from server.runs.thread_stream import ThreadStreamMode, thread_stream
 from server.runs.worker import Worker, slot_of
 from server.serialize import JSON, dumps, to_json_compatible
-from server.services import commands, threads
+from server.services import approvals, commands, threads
 from server.services.assistants import Assistant, resolve_assistant
 from server.settings import RunSettings
 
@@ -75,6 +77,7 @@ class RunService:
     # The request's headers that `http.configurable_headers` passes: they land in the run's config.configurable,
     # over the body's and the assistant's values, as on LangGraph Server.
     headers: Mapping[str, Any] = field(default_factory=dict)
+    access: Access = field(default_factory=Access)  # the caller: who decides the approvals a resume answers
 
     async def create(self, thread_id: uuid.UUID, body: RunCreate) -> Run:
         # A free worker slot here starts the run here, without a claim (see store.insert_run); the slot is
@@ -100,6 +103,13 @@ class RunService:
         kwargs["config"] = replace(assistant, config=stored_config).merged_config(config)
         if self.headers:  # langgraph.json's http.configurable_headers, over the body's and the assistant's values
             kwargs["config"]["configurable"] = {**kwargs["config"].get("configurable", {}), **self.headers}
+        if self.access.enforced:  # STUB of the lead's auth core: the run's creator, as LangGraph Server puts it
+            user = self.access.user
+            kwargs["config"]["configurable"] = {
+                **kwargs["config"].get("configurable", {}),
+                "langgraph_auth_user_id": user.identity,
+                "langgraph_auth_permissions": sorted(user.permissions),
+            }
         kwargs["context"] = {**stored_context, **context}  # always set: a graph's context schema gets its defaults
         if assistant.run_timeout_s is not None:
             kwargs["timeout_s"] = assistant.run_timeout_s
@@ -134,10 +144,13 @@ class RunService:
                 graph_id=assistant.graph_id,
                 assistant_id=assistant.assistant_id,
             )
+            decided: list[DecisionRecord] = []
             if resumes:  # checked on the locked thread row: no other run can be created until this one is
                 graph = self.graphs[assistant.graph_id]
-                kwargs["command"]["resume"] = await commands.resume_answers(conn, graph, thread_id, kwargs)
-            return await store.create_run(
+                answers, answered = await commands.resume_answers(conn, graph, thread_id, kwargs)
+                decided = approvals.decisions(self.access, thread_id, answers, answered)
+                kwargs["command"]["resume"] = answers
+            run = await store.create_run(
                 conn,
                 thread_id=thread_id,
                 assistant_id=assistant.assistant_id,
@@ -147,6 +160,9 @@ class RunService:
                 multitask_strategy=body.multitask_strategy,
                 start=lease,
             )
+            # The audit rows commit with the run that carries the decisions, or not at all.
+            await approvals.record(conn, decided, run_id=run["run_id"], at_head=not commands.forks(kwargs))
+            return run
 
     async def get(self, thread_id: uuid.UUID, run_id: uuid.UUID) -> Run:
         async with self.pool.connection() as conn:
