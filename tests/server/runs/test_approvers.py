@@ -5,7 +5,7 @@ decider, and the approval lists show each caller the rows of the threads it may 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,6 +13,7 @@ import httpx
 import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
+from langgraph_sdk.schema import Command
 
 from tests.pg import scratch_database
 from tests.process import KeelProcess
@@ -77,9 +78,9 @@ async def test_without_the_permission_no_path_decides_and_the_approval_stays_pen
         thread_id, refund = await waiting(alice, SMALL_REFUND.format(amount=2), TEAM["alice"])
         assert refund["value"]["requested_by"] == "alice"
         before = effects(url)
-        accept = {"resume": {"type": "accept"}}
-        keyed = {"resume": {refund["id"]: {"type": "accept"}}}
-        attempts = [
+        accept: Command = {"resume": {"type": "accept"}}
+        keyed: Command = {"resume": {refund["id"]: {"type": "accept"}}}
+        attempts: list[Callable[[], Awaitable[Any]]] = [
             lambda: alice.runs.wait(thread_id, "support", command=accept),
             lambda: alice.runs.wait(thread_id, "support", command=keyed),
             lambda: alice.runs.create(thread_id, "support", command=accept),
@@ -132,8 +133,9 @@ async def test_the_two_person_rule_holds(keel: KeelProcess):
         thread_id, large = await waiting(carol, LARGE_REFUND, TEAM["carol"])
         assert large["value"]["two_person"] is True and large["value"]["requested_by"] == "carol"
         before = effects(url)
-        for decision in ({"type": "accept"}, {"type": "reject", "reason": "mine"}):
-            detail = await refused(carol.runs.wait(thread_id, "support", command={"resume": decision}), 403)
+        commands: list[Command] = [{"resume": {"type": "accept"}}, {"resume": {"type": "reject", "reason": "mine"}}]
+        for command in commands:
+            detail = await refused(carol.runs.wait(thread_id, "support", command=command), 403)
             assert "two-person" in detail and "carol" in detail
         assert await pending_ids(carol, thread_id) == [large["id"]]
         assert effects(url) == before and audit_rows(url, thread_id) == []
@@ -146,7 +148,7 @@ async def test_the_two_person_rule_holds(keel: KeelProcess):
         thread_id, small = await waiting(carol, SMALL_REFUND.format(amount=3), TEAM["carol"])
         assert small["value"]["two_person"] is False
         large_args = {**small["value"]["args"], "amount": 1500.0}
-        edit = {"resume": {"type": "edit", "args": large_args}}
+        edit: Command = {"resume": {"type": "edit", "args": large_args}}
         assert "two-person" in await refused(carol.runs.wait(thread_id, "support", command=edit), 403)
         assert await pending_ids(carol, thread_id) == [small["id"]]
         # Deciding it as proposed is hers to do.
@@ -243,7 +245,8 @@ async def test_without_auth_a_two_person_approval_cannot_be_decided(client: Lang
     [large] = (await client.threads.get_state(thread["thread_id"]))["interrupts"]
     assert large["value"]["two_person"] is True and large["value"]["requested_by"] == ""
     before = effects(url)
-    for command in ({"resume": {"type": "accept"}}, {"resume": {"type": "reject", "reason": "x"}}):
+    commands: list[Command] = [{"resume": {"type": "accept"}}, {"resume": {"type": "reject", "reason": "x"}}]
+    for command in commands:
         assert "authentication" in await refused(client.runs.wait(thread["thread_id"], "support", command=command), 403)
     assert await pending_ids(client, str(thread["thread_id"])) == [large["id"]]
     assert effects(url) == before and audit_rows(url, str(thread["thread_id"])) == []
