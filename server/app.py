@@ -7,8 +7,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from langgraph_sdk import Auth
+from starlette.types import Scope
 
 from server import __version__
+from server.auth.authenticate import OPEN_PATHS, Authenticate
 from server.errors import register_error_handlers
 from server.graph_loading import LoadedGraphs
 from server.input_guard import InputGuard, check_path_parameters
@@ -25,9 +28,14 @@ from server.routes import (
     thread_state,
     threads,
 )
-from server.runtime import open_runtime
+from server.runtime import Runtime, open_runtime
 from server.settings import Settings
 from server.user_app import UserRoutes, user_lifespan, user_operations
+
+
+def _auth_of(scope: Scope) -> Auth | None:
+    runtime = scope.get("state", {}).get("runtime")
+    return runtime.auth if isinstance(runtime, Runtime) else None
 
 
 def create_app(
@@ -53,8 +61,16 @@ def create_app(
     app = FastAPI(title="keel", version=__version__, lifespan=lifespan, dependencies=[Depends(check_path_parameters)])
     register_error_handlers(app)
     install_openapi(app, user_operations(user_app))
+    # The user's routes are authenticated only when langgraph.json's http.enable_custom_route_auth says so,
+    # as on LangGraph Server: otherwise they sit outside keel's authentication.
+    custom_route_auth = graphs is not None and bool(graphs.sections.http.get("enable_custom_route_auth"))
+    open_paths = OPEN_PATHS | ({"/metrics"} if not settings.server.metrics_auth else set())
+    if not custom_route_auth:
+        app.add_middleware(Authenticate, auth_of=_auth_of, open_paths=open_paths)
     if user_app is not None:
         app.add_middleware(UserRoutes, user_app=user_app)
+    if custom_route_auth:
+        app.add_middleware(Authenticate, auth_of=_auth_of, open_paths=open_paths)
     # Added last, so it runs first: an oversized or unstorable request never reaches a route.
     app.add_middleware(
         InputGuard,

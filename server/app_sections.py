@@ -8,7 +8,7 @@
   one (what `pip install -e` of a src layout gives); a package name is noted in the log: keel installs nothing,
   it must be installed in keel's environment already.
 - `http.app`: `"path:attr"` naming a Starlette or FastAPI app (`server.user_app` serves it beside keel's routes).
-- `auth.path`: `"path:attr"` naming a `langgraph_sdk.Auth` instance: loaded and checked here only.
+- `auth.path`: `"path:attr"` naming a `langgraph_sdk.Auth` instance, enforced by `server.auth`.
 - `store`: checked against LangGraph's shape (`index.dims`/`embed`/`fields`, `ttl`) and kept for the store.
 
 Every mistake is a `UserCodeError` of one line naming the section.
@@ -26,6 +26,7 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, NonNegativeFloat, PositiveInt, ValidationError
 from starlette.applications import Starlette
 
+from server.auth.authenticate import AuthCodeError, check_authenticate
 from server.user_code import UserCodeError, load_attribute
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,10 @@ def load_auth(value: Any, base: Path, roots: Sequence[Path]) -> Any:
     auth = load_attribute(spec, base, roots, f"auth.path ({spec})")
     if not isinstance(auth, Auth):
         raise UserCodeError(f"auth.path ({spec}): is a {type(auth).__name__}, expected a langgraph_sdk.Auth instance")
+    try:
+        check_authenticate(auth)
+    except AuthCodeError as exc:
+        raise UserCodeError(f"auth.path ({spec}): {exc}") from None
     return auth
 
 

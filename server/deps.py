@@ -14,7 +14,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.base import BaseStore
 
 from server.auth.access import Access
-from server.auth.identity import User
+from server.auth.identity import ANONYMOUS, User
 from server.db.pool import Pool
 from server.graph_loading import LoadedGraphs
 from server.runs.notify import Notifier
@@ -58,23 +58,17 @@ async def get_store(request: Request) -> BaseStore:
     return runtime_of(request).store
 
 
+def user_of(request: Request) -> User:
+    """The caller `server.auth.authenticate` named; anonymous when langgraph.json has no `auth`."""
+    user = request.scope.get("user")
+    return user if isinstance(user, User) else ANONYMOUS
+
+
 async def get_access(request: Request) -> Access:
-    """STUB of the lead's auth core: the api_keys authenticator's user, when langgraph.json has `auth`."""
-    auth = runtime_of(request).graphs.sections.auth
-    if auth is None:
-        return Access()
-    headers = {key.encode(): value.encode() for key, value in request.headers.items()}
-    found = await auth._authenticate_handler(headers)
-    user = User(
-        identity=found["identity"],
-        display_name=found.get("display_name", found["identity"]),
-        permissions=frozenset(found.get("permissions", ())),
-        is_authenticated=True,
-    )
-    return Access(user=user, enforced=True, auth=auth)
+    return Access(user_of(request), runtime_of(request).auth)
 
 
-async def get_runs(request: Request, access: Annotated[Access, Depends(get_access)]) -> RunService:
+async def get_runs(request: Request) -> RunService:
     runtime = runtime_of(request)
     headers = runtime.headers.configurable(request.headers)  # what `http.configurable_headers` lets through
     return RunService(
@@ -84,7 +78,7 @@ async def get_runs(request: Request, access: Annotated[Access, Depends(get_acces
         runtime.worker,
         runtime.settings.runs,
         headers=headers,
-        access=access,
+        access=Access(user_of(request), runtime.auth),
     )
 
 
@@ -93,7 +87,6 @@ async def get_crons(request: Request) -> CronService:
     return CronService(runtime.pool, runtime.graphs)
 
 
-AccessDep = Annotated[Access, Depends(get_access)]
 PoolDep = Annotated[Pool, Depends(get_pool)]
 SaverDep = Annotated[AsyncPostgresSaver, Depends(get_saver)]
 GraphsDep = Annotated[LoadedGraphs, Depends(get_graphs)]
@@ -103,3 +96,4 @@ NotifierDep = Annotated[Notifier, Depends(get_notifier)]
 RunsDep = Annotated[RunService, Depends(get_runs)]
 CronsDep = Annotated[CronService, Depends(get_crons)]
 StoreDep = Annotated[BaseStore, Depends(get_store)]
+AccessDep = Annotated[Access, Depends(get_access)]

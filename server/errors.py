@@ -39,7 +39,7 @@ class BadRequest(KeelError):
 
 
 class Forbidden(KeelError):
-    """403: STUB of the lead's auth core (main's replaces it at the merge)."""
+    """403: the caller is known but may not do this (an auth handler's denial, a missing permission)."""
 
     status_code = 403
 

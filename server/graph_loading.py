@@ -67,7 +67,7 @@ class AppSections:
 
     http: dict[str, Any] = field(default_factory=dict)  # the whole `http` section (`configurable_headers`, ...)
     http_app: Starlette | None = None
-    auth: Any = None  # a langgraph_sdk.Auth, loaded and checked, not enforced
+    auth: Any = None  # a langgraph_sdk.Auth (server.auth enforces it)
     store: dict[str, Any] | None = None  # the `store` section, checked
 
 
@@ -167,7 +167,7 @@ def load_graphs(config_path: Path, *, required: bool = True, strict: bool = Fals
     except UserCodeError as exc:
         raise GraphLoadError(str(exc)) from None
     if sections.auth is not None:
-        log.warning("langgraph.json auth is loaded and checked, but keel does not enforce it: every caller is allowed")
+        log.info("langgraph.json auth: every request is authenticated with %s", raw["auth"]["path"])
     names = ", ".join(entry.graph_id for entry in entries) or "none"
     log.info("loaded %d graph(s) from %s: %s", len(entries), path, names)
     return LoadedGraphs(entries, path, broken=broken, sections=sections)

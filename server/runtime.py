@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.postgres import AsyncPostgresStore
+from langgraph_sdk import Auth
 
 from server.configurable_headers import HeaderFilter, header_filter
 from server.db.migrate import upgrade
@@ -41,6 +42,7 @@ class Runtime:
     worker: Worker | None
     store: AsyncPostgresStore
     headers: HeaderFilter  # which request headers reach a run's config.configurable
+    auth: Auth | None  # langgraph.json's `auth` object: every request is authenticated and authorized with it
 
 
 @asynccontextmanager
@@ -82,4 +84,14 @@ async def open_runtime(
             # Fires due crons as ordinary runs; any number of processes may run one (the claim is exclusive).
             runs = RunService(pool, loaded, notifier, None, settings.runs)
             await stack.enter_async_context(cron_scheduler(runs, poll_s=settings.runs.cron_poll_s))
-        yield Runtime(settings, pool, saver, loaded, notifier, worker, store, header_filter(source.config_path))
+        yield Runtime(
+            settings,
+            pool,
+            saver,
+            loaded,
+            notifier,
+            worker,
+            store,
+            header_filter(source.config_path),
+            source.sections.auth,
+        )

@@ -122,6 +122,8 @@ class ServerSettings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1, validation_alias="KEEL_MAX_BODY_BYTES")
     # One message's text (run input, command.update, state values); longer ones are refused with 422.
     max_message_chars: int = Field(default=100_000, ge=1, validation_alias="KEEL_MAX_MESSAGE_CHARS")
+    # With langgraph.json `auth`, /metrics is open like /ok unless this is set (then it is authenticated too).
+    metrics_auth: bool = Field(default=False, validation_alias="KEEL_METRICS_AUTH")
 
 
 class RunSettings(BaseSettings):

@@ -11,6 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from server.auth.access import Access
 from server.deps import AccessDep, GraphsDep, PoolDep
 from server.errors import NotFound
 from server.graph_loading import Graph, LoadedGraphs
@@ -65,9 +66,9 @@ def _known_namespace(thread_id: UUID) -> Iterator[None]:
         raise NotFound(f"thread {thread_id}: checkpoint_ns names no subgraph of its graph ({exc})") from None
 
 
-async def _graph(pool: PoolDep, graphs: LoadedGraphs, thread_id: UUID) -> Graph | None:
+async def _graph(pool: PoolDep, graphs: LoadedGraphs, access: Access, thread_id: UUID) -> Graph | None:
     async with pool.connection() as conn:
-        _row, graph = await service.thread_graph(conn, graphs, thread_id)
+        _row, graph = await service.thread_graph(conn, graphs, access, thread_id)
     return graph
 
 
@@ -76,10 +77,11 @@ async def get_state(
     thread_id: UUID,
     pool: PoolDep,
     graphs: GraphsDep,
+    access: AccessDep,
     subgraphs: bool = False,
     select: SelectQuery = None,
 ) -> dict[str, Any]:
-    graph = await _graph(pool, graphs, thread_id)
+    graph = await _graph(pool, graphs, access, thread_id)
     return service.select_fields(await service.read_state(graph, thread_id, None, subgraphs=subgraphs), select)
 
 
@@ -89,17 +91,20 @@ async def get_state_at(
     checkpoint_id: str,
     pool: PoolDep,
     graphs: GraphsDep,
+    access: AccessDep,
     subgraphs: bool = False,
     select: SelectQuery = None,
 ) -> dict[str, Any]:
-    graph = await _graph(pool, graphs, thread_id)
+    graph = await _graph(pool, graphs, access, thread_id)
     state = await service.read_state(graph, thread_id, {"checkpoint_id": checkpoint_id}, subgraphs=subgraphs)
     return service.select_fields(state, select)
 
 
 @router.post("/state/checkpoint", responses=ok(ThreadStateSelected))
-async def post_state_at(thread_id: UUID, body: StateAtCheckpoint, pool: PoolDep, graphs: GraphsDep) -> dict[str, Any]:
-    graph = await _graph(pool, graphs, thread_id)
+async def post_state_at(
+    thread_id: UUID, body: StateAtCheckpoint, pool: PoolDep, graphs: GraphsDep, access: AccessDep
+) -> dict[str, Any]:
+    graph = await _graph(pool, graphs, access, thread_id)
     checkpoint = body.checkpoint.model_dump()
     with _known_namespace(thread_id):
         state = await service.read_state(graph, thread_id, checkpoint, subgraphs=body.subgraphs)
@@ -118,18 +123,20 @@ async def update_state(
         return await service.update_state(
             pool,
             graphs,
+            access,
             thread_id,
             values=body.values,
             as_node=body.as_node,
             checkpoint=checkpoint,
             discard_interrupts=body.discard_interrupts,
-            access=access,
         )
 
 
 @router.post("/history", responses=ok_list(ThreadStateSelected))
-async def post_history(thread_id: UUID, body: HistoryQuery, pool: PoolDep, graphs: GraphsDep) -> list[dict[str, Any]]:
-    graph = await _graph(pool, graphs, thread_id)
+async def post_history(
+    thread_id: UUID, body: HistoryQuery, pool: PoolDep, graphs: GraphsDep, access: AccessDep
+) -> list[dict[str, Any]]:
+    graph = await _graph(pool, graphs, access, thread_id)
     before = body.before.model_dump() if isinstance(body.before, CheckpointIn) else body.before
     with _known_namespace(thread_id):
         states = await service.read_history(
@@ -148,8 +155,9 @@ async def get_history(
     thread_id: UUID,
     pool: PoolDep,
     graphs: GraphsDep,
+    access: AccessDep,
     limit: LimitQuery = 10,
     before: str | None = None,
 ) -> list[dict[str, Any]]:
-    graph = await _graph(pool, graphs, thread_id)
+    graph = await _graph(pool, graphs, access, thread_id)
     return await service.read_history(graph, thread_id, limit=limit, before=before, metadata=None, checkpoint=None)

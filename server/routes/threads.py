@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Query, Response
 from pydantic import Field
 from sse_starlette import EventSourceResponse
 
-from server.deps import PoolDep, RunsDep, SaverDep
+from server.deps import AccessDep, PoolDep, RunsDep, SaverDep
 from server.errors import BadRequest, InvalidInput
 from server.records import ThreadTTL
 from server.routes.paging import Limit, Offset
@@ -87,28 +87,28 @@ def _unsupported(**fields: object) -> None:
 
 
 @router.post("", responses=ok(Thread))
-async def create_thread(body: ThreadCreate, pool: PoolDep) -> dict[str, Any]:
+async def create_thread(body: ThreadCreate, pool: PoolDep, access: AccessDep) -> dict[str, Any]:
     _unsupported(supersteps=body.supersteps)
     ttl = body.ttl.record() if body.ttl else None
     async with pool.connection() as conn:
         row = await service.create_thread(
-            conn, thread_id=body.thread_id, metadata=body.metadata, if_exists=body.if_exists, ttl=ttl
+            conn, access, thread_id=body.thread_id, metadata=body.metadata, if_exists=body.if_exists, ttl=ttl
         )
     return service.thread_json(row)
 
 
 @router.post("/search", responses=ok_list(ThreadSelected))
-async def search_threads(body: ThreadSearch, pool: PoolDep) -> list[dict[str, Any]]:
+async def search_threads(body: ThreadSearch, pool: PoolDep, access: AccessDep) -> list[dict[str, Any]]:
     _unsupported(extract=body.extract)
     async with pool.connection() as conn:
-        rows = await service.search_threads(conn, **body.model_dump(exclude={"select", "extract"}))
+        rows = await service.search_threads(conn, access, **body.model_dump(exclude={"select", "extract"}))
     return [service.thread_json(row, body.select) for row in rows]
 
 
 @router.post("/count")
-async def count_threads(body: ThreadCount, pool: PoolDep) -> int:
+async def count_threads(body: ThreadCount, pool: PoolDep, access: AccessDep) -> int:
     async with pool.connection() as conn:
-        return await service.count_threads(conn, **body.model_dump())
+        return await service.count_threads(conn, access, **body.model_dump())
 
 
 @router.post("/prune", responses=ok(ThreadPruneResult))
@@ -121,11 +121,12 @@ async def prune_threads(body: ThreadPrune, runs: RunsDep, saver: SaverDep) -> di
 async def get_thread(
     thread_id: UUID,
     pool: PoolDep,
+    access: AccessDep,
     include: Annotated[str | None, Query(description="extra fields, comma-separated: ttl (others are ignored)")] = None,
 ) -> dict[str, Any]:
     extra = {field.strip() for field in (include or "").split(",") if field.strip()}
     async with pool.connection() as conn:
-        row = await service.get_thread(conn, thread_id)
+        row = await service.get_thread(conn, access, thread_id)
     thread = service.thread_json(row)
     if "ttl" in extra:
         thread["ttl"] = service.ttl_json(row)
@@ -136,11 +137,17 @@ async def get_thread(
     "/{thread_id}", response_model=None, responses={**ok(Thread), 204: {"description": "Prefer: return=minimal"}}
 )
 async def patch_thread(
-    thread_id: UUID, body: ThreadPatch, pool: PoolDep, prefer: Annotated[str | None, Header()] = None
+    thread_id: UUID,
+    body: ThreadPatch,
+    pool: PoolDep,
+    access: AccessDep,
+    prefer: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any] | Response:
     """Merge `metadata` into the thread's. `Prefer: return=minimal` answers 204 with no body."""
     async with pool.connection() as conn:
-        row = await service.patch_thread(conn, thread_id, body.metadata, body.ttl.record() if body.ttl else None)
+        row = await service.patch_thread(
+            conn, access, thread_id, body.metadata, body.ttl.record() if body.ttl else None
+        )
     if prefer == "return=minimal":
         return Response(status_code=204)
     return service.thread_json(row)
@@ -154,17 +161,17 @@ async def delete_thread(thread_id: UUID, runs: RunsDep, saver: SaverDep) -> None
 
 
 @router.post("/{thread_id}/copy", responses=ok(Thread))
-async def copy_thread(thread_id: UUID, pool: PoolDep) -> dict[str, Any]:
+async def copy_thread(thread_id: UUID, pool: PoolDep, access: AccessDep) -> dict[str, Any]:
     """A new thread with this one's metadata, values and full checkpoint history."""
     async with pool.connection() as conn:
-        return service.thread_json(await service.copy_thread(conn, thread_id))
+        return service.thread_json(await service.copy_thread(conn, access, thread_id))
 
 
 @router.get("/{thread_id}/storage", responses=ok(ThreadStorage))
-async def thread_storage(thread_id: UUID, pool: PoolDep) -> dict[str, Any]:
+async def thread_storage(thread_id: UUID, pool: PoolDep, access: AccessDep) -> dict[str, Any]:
     """The bytes the thread's checkpoints take in PostgreSQL: checkpoints, channel values, pending writes."""
     async with pool.connection() as conn:
-        return await service.thread_storage(conn, thread_id)
+        return await service.thread_storage(conn, access, thread_id)
 
 
 @router.get("/{thread_id}/stream", response_class=EventSourceResponse, responses=SSE)

@@ -19,6 +19,7 @@ from langgraph._internal._constants import CONFIG_KEY_STRICT_RESUME
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command, Send
 
+from server.auth.identity import User
 from server.graph_loading import Graph
 from server.observability.run import RunObservation
 from server.records import EndStatus, Run, RunKwargs, StartedRun
@@ -58,6 +59,8 @@ def run_config(run: Run, *, resume_latest: bool) -> dict[str, Any]:
     config: dict[str, Any] = json.loads(json.dumps(kwargs.get("config") or {}))
     configurable = config.setdefault("configurable", {})
     configurable["thread_id"] = str(run["thread_id"])
+    if isinstance(user := configurable.get("langgraph_auth_user"), dict):  # stored as JSON; graphs read a user
+        configurable["langgraph_auth_user"] = User.from_dict(user)
     # A resume map naming an interrupt that is no longer pending fails the run before anything is written,
     # instead of being ignored (the API checked it against the thread when the run was created).
     configurable[CONFIG_KEY_STRICT_RESUME] = True

@@ -26,6 +26,7 @@ from server.auth.access import Access
 from server.auth.filters import metadata_clause
 from server.db.pool import Connection, Pool
 from server.errors import Forbidden
+from server.runs import store
 from server.runs.store import approvals as audit
 from server.runs.store.approvals import DecisionRecord
 from server.serialize import to_json_compatible
@@ -183,6 +184,7 @@ async def thread_approvals(
     """The thread's decisions, newest first; 404 unless the caller may read the thread."""
     async with pool.connection() as conn:
         await visible_thread(conn, access, "read", thread_id)
+        await store.get_thread(conn, thread_id)  # an unknown thread is a 404 too (no filters: nothing checked)
         rows = await audit.thread_decisions(conn, thread_id, limit=limit, offset=offset)
     return [decision_json(row) for row in rows]
 
@@ -192,7 +194,11 @@ async def list_approvals(
 ) -> list[dict[str, Any]]:
     """`pending`: approvals waiting on the threads the caller may read and that the caller may decide (the inbox);
     `decided`: the decisions on the threads the caller may read (both newest first)."""
-    clause = metadata_clause(await thread_filters(access, "search", {}), sql.SQL("t.metadata"))
+    # The threads the caller may search, as a thread search asks the `threads.search` handler.
+    value: dict[str, Any] = {"metadata": {}, "values": None, "status": "interrupted" if status == "pending" else None}
+    clause = metadata_clause(
+        await thread_filters(access, "search", value | {"limit": limit, "offset": offset}), sql.SQL("t.metadata")
+    )
     async with pool.connection() as conn:
         if status == "decided":
             decided = await audit.visible_decisions(conn, clause, limit=limit, offset=offset)

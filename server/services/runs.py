@@ -21,8 +21,9 @@ from sse_starlette import EventSourceResponse
 from starlette.responses import StreamingResponse
 
 from server.auth.access import Access
+from server.auth.filters import Filters
 from server.db.pool import Connection, Pool
-from server.errors import Conflict, NotFound
+from server.errors import Conflict, InvalidInput, NotFound
 from server.graph_loading import LoadedGraphs
 from server.records import ActiveStatus, CancelAction, Run, RunKwargs, RunStatus
 from server.runs import store
@@ -36,11 +37,14 @@ from server.runs.thread_stream import ThreadStreamMode, thread_stream
 from server.runs.worker import Worker, slot_of
 from server.serialize import JSON, dumps, to_json_compatible
 from server.services import approvals, commands, threads
+from server.services.access import visible_thread
 from server.services.assistants import Assistant, resolve_assistant
 from server.settings import RunSettings
 
 log = logging.getLogger(__name__)
 PruneStrategy = Literal["delete", "keep_latest"]
+# Set by keel from the caller's identity, as LangGraph Server sets them; a request naming one is refused.
+AUTH_CONFIGURABLE = ("langgraph_auth_user", "langgraph_auth_user_id", "langgraph_auth_permissions")
 KEEPALIVE_S = 5.0  # a waiting answer's newline, as LangGraph Server sends it
 _DELETE_TRIES = 3  # a thread's delete stops its runs again when a run was created meanwhile
 _STOP_WAIT_LEASES = 2  # how long a delete waits for its runs to stop, in leases (a dead worker's run: one lease)
@@ -77,21 +81,44 @@ class RunService:
     # The request's headers that `http.configurable_headers` passes: they land in the run's config.configurable,
     # over the body's and the assistant's values, as on LangGraph Server.
     headers: Mapping[str, Any] = field(default_factory=dict)
-    access: Access = field(default_factory=Access)  # the caller: who decides the approvals a resume answers
+    access: Access = field(default_factory=Access)  # the caller: what it may do, whose runs it creates, what it decides
 
     async def create(self, thread_id: uuid.UUID, body: RunCreate) -> Run:
+        body, filters = await self._authorize_create(thread_id, body)
         # A free worker slot here starts the run here, without a claim (see store.insert_run); the slot is
         # given back at the end of the block unless the run was created running under its lease.
         async with slot_of(self.worker) as slot, self.pool.connection() as conn:
             assistant = await resolve_assistant(conn, self.graphs, body.assistant_id)
-            run = await self._insert(conn, thread_id, body, assistant, self._kwargs(body, assistant), slot.lease)
+            kwargs = self._kwargs(body, assistant)
+            run = await self._insert(conn, thread_id, body, assistant, kwargs, slot.lease, filters)
             slot.start(run)
         return run
 
     async def create_on(self, conn: Connection, thread_id: uuid.UUID, body: RunCreate) -> Run:
         """Create a run in the caller's transaction (a cron's firing): a worker claims it once that commits."""
+        body, filters = await self._authorize_create(thread_id, body)
         assistant = await resolve_assistant(conn, self.graphs, body.assistant_id)
-        return await self._insert(conn, thread_id, body, assistant, self._kwargs(body, assistant), None)
+        return await self._insert(conn, thread_id, body, assistant, self._kwargs(body, assistant), None, filters)
+
+    async def _authorize_create(self, thread_id: uuid.UUID, body: RunCreate) -> tuple[RunCreate, Filters | None]:
+        """`threads.create_run`, as LangGraph Server asks it: the handler may edit the run's metadata (stamp
+        an owner); its filters must hold on the thread the run goes to."""
+        value: dict[str, Any] = {
+            "thread_id": thread_id,
+            "assistant_id": body.assistant_id,
+            "run_id": None,
+            "status": "pending",
+            "metadata": dict(body.metadata or {}),
+            "prevent_insert_if_inflight": body.multitask_strategy == "reject",
+            "multitask_strategy": body.multitask_strategy,
+            "if_not_exists": body.if_not_exists,
+            "after_seconds": body.after_seconds,
+            "kwargs": body.run_kwargs(),
+        }
+        filters = await self.access.authorize("threads", "create_run", value)
+        if value.get("metadata") != (body.metadata or {}):
+            body = body.model_copy(update={"metadata": value.get("metadata") or {}})
+        return body, filters
 
     def _kwargs(self, body: RunCreate, assistant: Assistant) -> RunKwargs:
         """What the run's worker needs: the body's run fields under the assistant's config and context."""
@@ -101,16 +128,18 @@ class RunService:
         config, context = requested_config_and_context(kwargs.get("config"), kwargs.get("context"))
         stored_config, stored_context = mirrored(assistant.config, assistant.context)
         kwargs["config"] = replace(assistant, config=stored_config).merged_config(config)
+        if named := [key for key in AUTH_CONFIGURABLE if key in config["configurable"] or key in context]:
+            raise InvalidInput(f"config.configurable: {', '.join(named)} is set by keel from the caller's identity")
         if self.headers:  # langgraph.json's http.configurable_headers, over the body's and the assistant's values
             kwargs["config"]["configurable"] = {**kwargs["config"].get("configurable", {}), **self.headers}
-        if self.access.enforced:  # STUB of the lead's auth core: the run's creator, as LangGraph Server puts it
+        kwargs["context"] = {**stored_context, **context}  # always set: a graph's context schema gets its defaults
+        if self.access.enforced:  # the creator, as LangGraph Server hands it to the graph (and keel to approvals)
             user = self.access.user
-            kwargs["config"]["configurable"] = {
-                **kwargs["config"].get("configurable", {}),
+            kwargs["config"]["configurable"] |= {
+                "langgraph_auth_user": user.as_dict(),
                 "langgraph_auth_user_id": user.identity,
                 "langgraph_auth_permissions": sorted(user.permissions),
             }
-        kwargs["context"] = {**stored_context, **context}  # always set: a graph's context schema gets its defaults
         if assistant.run_timeout_s is not None:
             kwargs["timeout_s"] = assistant.run_timeout_s
         return kwargs
@@ -123,9 +152,10 @@ class RunService:
         assistant: Assistant,
         kwargs: RunKwargs,
         lease: store.Lease | None,
+        filters: Filters | None,
     ) -> Run:
         resumes = "resume" in kwargs.get("command", {})
-        if body.multitask_strategy == "enqueue" and not resumes:
+        if body.multitask_strategy == "enqueue" and not resumes and not self.access.enforced:
             return await store.insert_run(
                 conn,
                 thread_id=thread_id,
@@ -143,7 +173,9 @@ class RunService:
                 if_not_exists=body.if_not_exists,
                 graph_id=assistant.graph_id,
                 assistant_id=assistant.assistant_id,
+                metadata=body.metadata if self.access.enforced else None,  # a new thread is its creator's
             )
+            await store.check_thread_visible(conn, thread_id, filters)
             decided: list[DecisionRecord] = []
             if resumes:  # checked on the locked thread row: no other run can be created until this one is
                 graph = self.graphs[assistant.graph_id]
@@ -166,23 +198,28 @@ class RunService:
 
     async def get(self, thread_id: uuid.UUID, run_id: uuid.UUID) -> Run:
         async with self.pool.connection() as conn:
+            await visible_thread(conn, self.access, "read", thread_id, {"run_id": run_id})
             return await store.get_run(conn, run_id, thread_id)
 
     async def list_runs(self, thread_id: uuid.UUID, *, limit: int, offset: int, status: RunStatus | None) -> list[Run]:
         async with self.pool.connection() as conn:
+            await visible_thread(conn, self.access, "read", thread_id)
             await store.get_thread(conn, thread_id)
             return await store.list_runs(conn, thread_id, limit=limit, offset=offset, status=status)
 
     async def delete(self, thread_id: uuid.UUID, run_id: uuid.UUID) -> None:
         async with self.pool.connection() as conn:
+            await visible_thread(conn, self.access, "delete", thread_id, {"run_id": run_id})
             await store.delete_run(conn, run_id, thread_id)
 
     async def cancel(self, thread_id: uuid.UUID, run_id: uuid.UUID, *, action: CancelAction) -> Run:
         """Ask the run to stop. A run that has ended already is left as it is (LangGraph Server accepts the
         request all the same); a run that is not on the thread is 404."""
-        async with self.pool.connection() as conn, conn.transaction():
-            run = await store.get_run(conn, run_id, thread_id)
-            await store.request_cancel(conn, run_id, action)
+        async with self.pool.connection() as conn:
+            await visible_thread(conn, self.access, "update", thread_id, {"run_id": run_id, "action": action})
+            async with conn.transaction():
+                run = await store.get_run(conn, run_id, thread_id)
+                await store.request_cancel(conn, run_id, action)
         return run
 
     async def cancel_many(
@@ -194,14 +231,20 @@ class RunService:
         status: ActiveStatus | Literal["all"] | None = None,
     ) -> None:
         """`POST /runs/cancel`: the given runs of a thread (404 unless each is on it), or every active run in
-        `status`. Each run is cancelled in a transaction of its own: they hold the locks of different threads."""
+        `status`. Each run is cancelled in a transaction of its own: they hold the locks of different threads.
+        Under auth, only runs on threads the caller may update (`threads.update`) are cancelled."""
         async with self.pool.connection() as conn:
             if status is not None:
-                targets = [
-                    run["run_id"] for run in await store.active_runs(conn, status=None if status == "all" else status)
-                ]
+                targets = []
+                for run in await store.active_runs(conn, status=None if status == "all" else status):
+                    try:
+                        await visible_thread(conn, self.access, "update", run["thread_id"], {"run_id": run["run_id"]})
+                    except NotFound:
+                        continue
+                    targets.append(run["run_id"])
             else:
                 assert thread_id is not None and run_ids is not None  # the body's validator checked
+                await visible_thread(conn, self.access, "update", thread_id, {"action": action})
                 targets = [(await store.get_run(conn, run_id, thread_id))["run_id"] for run_id in run_ids]
             for run_id in targets:
                 async with conn.transaction():
@@ -220,6 +263,8 @@ class RunService:
         """Delete a thread as LangGraph Server does: its active runs are interrupted first. keel also waits
         for them to end, so that no worker writes a checkpoint for the thread once it is gone (a run created
         meanwhile is stopped on the next try; one that will not stop leaves the thread in place, 409)."""
+        async with self.pool.connection() as conn:
+            await visible_thread(conn, self.access, "delete", thread_id)
         for attempt in range(_DELETE_TRIES):
             stopping = await self.stop_runs(thread_id=thread_id)
             try:
@@ -247,6 +292,8 @@ class RunService:
         pruned = 0
         for thread_id in known:
             try:
+                async with self.pool.connection() as conn:
+                    await visible_thread(conn, self.access, "delete", thread_id)
                 if strategy == "delete":
                     await self.delete_thread(thread_id, saver)
                 else:
@@ -316,6 +363,7 @@ class RunService:
     ) -> EventSourceResponse:
         """Follow the thread's runs, one after the other (404 for an unknown thread)."""
         async with self.pool.connection() as conn:
+            await visible_thread(conn, self.access, "read", thread_id)
             await store.get_thread(conn, thread_id)
         return thread_stream(
             self.pool,

@@ -25,6 +25,7 @@ from server.runs import store
 from server.runs.pending import pending_interrupts
 from server.serialize import interrupt_to_json, to_json_compatible
 from server.services import approvals
+from server.services.access import visible_thread
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +95,18 @@ def select_fields(state: dict[str, Any], select: Sequence[str] | None) -> dict[s
 
 
 async def thread_graph(
-    conn: Connection, graphs: LoadedGraphs, thread_id: UUID, *, lock: bool = False
+    conn: Connection,
+    graphs: LoadedGraphs,
+    access: Access,
+    thread_id: UUID,
+    *,
+    action: str = "read",
+    value: dict[str, Any] | None = None,
+    lock: bool = False,
 ) -> tuple[Thread, Graph | None]:
-    """The thread row (or `NotFound`; `lock`ed for the transaction) and the graph its state belongs to (None:
-    never run)."""
+    """The thread row (or `NotFound`, also outside the caller's `threads.<action>` filters; `lock`ed for the
+    transaction) and the graph its state belongs to (None: never run)."""
+    await visible_thread(conn, access, action, thread_id, value)
     row = await store.get_thread(conn, thread_id, lock=lock)
     graph_id = (row["metadata"] or {}).get("graph_id")
     if graph_id is None:
@@ -143,13 +152,13 @@ async def read_history(
 async def update_state(
     pool: Pool,
     graphs: LoadedGraphs,
+    access: Access,
     thread_id: UUID,
     *,
     values: Any,
     as_node: str | None,
     checkpoint: dict[str, Any] | None,
     discard_interrupts: bool = False,
-    access: Access | None = None,
 ) -> dict[str, Any]:
     """Write `values` as if `as_node` returned them; returns `{"checkpoint": ...}` of the new state.
 
@@ -160,7 +169,8 @@ async def update_state(
     so no run starts on the thread while its state changes under it. Discarding an approval is a decision: the
     caller must be allowed to decide it (`server.services.approvals`), and it leaves an audit row."""
     async with pool.connection() as conn, conn.transaction():
-        row, graph = await thread_graph(conn, graphs, thread_id, lock=True)
+        update = {"values": values, "as_node": as_node, "checkpoint": checkpoint}
+        row, graph = await thread_graph(conn, graphs, access, thread_id, action="update", value=update, lock=True)
         if graph is None:
             raise BadRequest(
                 f"thread {thread_id} has no graph yet: run it once, or create it with a graph_id, "
@@ -176,7 +186,7 @@ async def update_state(
                 "command.resume, or set discard_interrupts=true to drop them with this update"
             )
         config = thread_config(thread_id, checkpoint)
-        discarded = approvals.discards(access or Access(), thread_id, pending_items)
+        discarded = approvals.discards(access, thread_id, pending_items)
         if pending:
             config["metadata"] = {"discarded_interrupts": ",".join(pending)}  # checkpoint metadata keeps scalars only
             log.warning("thread %s: state update discards pending interrupts %s", thread_id, ", ".join(pending))

@@ -256,13 +256,15 @@ def test_env_from_a_file(tmp_path: Path, env_names: list[str]) -> None:
         ({"http": []}, r"^http: expected an object"),
         ({"auth": {"path": "./auth_mod.py:not_auth"}}, r"^auth\.path .*: is a str, expected a langgraph_sdk\.Auth"),
         ({"auth": {"openapi": {}}}, r'^auth: expected an object with a "path"'),
+        ({"auth": {"path": "./auth_mod.py:no_authenticate"}}, r"^auth\.path .*: has no @auth\.authenticate handler"),
+        ({"auth": {"path": "./auth_mod.py:odd_parameters"}}, r"^auth\.path .*: @auth\.authenticate asks for body2"),
         ({"store": {"index": {"dims": "many", "embed": "x"}}}, r"^store: index\.dims: "),
         ({"store": {"index": {"embed": "x"}}}, r"^store: index\.dims: Field required$"),
         ({"store": {"ttl": {"default_ttl": -1}}}, r"^store: ttl\.default_ttl: "),
     ],
 )
 def test_a_broken_section_stops_start_up_in_one_line(tmp_path: Path, sections: dict[str, Any], reason: str) -> None:
-    (tmp_path / "auth_mod.py").write_text("not_auth = 'a string'\n")
+    (tmp_path / "auth_mod.py").write_text(AUTH_MOD)
     config, _ = _app(tmp_path, FACTORIES, {"g": "compiled"}, **sections)
     with pytest.raises(GraphLoadError) as caught:
         load_graphs(config)
@@ -285,6 +287,19 @@ def test_path_dependencies_join_the_import_path_and_packages_are_noted(
     assert any("'langchain-openai' is a package" in record.getMessage() for record in caplog.records)
 
 
+AUTH_MOD = """
+from langgraph_sdk import Auth
+
+not_auth = 'a string'
+no_authenticate = Auth()
+odd_parameters = Auth()
+
+
+@odd_parameters.authenticate
+async def authenticate(body2: dict) -> str:
+    return "someone"
+"""
+
 HTTP_AND_AUTH = """
 from fastapi import FastAPI
 from langgraph_sdk import Auth
@@ -296,6 +311,11 @@ auth = Auth()
 @app.get("/hello")
 def hello() -> dict[str, str]:
     return {"hello": "world"}
+
+
+@auth.authenticate
+async def authenticate(authorization: str | None) -> str:
+    return "someone"
 """
 
 
@@ -304,14 +324,14 @@ def test_http_app_auth_and_store_sections_load(tmp_path: Path, caplog: pytest.Lo
     store = {"index": {"dims": 8, "embed": "fake:embeddings", "fields": ["$"]}, "ttl": {"default_ttl": 60}}
     http = {"app": "./web.py:app", "configurable_headers": {"include": ["x-user-*"]}}
     config, _ = _app(tmp_path, FACTORIES, {"g": "compiled"}, http=http, auth={"path": "./web.py:auth"}, store=store)
-    with caplog.at_level(logging.WARNING, logger="server.graph_loading"):
+    with caplog.at_level(logging.INFO, logger="server.graph_loading"):
         loaded = load_graphs(config)
     sections = loaded.sections
     assert isinstance(sections.http_app, Starlette)
     assert sections.http == http
     assert type(sections.auth).__name__ == "Auth"
     assert sections.store == store
-    assert any("does not enforce it" in record.getMessage() for record in caplog.records)
+    assert any("every request is authenticated with ./web.py:auth" in r.getMessage() for r in caplog.records)
     assert loaded.with_checkpointer(InMemorySaver()).sections is sections
 
 

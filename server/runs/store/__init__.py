@@ -29,6 +29,7 @@ from server.runs.store.runs import (
 from server.runs.store.threads import (
     SortBy,
     SortOrder,
+    check_thread_visible,
     copy_thread_row,
     count_pending_interrupts,
     count_threads,
@@ -55,6 +56,7 @@ __all__ = [
     "add_run_metadata",
     "append_params",
     "cancel_key",
+    "check_thread_visible",
     "claim_run",
     "copy_thread_row",
     "count_pending_interrupts",

@@ -10,6 +10,7 @@ from typing import Any, Literal, LiteralString, cast
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from server.auth.filters import Filters, metadata_clause
 from server.db.pool import Connection
 from server.errors import NotFound
 from server.records import Thread, ThreadStatus, ThreadTTL
@@ -23,15 +24,22 @@ def _not_found(thread_id: uuid.UUID) -> NotFound:
 
 
 async def ensure_thread(
-    conn: Connection, thread_id: uuid.UUID, *, if_not_exists: str, graph_id: str, assistant_id: str
+    conn: Connection,
+    thread_id: uuid.UUID,
+    *,
+    if_not_exists: str,
+    graph_id: str,
+    assistant_id: str,
+    metadata: dict[str, Any] | None = None,
 ) -> None:
     """Lock the thread row for this transaction, creating it when `if_not_exists == "create"` (the upsert
     locks an existing row as SELECT … FOR UPDATE would). A thread made for a run carries the run's graph and
-    assistant in its metadata, as on LangGraph Server."""
+    assistant in its metadata, as on LangGraph Server, over `metadata` (the run's own, under auth: its owner)."""
     if if_not_exists == "create":
         query: LiteralString = """INSERT INTO keel.threads (thread_id, metadata) VALUES (%s, %s)
                ON CONFLICT (thread_id) DO UPDATE SET updated_at = keel.threads.updated_at RETURNING thread_id"""
-        params: tuple[Any, ...] = (thread_id, Jsonb({"graph_id": graph_id, "assistant_id": assistant_id}))
+        created = {**(metadata or {}), "graph_id": graph_id, "assistant_id": assistant_id}
+        params: tuple[Any, ...] = (thread_id, Jsonb(created))
     else:
         query = "SELECT thread_id FROM keel.threads WHERE thread_id = %s FOR UPDATE"
         params = (thread_id,)
@@ -71,6 +79,18 @@ async def get_thread(conn: Connection, thread_id: uuid.UUID, *, lock: bool = Fal
     return cast(Thread, row)
 
 
+async def check_thread_visible(conn: Connection, thread_id: uuid.UUID, filters: Filters | None) -> None:
+    """NotFound unless the thread exists and its metadata satisfies the caller's auth `filters` (no filters:
+    nothing to check here; the operation itself answers 404 for an unknown thread)."""
+    if not filters:
+        return
+    query = sql.SQL("SELECT 1 FROM keel.threads WHERE thread_id = {} AND {}").format(
+        sql.Literal(thread_id), metadata_clause(filters, sql.Identifier("metadata"))
+    )
+    if await (await conn.execute(query)).fetchone() is None:
+        raise _not_found(thread_id)
+
+
 async def pending_interrupts(conn: Connection, thread_id: uuid.UUID) -> tuple[ThreadStatus, list[dict[str, Any]]]:
     """The thread's status and the interrupts it waits on (`{"id", "value"}`), as its last run or state
     update left them."""
@@ -83,9 +103,13 @@ async def pending_interrupts(conn: Connection, thread_id: uuid.UUID) -> tuple[Th
 
 
 def _filters(
-    metadata: dict[str, Any] | None, values: dict[str, Any] | None, status: str | None, ids: list[uuid.UUID] | None
+    metadata: dict[str, Any] | None,
+    values: dict[str, Any] | None,
+    status: str | None,
+    ids: list[uuid.UUID] | None,
+    auth: Filters | None,
 ) -> sql.Composed:
-    clauses: list[sql.Composable] = [sql.SQL("TRUE")]
+    clauses: list[sql.Composable] = [metadata_clause(auth, sql.Identifier("metadata"))]
     if metadata:
         clauses.append(sql.SQL("metadata @> {}").format(sql.Literal(Jsonb(metadata))))
     if values:
@@ -108,10 +132,11 @@ async def search_threads(
     offset: int,
     sort_by: SortBy,
     sort_order: SortOrder,
+    auth: Filters | None = None,
 ) -> list[Thread]:
     column = "updated_at" if sort_by == "state_updated_at" else sort_by
     query = sql.SQL("SELECT * FROM keel.threads WHERE {} ORDER BY {} {}, thread_id LIMIT {} OFFSET {}").format(
-        _filters(metadata, values, status, ids),
+        _filters(metadata, values, status, ids, auth),
         sql.Identifier(column),
         sql.SQL("ASC" if sort_order == "asc" else "DESC"),
         sql.Literal(limit),
@@ -121,9 +146,16 @@ async def search_threads(
 
 
 async def count_threads(
-    conn: Connection, *, metadata: dict[str, Any] | None, values: dict[str, Any] | None, status: ThreadStatus | None
+    conn: Connection,
+    *,
+    metadata: dict[str, Any] | None,
+    values: dict[str, Any] | None,
+    status: ThreadStatus | None,
+    auth: Filters | None = None,
 ) -> int:
-    query = sql.SQL("SELECT count(*) AS n FROM keel.threads WHERE {}").format(_filters(metadata, values, status, None))
+    query = sql.SQL("SELECT count(*) AS n FROM keel.threads WHERE {}").format(
+        _filters(metadata, values, status, None, auth)
+    )
     row = await (await conn.execute(query)).fetchone()
     return int(row["n"]) if row else 0
 
