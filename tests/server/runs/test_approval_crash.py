@@ -72,7 +72,7 @@ async def test_a_worker_killed_between_decision_and_tool_leaves_one_row_and_one_
 
             cluster.worker("successor")
             await bob.runs.join(thread_id, resumed["run_id"])
-            run = await bob.runs.get(thread_id, resumed["run_id"])
+            run = dict(await bob.runs.get(thread_id, resumed["run_id"]))
         assert run["status"] == "success" and run["attempt"] == 2, run
         after = effects(database_url)
         assert (after["refunds"], after["ledger"]) == (before["refunds"] + 1, before["ledger"] + 1)
