@@ -48,7 +48,7 @@ async def test_the_resumed_trace_has_the_decider_as_user_and_the_decision_as_an_
         [refund] = (await alice.threads.get_state(thread_id))["interrupts"]
         await bob.runs.wait(thread_id, "support", command={"resume": {"type": "accept"}})
         [resumed, _asked] = await bob.runs.list(thread_id)
-        trace_id = str(resumed["metadata"]["trace_id"])
+        trace_id = str((resumed["metadata"] or {})["trace_id"])
 
     def recorded(r: Receiver) -> bool:
         spans = r.traces().get(trace_id, [])

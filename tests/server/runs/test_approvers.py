@@ -261,3 +261,13 @@ async def test_without_auth_a_two_person_approval_cannot_be_decided(client: Lang
     [row] = audit_rows(url, str(thread["thread_id"]))
     assert (row["decision"], row["decider"], row["requested_by"]) == ("accept", "", "")
     assert effects(url)["refunds"] == before["refunds"] + 1
+
+
+async def test_a_cron_cannot_carry_a_decision(keel: KeelProcess):
+    """A scheduled resume would answer whatever is pending when it fires, decided by no one: refused up front."""
+    async with as_user(keel, "alice") as alice:
+        thread_id, refund = await waiting(alice, SMALL_REFUND.format(amount=11), TEAM["alice"])
+        body = {"assistant_id": "support", "schedule": "* * * * *", "command": {"resume": {"type": "accept"}}}
+        for path in (f"/threads/{thread_id}/runs/crons", "/runs/crons"):  # the SDK's crons take no command
+            assert "command.resume" in await refused(alice.http.post(path, json=body), 422)
+        assert await pending_ids(alice, thread_id) == [refund["id"]]
