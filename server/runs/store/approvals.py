@@ -45,18 +45,19 @@ class DecidedRow(DecisionRecord):
 
 
 async def record_decisions(conn: Connection, decisions: Sequence[DecisionRecord], *, supersede: bool) -> None:
-    """Insert the rows in the caller's transaction, which has checked that each approval is pending. A decision
-    already recorded for one of them stands (`Conflict`: nothing is written once the caller's transaction rolls
-    back), unless `supersede`: the approval is pending at the thread's head, so that decision never took effect
-    (its run was rolled back, cancelled or failed before it got past the approval). Its row is then marked
-    superseded and kept."""
+    """Insert the rows (all of one thread) in the caller's transaction, which has checked that each approval is
+    pending. A decision already recorded for one of them stands (`Conflict`: nothing is written once the caller's
+    transaction rolls back), unless `supersede`: the approval is pending at the thread's head, so that decision
+    never took effect (its run was rolled back, cancelled or failed before it got past the approval). Its row is
+    then marked superseded and kept."""
     if not decisions:
         return
     ids = [d["interrupt_id"] for d in decisions]
     if supersede:
         await conn.execute(
-            "UPDATE keel.approvals SET superseded_at = now() WHERE interrupt_id = ANY(%s) AND superseded_at IS NULL",
-            (ids,),
+            """UPDATE keel.approvals SET superseded_at = now()
+               WHERE thread_id = %s AND interrupt_id = ANY(%s) AND superseded_at IS NULL""",
+            (decisions[0]["thread_id"], ids),
         )
     taken = []
     for decision in decisions:
@@ -73,7 +74,7 @@ _INSERT: LiteralString = """
                                 message, decider, decider_name, requested_by)
     VALUES (%(interrupt_id)s, %(thread_id)s, %(run_id)s, %(tool)s, %(proposed_args)s, %(decision)s, %(final_args)s,
             %(reason)s, %(message)s, %(decider)s, %(decider_name)s, %(requested_by)s)
-    ON CONFLICT (interrupt_id) WHERE superseded_at IS NULL DO NOTHING RETURNING interrupt_id"""
+    ON CONFLICT (thread_id, interrupt_id) WHERE superseded_at IS NULL DO NOTHING RETURNING interrupt_id"""
 
 
 def _json(decision: DecisionRecord) -> Jsonb | None:
