@@ -17,7 +17,18 @@ from server.graph_loading import LoadedGraphs
 from server.host_guard import HostGuard, is_loopback
 from server.input_guard import InputGuard, check_path_parameters
 from server.openapi import install_openapi
-from server.routes import assistants, crons, health, metrics, runs, stateless_runs, store, thread_state, threads
+from server.routes import (
+    approvals,
+    assistants,
+    crons,
+    health,
+    metrics,
+    runs,
+    stateless_runs,
+    store,
+    thread_state,
+    threads,
+)
 from server.runtime import Runtime, open_runtime
 from server.settings import Settings
 from server.user_app import UserRoutes, user_lifespan, user_operations
@@ -76,6 +87,7 @@ def create_app(
     app.include_router(thread_state.router)
     app.include_router(stateless_runs.router)
     app.include_router(crons.router)
+    app.include_router(approvals.router)
     app.include_router(assistants.router)
     app.include_router(store.router)
     app.include_router(health.router)

@@ -33,10 +33,11 @@ from server.runs.limits import UNLIMITED, Limit
 from server.runs.notify import Notifier
 from server.runs.request_body import RunCreate
 from server.runs.sse import cancel_abandoned, run_stream
+from server.runs.store.approvals import DecisionRecord
 from server.runs.thread_stream import ThreadStreamMode, thread_stream
 from server.runs.worker import Worker, slot_of
 from server.serialize import JSON, dumps, to_json_compatible
-from server.services import commands, threads
+from server.services import approvals, commands, threads
 from server.services.access import visible_thread
 from server.services.assistants import Assistant, resolve_assistant
 from server.settings import RunSettings
@@ -81,7 +82,7 @@ class RunService:
     # The request's headers that `http.configurable_headers` passes: they land in the run's config.configurable,
     # over the body's and the assistant's values, as on LangGraph Server.
     headers: Mapping[str, Any] = field(default_factory=dict)
-    access: Access = field(default_factory=Access)  # the caller: what it may do, and whose runs it creates
+    access: Access = field(default_factory=Access)  # the caller: what it may do, whose runs it creates, what it decides
 
     async def create(self, thread_id: uuid.UUID, body: RunCreate) -> Run:
         body, filters = await self._authorize_create(thread_id, body)
@@ -196,10 +197,13 @@ class RunService:
                 metadata=body.metadata if self.access.enforced else None,  # a new thread is its creator's
             )
             await store.check_thread_visible(conn, thread_id, filters)
+            decided: list[DecisionRecord] = []
             if resumes:  # checked on the locked thread row: no other run can be created until this one is
                 graph = self.graphs[assistant.graph_id]
-                kwargs["command"]["resume"] = await commands.resume_answers(conn, graph, thread_id, kwargs)
-            return await store.create_run(
+                answers, answered = await commands.resume_answers(conn, graph, thread_id, kwargs)
+                decided = approvals.decisions(self.access, thread_id, answers, answered)
+                kwargs["command"]["resume"] = answers
+            run = await store.create_run(
                 conn,
                 thread_id=thread_id,
                 assistant_id=assistant.assistant_id,
@@ -209,6 +213,9 @@ class RunService:
                 multitask_strategy=body.multitask_strategy,
                 start=lease,
             )
+            # The audit rows commit with the run that carries the decisions, or not at all.
+            await approvals.record(conn, decided, run_id=run["run_id"], at_head=not commands.forks(kwargs))
+            return run
 
     async def _enqueue(
         self,
