@@ -39,10 +39,12 @@ class RunObservation:
         self.graph: str = run["graph_id"]
         self.attempt: int = run["attempt"]
         self.created_at: dt.datetime | None = run["created_at"]
-        # The run's trace user: whoever decided the approvals it carries (keel.approvals rows), else the run's
-        # metadata `user_id`.
+        # The run's trace user: whoever decided the approvals it carries (keel.approvals rows), else the
+        # authenticated caller who created it, else the run's metadata `user_id`.
         deciders = [str(row["decider"]) for row in decisions if row.get("decider")]
-        self.user_id = deciders[0] if deciders else (run["metadata"] or {}).get("user_id")
+        configurable = (run["kwargs"].get("config") or {}).get("configurable") or {}
+        creator = configurable.get("langgraph_auth_user_id")
+        self.user_id = deciders[0] if deciders else creator or (run["metadata"] or {}).get("user_id")
         self.decisions = list(decisions)
         self.resumed_from = resumed_from
         self.tracing = tracing.current()

@@ -47,14 +47,21 @@ async def test_the_resumed_trace_has_the_decider_as_user_and_the_decision_as_an_
         await alice.runs.wait(thread_id, "support", input=human(REFUND))
         [refund] = (await alice.threads.get_state(thread_id))["interrupts"]
         await bob.runs.wait(thread_id, "support", command={"resume": {"type": "accept"}})
-        [resumed, _asked] = await bob.runs.list(thread_id)
+        [resumed, asked] = await bob.runs.list(thread_id)
         trace_id = str((resumed["metadata"] or {})["trace_id"])
+        asked_trace_id = str((asked["metadata"] or {})["trace_id"])
 
     def recorded(r: Receiver) -> bool:
         spans = r.traces().get(trace_id, [])
-        return bool(_roots(spans)) and any(s.kind == "event" for s in spans)
+        return (
+            bool(_roots(spans))
+            and any(s.kind == "event" for s in spans)
+            and bool(_roots(r.traces().get(asked_trace_id, [])))
+        )
 
     receiver.wait_for(recorded)
+    [asked_root] = _roots(receiver.traces()[asked_trace_id])
+    assert asked_root.attributes["user.id"] == "alice"  # the run that asked: its authenticated creator
     spans = receiver.traces()[trace_id]
     roots = _roots(spans)
     assert len(roots) == 1, "the event is no root of its own (Langfuse would take its name for the trace's)"
