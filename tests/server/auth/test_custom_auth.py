@@ -172,3 +172,39 @@ async def test_a_stateless_run_creates_a_thread_its_caller_owns(
         assert ((await alice.threads.get(thread_id))["metadata"] or {})["owner"] == "user1"
         with pytest.raises(NotFoundError):
             await bob.threads.get(thread_id)
+
+
+USER_ROUTES = """
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/hello")
+def hello() -> dict[str, str]:
+    return {"hello": "world"}
+"""
+
+
+@pytest.mark.parametrize("protected", [False, True])
+async def test_the_users_own_routes_are_authenticated_only_when_langgraph_json_says_so(
+    tmp_path: Path, keel_server: Callable[..., KeelServer], protected: bool
+) -> None:
+    (tmp_path / "whoami.py").write_text(WHOAMI)
+    (tmp_path / "web.py").write_text(USER_ROUTES)
+    shutil.copy(Path(__file__).with_name("docs_auth.py"), tmp_path / "auth.py")
+    http_section = {"app": "./web.py:app", "enable_custom_route_auth": protected}
+    config = tmp_path / "langgraph.json"
+    config.write_text(
+        json.dumps(
+            {"graphs": {"whoami": "./whoami.py:graph"}, "auth": {"path": "./auth.py:auth"}, "http": http_section}
+        )
+    )
+    server = keel_server(config)
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        anonymous = await http.get("/hello")
+        signed_in = await http.get("/hello", headers={"Authorization": "Bearer user1-token"})
+        keel_route = await http.post("/threads/search", json={})
+    assert anonymous.status_code == (401 if protected else 200)
+    assert signed_in.status_code == 200 and signed_in.json() == {"hello": "world"}
+    assert keel_route.status_code == 401  # keel's own routes are authenticated either way
