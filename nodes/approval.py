@@ -3,7 +3,12 @@
 One task per approval_required call (the tool runner sends them). The run stops with this payload:
 
     {"tool": "issue_refund", "args": {...}, "agent": "billing", "reason": "...", "description": "...",
-     "tool_call_id": "call_…", "error": None}
+     "tool_call_id": "call_…", "error": None,
+     "permission": "approvals:decide", "two_person": False, "requested_by": "alice"}
+
+`permission`, `two_person` (for these arguments) and `requested_by` (the identity that started the run, as
+LangGraph Server puts it in the run's config; "" without one) are what the API checks a decider against, from
+the pending interrupt alone (server/services/approvals.py).
 
 and resumes with one decision:
 
@@ -23,6 +28,7 @@ from __future__ import annotations
 from typing import Any, Literal, TypeGuard
 
 from langchain_core.messages import ToolMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
@@ -57,6 +63,7 @@ class Decision(BaseModel):
 
 _FIELDS: dict[str, tuple[str, ...]] = {"accept": (), "edit": ("args",), "reject": ("reason",), "respond": ("message",)}
 # What an approval interrupt's value carries (see `payload`): how the API tells keel's approvals from other interrupts.
+# (`permission`, `two_person` and `requested_by` are left out: approvals raised before keel added them count too.)
 PAYLOAD_KEYS = frozenset({"tool", "args", "agent", "reason", "description", "tool_call_id", "error"})
 
 
@@ -88,7 +95,46 @@ def _problem(decision: Any, tool: str) -> Decision | str:
     return parsed
 
 
-def payload(task: ApprovalTask, error: str | None) -> dict[str, Any]:
+def needed_permission(value: dict[str, Any]) -> str:
+    """The permission deciding on this approval needs (an approval raised before keel put it in the payload:
+    the tool's current one)."""
+    permission = value.get("permission")
+    return permission if isinstance(permission, str) and permission else TOOLS[value["tool"]].approver_permission
+
+
+def needs_two_people(value: dict[str, Any], decision: Any) -> bool:
+    """Whether the two-person rule holds for this approval answered with `decision`: for the proposed arguments
+    (as the payload says), or for an edit's arguments (an edit must not take a call out of the rule)."""
+    spec = TOOLS[value["tool"]]
+    proposed = value.get("two_person")
+    if not isinstance(proposed, bool):
+        proposed = spec.needs_two_people(value["args"])
+    edited = decided_args(decision, value["args"]) if _kind(decision) == "edit" else None
+    return proposed or (edited is not None and spec.needs_two_people(edited))
+
+
+def _kind(decision: Any) -> Any:
+    return decision.get("type") if isinstance(decision, dict) else None
+
+
+def decided_args(decision: Any, proposed: dict[str, Any]) -> dict[str, Any] | None:
+    """The arguments a valid decision runs the call with (None: it does not run)."""
+    kind = _kind(decision)
+    if kind == "accept":
+        return proposed
+    if kind == "edit":
+        args = decision.get("args")
+        return dict(args) if isinstance(args, dict) else None
+    return None
+
+
+def requester(config: RunnableConfig | None) -> str:
+    """The identity that started the run, as LangGraph Server puts it in a run's config ("" without one)."""
+    identity = ((config or {}).get("configurable") or {}).get("langgraph_auth_user_id")
+    return identity if isinstance(identity, str) else ""
+
+
+def payload(task: ApprovalTask, error: str | None, requested_by: str = "") -> dict[str, Any]:
     call = task["call"]
     spec = TOOLS[call["name"]]
     return {
@@ -99,14 +145,20 @@ def payload(task: ApprovalTask, error: str | None) -> dict[str, Any]:
         "description": spec.description,
         "tool_call_id": call["id"],
         "error": error,
+        "permission": spec.approver_permission,
+        "two_person": spec.needs_two_people(call["args"]),
+        "requested_by": requested_by,
     }
 
 
-async def approval(task: ApprovalTask, runtime: Runtime[Context]) -> dict[str, list[ToolMessage]]:
+async def approval(
+    task: ApprovalTask, runtime: Runtime[Context], config: RunnableConfig
+) -> dict[str, list[ToolMessage]]:
     call = task["call"]
     error: str | None = None
+    requested_by = requester(config)
     while True:  # each invalid decision asks again; LangGraph matches resume values to interrupts by order
-        decision = _problem(interrupt(payload(task, error)), call["name"])
+        decision = _problem(interrupt(payload(task, error, requested_by)), call["name"])
         if isinstance(decision, Decision):
             break
         error = decision

@@ -14,9 +14,21 @@ from server import __version__
 from server.auth.authenticate import OPEN_PATHS, Authenticate
 from server.errors import register_error_handlers
 from server.graph_loading import LoadedGraphs
+from server.host_guard import HostGuard, is_loopback
 from server.input_guard import InputGuard, check_path_parameters
 from server.openapi import install_openapi
-from server.routes import assistants, crons, health, metrics, runs, stateless_runs, store, thread_state, threads
+from server.routes import (
+    approvals,
+    assistants,
+    crons,
+    health,
+    metrics,
+    runs,
+    stateless_runs,
+    store,
+    thread_state,
+    threads,
+)
 from server.runtime import Runtime, open_runtime
 from server.settings import Settings
 from server.user_app import UserRoutes, user_lifespan, user_operations
@@ -34,7 +46,8 @@ def create_app(
 
     `graphs` defaults to those in `settings.server.config`, loaded at start-up (then without their `http.app`,
     which is served only when the graphs are given); `workers` (default `KEEL_WORKERS`) is how many runs this
-    process executes at once, 0 for an API-only process.
+    process executes at once, 0 for an API-only process. `settings.server.host` is where it listens (the CLI
+    sets it): on loopback, requests for other hosts are refused (`server.host_guard`).
     """
 
     user_app = graphs.sections.http_app if graphs is not None else None  # langgraph.json's `http.app`
@@ -60,18 +73,21 @@ def create_app(
         app.add_middleware(UserRoutes, user_app=user_app)
     if custom_route_auth:
         app.add_middleware(Authenticate, auth_of=_auth_of, open_paths=open_paths)
-    # Added last, so it runs first: an oversized or unstorable request never reaches a route.
+    # Added after those, so it runs before them: an oversized or unstorable request never reaches a route.
     app.add_middleware(
         InputGuard,
         max_body_bytes=settings.server.max_body_bytes,
         max_message_chars=settings.server.max_message_chars,
     )
+    if is_loopback(settings.server.host):  # added last, so it runs first: a rebinding page gets nothing at all
+        app.add_middleware(HostGuard, allowed=settings.server.allowed_hosts)
     # Matched in this order, route by route: the per-run requests first (no two groups share a path).
     app.include_router(runs.router)
     app.include_router(threads.router)
     app.include_router(thread_state.router)
     app.include_router(stateless_runs.router)
     app.include_router(crons.router)
+    app.include_router(approvals.router)
     app.include_router(assistants.router)
     app.include_router(store.router)
     app.include_router(health.router)

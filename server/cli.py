@@ -25,9 +25,12 @@ from server import __version__
 from server.db.embedded import database_url
 from server.db.migrate import MigrationError, upgrade
 from server.graph_loading import GraphLoadError, LoadedGraphs, load_graphs
+from server.host_guard import is_loopback
 from server.logs import configure_logging
 from server.runs import threads
 from server.settings import Settings, SettingsError, get_settings
+
+log = logging.getLogger("server.cli")  # the same name when run as `python -m server.cli`
 
 
 class Shutdown(Exception):
@@ -42,6 +45,10 @@ class CommandError(Exception):
     """A failure the operator can fix; `str()` is the line to print."""
 
 
+_ALLOW_UNAUTHENTICATED = (
+    "listen on a non-loopback address although langgraph.json has no auth: any caller reaches every thread "
+    "(default: KEEL_ALLOW_UNAUTHENTICATED or refuse)"
+)
 _STRICT = "refuse to start when any langgraph.json graph fails to load (default: leave it out, serve the others)"
 
 
@@ -56,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", type=Path, help="graph registry file (default: KEEL_CONFIG or ./langgraph.json)")
     serve.add_argument("--no-worker", action="store_true", help="serve the API only; `keel worker` processes run")
     serve.add_argument("--strict", action="store_true", help=_STRICT)
+    serve.add_argument("--allow-unauthenticated", action="store_true", help=_ALLOW_UNAUTHENTICATED)
 
     work = commands.add_parser("worker", help="run queued runs (no HTTP); any number may share one database")
     work.add_argument("--config", type=Path, help="graph registry file (default: KEEL_CONFIG or ./langgraph.json)")
@@ -106,12 +114,37 @@ def _load_graphs(settings: Settings, args: argparse.Namespace) -> LoadedGraphs:
     return graphs
 
 
+def check_exposure(host: str, *, authenticated: bool, allowed: bool) -> None:
+    """Without langgraph.json `auth` every caller reaches every thread: say so, and listen on loopback only unless
+    the operator asked for more (`--allow-unauthenticated`)."""
+    if authenticated:
+        return
+    log.warning(
+        "langgraph.json has no auth section: every caller can read, run and resume every thread "
+        "(add one before keel is reachable by anyone but you; see README, Authentication)"
+    )
+    if is_loopback(host) or allowed:
+        return
+    raise CommandError(
+        f"refusing to listen on {host} without authentication: langgraph.json has no auth section, so anyone "
+        "who reaches this address can read and resume every thread. Add an auth section, listen on 127.0.0.1, "
+        "or pass --allow-unauthenticated (KEEL_ALLOW_UNAUTHENTICATED=true) if something in front of keel "
+        "authenticates callers"
+    )
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     from server.app import create_app  # the app pulls in FastAPI and the routes; keep `keel db` light
 
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port
+    settings.server = settings.server.model_copy(update={"host": host})  # the app guards Host headers on loopback
     graphs = _load_graphs(settings, args)
+    check_exposure(
+        host,
+        authenticated=graphs.sections.auth is not None,
+        allowed=args.allow_unauthenticated or settings.server.allow_unauthenticated,
+    )
     with database_url(settings.database) as url:
         asyncio.run(_check_connection(url))
         app = create_app(settings, url, graphs, workers=0 if args.no_worker else None)

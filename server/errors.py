@@ -62,9 +62,20 @@ class InvalidInput(KeelError):
     status_code = 422
 
 
+class TooManyRequests(KeelError):
+    """429: the caller is over one of its limits; `retry_after_s` goes in the `Retry-After` header."""
+
+    status_code = 429
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
 async def _keel_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, KeelError)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, TooManyRequests) else None
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -111,6 +111,10 @@ class ObservabilitySettings(BaseSettings):
     log_content: bool = Field(default=False, validation_alias="KEEL_LOG_CONTENT")
 
 
+def _comma_separated(value: Any) -> Any:
+    return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+
 class ServerSettings(BaseSettings):
     model_config = _ENV
 
@@ -124,6 +128,22 @@ class ServerSettings(BaseSettings):
     max_message_chars: int = Field(default=100_000, ge=1, validation_alias="KEEL_MAX_MESSAGE_CHARS")
     # With langgraph.json `auth`, /metrics is open like /ok unless this is set (then it is authenticated too).
     metrics_auth: bool = Field(default=False, validation_alias="KEEL_METRICS_AUTH")
+    # Without langgraph.json `auth`, `keel serve` listens on loopback only unless this is true.
+    allow_unauthenticated: bool = Field(default=False, validation_alias="KEEL_ALLOW_UNAUTHENTICATED")
+    # On loopback, hosts beside localhost, 127.0.0.1 and [::1] whose requests keel answers (DNS rebinding guard):
+    # comma-separated `name` (any port) or `name:port`; `*` allows any.
+    allowed_hosts: Annotated[list[str], NoDecode, BeforeValidator(_comma_separated)] = Field(
+        default_factory=list, validation_alias="KEEL_ALLOWED_HOSTS"
+    )
+
+
+class RunLimitOverride(BaseModel):
+    """One permission's run limits (KEEL_RUN_LIMITS_BY_PERMISSION); a limit left out keeps the default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    per_minute: int | None = Field(default=None, ge=0)
+    active: int | None = Field(default=None, ge=0)
 
 
 class RunSettings(BaseSettings):
@@ -139,6 +159,14 @@ class RunSettings(BaseSettings):
     # Signs each webhook POST (X-Keel-Signature); unset: webhooks are sent unsigned, as LangGraph Server sends them.
     webhook_secret: SecretStr | None = Field(default=None, validation_alias="KEEL_WEBHOOK_SECRET")
     cron_poll_s: float = Field(default=5.0, gt=0, validation_alias="KEEL_CRON_POLL")  # LangGraph Server's: 5 s
+    # Runs one identity may create per minute, and have active (pending or running) at once; 0: no limit. Unset:
+    # keel's defaults (server.runs.limits) when langgraph.json has auth, no limit without (one anonymous caller).
+    limit_per_minute: int | None = Field(default=None, ge=0, validation_alias="KEEL_RUN_LIMIT_PER_MINUTE")
+    limit_active: int | None = Field(default=None, ge=0, validation_alias="KEEL_RUN_LIMIT_ACTIVE")
+    # `{"runs:bulk": {"per_minute": 600, "active": 50}}`: a caller with that permission gets these instead.
+    limits_by_permission: dict[str, RunLimitOverride] = Field(
+        default_factory=dict, validation_alias="KEEL_RUN_LIMITS_BY_PERMISSION"
+    )
 
     @property
     def heartbeat_s(self) -> float:
@@ -177,10 +205,6 @@ class ApiKeySettings(BaseSettings):
     keys: dict[Annotated[str, AfterValidator(_check_key_digest)], ApiKeyUser] = Field(
         min_length=1, validation_alias="KEEL_API_KEYS"
     )
-
-
-def _comma_separated(value: Any) -> Any:
-    return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
 
 def _check_http_url(url: str | None) -> str | None:

@@ -10,6 +10,8 @@ from tools.spec import Risk, ToolArgs, ToolCall, ToolError, ToolSpec
 
 # Amounts above this are typos or need finance, not a support agent.
 MAX_REFUND = 100_000.0
+# From this amount on, a refund needs a second person: whoever decides on it did not start the run that asked.
+TWO_PERSON_REFUND = 1_000.0
 
 
 class IssueRefundArgs(ToolArgs):
@@ -78,4 +80,5 @@ ISSUE_REFUND = ToolSpec(
     args=IssueRefundArgs,
     run=issue_refund,
     risk=Risk.APPROVAL_REQUIRED,
+    two_person=lambda args: args.amount >= TWO_PERSON_REFUND,
 )

@@ -1,5 +1,6 @@
 """What every tool declares: a name, an argument schema, a risk level, a timeout, and the coroutine
-that does the work. Risk is data, and the default is the strictest level."""
+that does the work. Risk is data, and the default is the strictest level. An approval_required tool also says
+who may decide on its approvals (a permission) and when a second person must (the two-person rule)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,18 @@ from typing import Any
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.store.base import BaseStore
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 
 class Risk(StrEnum):
     READ_ONLY = "read_only"  # no side effects: retry and replay freely
     IDEMPOTENT_WRITE = "idempotent_write"  # writes once per idempotency key; a repeat returns the first result
     APPROVAL_REQUIRED = "approval_required"  # runs only after a person accepts (or edits) the call
+
+
+# The permission a caller needs to decide on (accept, edit, reject, answer) a tool's approval, unless its spec
+# names another. Checked by the server only when langgraph.json has `auth`.
+DECIDE_PERMISSION = "approvals:decide"
 
 
 class ToolArgs(BaseModel):
@@ -47,6 +53,21 @@ class ToolSpec:
     run: Callable[[Any, ToolCall], Awaitable[Any]]  # (validated args, call) -> JSON-able result
     risk: Risk = Risk.APPROVAL_REQUIRED
     timeout_s: float = 10.0
+    approver_permission: str = DECIDE_PERMISSION  # what deciding on this tool's approval needs
+    # True, or a predicate over the validated arguments: when it holds, the decider must not be the identity that
+    # started the run that asked (e.g. refunds above an amount). Evaluated on the proposed and on edited arguments.
+    two_person: bool | Callable[[Any], bool] = False
+
+    def needs_two_people(self, args: dict[str, Any]) -> bool:
+        """Whether the two-person rule applies to a call with these (raw) arguments. Arguments the schema refuses
+        count as needing two people: the rule must not be escaped by a call that cannot run anyway."""
+        if isinstance(self.two_person, bool):
+            return self.two_person
+        try:
+            validated = self.args.model_validate(args)
+        except ValidationError:
+            return True
+        return bool(self.two_person(validated))
 
 
 class ToolError(Exception):

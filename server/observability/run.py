@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from server.observability import metrics, tracing
@@ -31,13 +31,21 @@ def install(settings: Settings) -> Callable[[], None]:
 
 
 class RunObservation:
-    def __init__(self, run: Run, *, resumed_from: str | None = None) -> None:
+    def __init__(
+        self, run: Run, *, resumed_from: str | None = None, decisions: Sequence[Mapping[str, Any]] = ()
+    ) -> None:
         self.run_id: uuid.UUID = run["run_id"]
         self.thread_id: uuid.UUID = run["thread_id"]
         self.graph: str = run["graph_id"]
         self.attempt: int = run["attempt"]
         self.created_at: dt.datetime | None = run["created_at"]
-        self.user_id = (run["metadata"] or {}).get("user_id")
+        # The run's trace user: whoever decided the approvals it carries (keel.approvals rows), else the
+        # authenticated caller who created it, else the run's metadata `user_id`.
+        deciders = [str(row["decider"]) for row in decisions if row.get("decider")]
+        configurable = (run["kwargs"].get("config") or {}).get("configurable") or {}
+        creator = configurable.get("langgraph_auth_user_id")
+        self.user_id = deciders[0] if deciders else creator or (run["metadata"] or {}).get("user_id")
+        self.decisions = list(decisions)
         self.resumed_from = resumed_from
         self.tracing = tracing.current()
         self.trace_id = self.tracing.trace_id(self.run_id) if self.tracing.enabled else None
@@ -64,7 +72,7 @@ class RunObservation:
         if self.resumed_from:
             metadata["resumed_from"] = self.resumed_from
         if self.trace_id is not None:
-            callbacks.append(self.tracing.handler(self.trace_id))
+            callbacks.append(self.tracing.handler(self.trace_id, [_decision_event(row) for row in self.decisions]))
             metadata["langfuse_session_id"] = str(self.thread_id)
             metadata["langfuse_trace_name"] = self.graph
             tags = [self.graph] + (["resume"] if self.resumed_from else []) + (["retry"] if self.attempt > 1 else [])
@@ -89,3 +97,14 @@ class RunObservation:
     def finished(self, status: EndStatus) -> None:
         metrics.RUNS.labels(graph=self.graph, status=status).inc()
         metrics.RUN_DURATION.labels(graph=self.graph).observe(time.monotonic() - self._started)
+
+
+_DECISION_FIELDS = ("interrupt_id", "tool", "decision", "decider", "decider_name", "requested_by", "reason", "message")
+
+
+def _decision_event(row: Mapping[str, Any]) -> tracing.TraceEvent:
+    """An approval decision (a keel.approvals row) as the event the resumed run's trace records."""
+    metadata = {key: row[key] for key in _DECISION_FIELDS if row.get(key) is not None}
+    metadata["decided_at"] = str(row.get("decided_at"))
+    answer = {"decision": row["decision"], "proposed_args": row["proposed_args"], "final_args": row["final_args"]}
+    return tracing.TraceEvent(f"approval {row['decision']}: {row['tool']}", answer, metadata)

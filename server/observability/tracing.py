@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -50,7 +51,10 @@ class Tracing:
         # Langfuse redirects /trace/<id> to the trace's project, so no API call is needed to build the link.
         return f"{self._ui_url}/trace/{trace_id}"
 
-    def handler(self, trace_id: str) -> BaseCallbackHandler:
+    def handler(self, trace_id: str, events: Sequence[TraceEvent] = ()) -> BaseCallbackHandler:
+        """The LangChain callback that makes the run's spans; `events` are recorded under its root span."""
+        if events:
+            return _WithEvents(events, public_key=self._public_key, trace_context={"trace_id": trace_id})
         return CallbackHandler(public_key=self._public_key, trace_context={"trace_id": trace_id})
 
     def shutdown(self, bound_s: float = _FLUSH_BOUND_S) -> None:
@@ -67,6 +71,36 @@ class Tracing:
             log.warning("Langfuse spans not flushed within %.0fs (is Langfuse reachable?); dropping the rest", bound_s)
         else:
             log.info("Langfuse spans flushed")
+
+
+class TraceEvent:
+    """A Langfuse event (a point in time, no duration) with a name, an input and metadata."""
+
+    def __init__(self, name: str, input: Any, metadata: dict[str, Any]) -> None:  # Langfuse's name
+        self.name = name
+        self.input = input
+        self.metadata = metadata
+
+
+class _WithEvents(CallbackHandler):
+    """Langfuse's handler, plus events recorded once, as children of the run's root span: that span is the current
+    OpenTelemetry span right after the handler opened it (an event made elsewhere would be a root of its own,
+    which Langfuse reads as the trace's name and input)."""
+
+    def __init__(self, events: Sequence[TraceEvent], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._events = list(events)
+
+    def on_chain_start(self, *args: Any, **kwargs: Any) -> Any:
+        result = super().on_chain_start(*args, **kwargs)
+        if kwargs.get("parent_run_id") is None and self._events:
+            events, self._events = self._events, []
+            for event in events:
+                try:
+                    self._langfuse_client.create_event(name=event.name, input=event.input, metadata=event.metadata)
+                except Exception:
+                    log.exception("Langfuse event %s not recorded", event.name)
+        return result
 
 
 _current = Tracing(LangfuseSettings.model_construct(public_key=None, secret_key=None, base_url=None, ui_url=None))

@@ -192,6 +192,48 @@ class ThreadPruneResult(BaseModel):
     pruned_count: int = Field(description="threads pruned (unknown ids are not counted)")
 
 
+class ApprovalDecision(BaseModel):
+    """One decision on an approval interrupt, from the audit trail (keel.approvals)."""
+
+    approval_id: int
+    interrupt_id: str
+    thread_id: str = Field(json_schema_extra={"format": "uuid"})
+    run_id: str | None = Field(
+        json_schema_extra={"format": "uuid"}, description="the run that carries the answer; null for a discard"
+    )
+    tool: str
+    proposed_args: Json
+    decision: Literal["accept", "edit", "reject", "respond", "discard"]
+    final_args: Json | None = Field(description="what the tool runs with; null when it does not run")
+    reason: str | None = Field(description="a reject's reason")
+    message: str | None = Field(description="a respond's message")
+    decider: str = Field(description="the decider's identity (empty without auth)")
+    decider_name: str
+    requested_by: str = Field(description="the identity that started the run that asked (empty when unknown)")
+    decided_at: str = Field(json_schema_extra={"format": "date-time"})
+    superseded_at: str | None = Field(
+        json_schema_extra={"format": "date-time"},
+        description="set when the decision's run never got past the approval and it was decided anew",
+    )
+
+
+class PendingApproval(BaseModel):
+    """An approval interrupt waiting for a decision (the payload of nodes/approval.py, with its thread)."""
+
+    interrupt_id: str
+    thread_id: str = Field(json_schema_extra={"format": "uuid"})
+    tool: str
+    args: Json = Field(description="the proposed arguments")
+    agent: str | None
+    reason: str | None = Field(description="why the agent wants the call")
+    description: str | None
+    tool_call_id: str | None
+    permission: str = Field(description="the permission deciding needs")
+    two_person: bool = Field(description="whether the decider must not be the identity that started the run")
+    requested_by: str
+    waiting_since: str = Field(json_schema_extra={"format": "date-time"})
+
+
 class Error(BaseModel):
     """keel's error body: one message for the API user."""
 

@@ -51,13 +51,9 @@ async def create_background(response: Response, body: RunCreate, runs: RunsDep) 
 async def create_batch(
     body: Annotated[list[RunCreate], Body(min_length=1, description="stateless runs to create")], runs: RunsDep
 ) -> list[Any]:
-    """Create stateless background runs, in order; each is created as `POST /runs` creates one (a refused
-    one stops the batch, and the runs before it stay created)."""
-    created = []
-    for each in body:
-        thread_id, request = stateless(each)
-        created.append(run_json(await runs.create(thread_id, request)))
-    return created
+    """Create stateless background runs, in order; each is created as `POST /runs` creates one, and all in one
+    transaction: a refused one refuses the batch, and none is created."""
+    return [run_json(run) for run in await runs.create_batch([stateless(each) for each in body])]
 
 
 @router.post("/runs/stream", response_class=EventSourceResponse, responses=SSE)

@@ -32,6 +32,7 @@ from server.runs.events import EventLog
 from server.runs.execute import Outcome, execute, run_config
 from server.runs.notify import RUNS_CHANNEL, Notifier, wait
 from server.runs.recent import Event
+from server.runs.store import approvals as audit
 from server.runs.webhooks import WebhookSender, payload
 from server.serialize import dumps
 from server.settings import RunSettings
@@ -193,8 +194,9 @@ class Worker:
                 events.release()
 
     async def _observe(self, run: StartedRun) -> RunObservation:
-        """The run's observation: the run it resumes, and its trace id/URL and origin recorded on the run's
-        metadata. A run that resumes nothing and is not traced needs neither, nor a connection."""
+        """The run's observation: the run it resumes and the approval decisions it carries, and its trace id/URL
+        and origin recorded on the run's metadata. A run that resumes nothing and is not traced needs neither, nor
+        a connection."""
         resumes = (run["kwargs"].get("command") or {}).get("resume") is not None
         observed = RunObservation(run)
         if not resumes and not observed.run_metadata():
@@ -202,7 +204,8 @@ class Worker:
         async with self.pool.connection() as conn:
             if resumes:
                 resumed = await store.interrupted_before(conn, run)
-                observed = RunObservation(run, resumed_from=str(resumed) if resumed else None)
+                decided = await audit.run_decisions(conn, run["run_id"])
+                observed = RunObservation(run, resumed_from=str(resumed) if resumed else None, decisions=decided)
             extra = observed.run_metadata()
             if extra:
                 await store.add_run_metadata(conn, run["run_id"], extra)

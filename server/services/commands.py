@@ -57,20 +57,33 @@ def check_shape(command: Mapping[str, Any], graph: Graph) -> None:
         _check_goto(command["goto"], graph)
 
 
-async def resume_answers(conn: Connection, graph: Graph, thread_id: UUID, kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """`kwargs["command"]["resume"]` as a map from pending interrupt id to answer. Call in the transaction that
-    locked the thread row (`store.ensure_thread`): no other run can be created on it until this one is."""
+async def resume_answers(
+    conn: Connection, graph: Graph, thread_id: UUID, kwargs: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Interrupt]]:
+    """`kwargs["command"]["resume"]` as a map from pending interrupt id to answer, and the interrupts it answers (by
+    id). Call in the transaction that locked the thread row (`store.ensure_thread`): no other run can be created on
+    it until this one is."""
     resume = kwargs["command"]["resume"]
     checkpoint = dict(kwargs.get("checkpoint") or {})
-    if checkpoint_id := kwargs.get("checkpoint_id") or checkpoint.get("checkpoint_id"):
+    if forks(kwargs):
+        checkpoint_id = kwargs.get("checkpoint_id") or checkpoint["checkpoint_id"]
         # A run from an earlier checkpoint answers what was pending there, whatever the thread's head is.
         snapshot = await graph.aget_state(thread_config(thread_id, checkpoint | {"checkpoint_id": checkpoint_id}))
         if snapshot.created_at is None:
             raise NotFound(f"checkpoint {checkpoint_id} not found on thread {thread_id}")
         pending = [item for items in (await pending_interrupts(graph, snapshot)).values() for item in items]
-        return resolve_resume(resume, pending, thread_id=thread_id, thread_status=f"at checkpoint {checkpoint_id}")
-    status, pending_now = await store.pending_interrupts(conn, thread_id)
-    return resolve_resume(resume, None if status == "busy" else pending_now, thread_id=thread_id, thread_status=status)
+        answers = resolve_resume(resume, pending, thread_id=thread_id, thread_status=f"at checkpoint {checkpoint_id}")
+    else:
+        status, pending = await store.pending_interrupts(conn, thread_id)
+        answers = resolve_resume(
+            resume, None if status == "busy" else pending, thread_id=thread_id, thread_status=status
+        )
+    return answers, {str(item["id"]): item for item in pending if str(item["id"]) in answers}
+
+
+def forks(kwargs: Mapping[str, Any]) -> bool:
+    """Whether the run starts from an earlier checkpoint rather than the thread's head."""
+    return bool(kwargs.get("checkpoint_id") or (kwargs.get("checkpoint") or {}).get("checkpoint_id"))
 
 
 def resolve_resume(

@@ -75,6 +75,12 @@ class CronService:
     access: Access = field(default_factory=Access)  # the caller: what it may do, and whose runs its crons make
 
     async def create(self, body: CronCreate, thread_id: uuid.UUID | None = None) -> Cron:
+        if "resume" in (body.payload().get("command") or {}):
+            # A firing would answer whatever is pending then, decided by no one (and checked against no caller).
+            raise InvalidInput(
+                "a cron cannot carry command.resume: an interrupt (an approval) is answered by a run created when "
+                "it is pending, by someone allowed to decide it"
+            )
         schedule.check(body.schedule, body.timezone)
         following = schedule.next_after(body.schedule, body.timezone, dt.datetime.now(dt.UTC))
         payload = body.payload()

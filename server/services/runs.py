@@ -26,16 +26,18 @@ from server.db.pool import Connection, Pool
 from server.errors import Conflict, InvalidInput, NotFound
 from server.graph_loading import LoadedGraphs
 from server.records import ActiveStatus, CancelAction, Run, RunKwargs, RunStatus
-from server.runs import store
+from server.runs import limits, store
 from server.runs.context import mirrored, requested_config_and_context
 from server.runs.events import follow_batches
+from server.runs.limits import UNLIMITED, Limit
 from server.runs.notify import Notifier
 from server.runs.request_body import RunCreate
 from server.runs.sse import cancel_abandoned, run_stream
+from server.runs.store.approvals import DecisionRecord
 from server.runs.thread_stream import ThreadStreamMode, thread_stream
 from server.runs.worker import Worker, slot_of
 from server.serialize import JSON, dumps, to_json_compatible
-from server.services import commands, threads
+from server.services import approvals, commands, threads
 from server.services.access import visible_thread
 from server.services.assistants import Assistant, resolve_assistant
 from server.settings import RunSettings
@@ -80,7 +82,7 @@ class RunService:
     # The request's headers that `http.configurable_headers` passes: they land in the run's config.configurable,
     # over the body's and the assistant's values, as on LangGraph Server.
     headers: Mapping[str, Any] = field(default_factory=dict)
-    access: Access = field(default_factory=Access)  # the caller: what it may do, and whose runs it creates
+    access: Access = field(default_factory=Access)  # the caller: what it may do, whose runs it creates, what it decides
 
     async def create(self, thread_id: uuid.UUID, body: RunCreate) -> Run:
         body, filters = await self._authorize_create(thread_id, body)
@@ -89,12 +91,32 @@ class RunService:
         async with slot_of(self.worker) as slot, self.pool.connection() as conn:
             assistant = await resolve_assistant(conn, self.graphs, body.assistant_id, self.access)
             kwargs = self._kwargs(body, assistant)
-            run = await self._insert(conn, thread_id, body, assistant, kwargs, slot.lease, filters)
+            limit = self._limit()
+            run = await self._insert(conn, thread_id, body, assistant, kwargs, slot.lease, filters, limit=limit)
             slot.start(run)
         return run
 
+    async def create_batch(self, requests: list[tuple[uuid.UUID, RunCreate]]) -> list[Run]:
+        """Create runs in order, in one transaction: all of them, or none when one is refused (a limit counts the
+        whole batch). They are queued for the workers, which are woken when the batch commits. For stateless runs:
+        each thread is new, so two batches never wait for each other's thread locks (in opposite orders)."""
+        created, limit = [], self._limit()
+        async with self.pool.connection() as conn, conn.transaction():
+            for thread_id, request in requests:
+                body, filters = await self._authorize_create(thread_id, request)
+                assistant = await resolve_assistant(conn, self.graphs, body.assistant_id)
+                kwargs = self._kwargs(body, assistant)
+                created.append(await self._insert(conn, thread_id, body, assistant, kwargs, None, filters, limit=limit))
+        return created
+
+    def _limit(self) -> Limit:
+        """The caller's run limits: keel's defaults apply only under auth (without it every caller is one)."""
+        user = self.access.user
+        return limits.limit_for(self.settings, user.permissions, authenticated=self.access.enforced)
+
     async def create_on(self, conn: Connection, thread_id: uuid.UUID, body: RunCreate) -> Run:
-        """Create a run in the caller's transaction (a cron's firing): a worker claims it once that commits."""
+        """Create a run in the caller's transaction (a cron's firing): a worker claims it once that commits. No
+        limit applies: nobody waits for an answer, and a cron fires at most once a minute."""
         body, filters = await self._authorize_create(thread_id, body)
         assistant = await resolve_assistant(conn, self.graphs, body.assistant_id, self.access)
         return await self._insert(conn, thread_id, body, assistant, self._kwargs(body, assistant), None, filters)
@@ -152,20 +174,20 @@ class RunService:
         kwargs: RunKwargs,
         lease: store.Lease | None,
         filters: Filters | None,
+        *,
+        limit: Limit = UNLIMITED,
     ) -> Run:
+        """Insert the run as its multitask strategy says. Under a `limit`, the identity's counts are checked first
+        in the same transaction (`limits.admit`): a refused run leaves no run, no thread and no count."""
         resumes = "resume" in kwargs.get("command", {})
         if body.multitask_strategy == "enqueue" and not resumes and not self.access.enforced:
-            return await store.insert_run(
-                conn,
-                thread_id=thread_id,
-                create_thread=body.if_not_exists == "create",
-                assistant_id=assistant.assistant_id,
-                graph_id=assistant.graph_id,
-                kwargs=kwargs,
-                metadata=body.metadata or {},
-                start=lease,
-            )
+            if limit.unlimited:  # one statement, no transaction: the common path stays as short as it can be
+                return await self._enqueue(conn, thread_id, body, assistant, kwargs, lease)
+            async with conn.transaction():
+                await limits.admit(conn, self.access.user.identity, limit)
+                return await self._enqueue(conn, thread_id, body, assistant, kwargs, lease)
         async with conn.transaction():
+            await limits.admit(conn, self.access.user.identity, limit)  # first: the identity's lock before the thread's
             await store.ensure_thread(
                 conn,
                 thread_id,
@@ -175,10 +197,13 @@ class RunService:
                 metadata=body.metadata if self.access.enforced else None,  # a new thread is its creator's
             )
             await store.check_thread_visible(conn, thread_id, filters)
+            decided: list[DecisionRecord] = []
             if resumes:  # checked on the locked thread row: no other run can be created until this one is
                 graph = self.graphs[assistant.graph_id]
-                kwargs["command"]["resume"] = await commands.resume_answers(conn, graph, thread_id, kwargs)
-            return await store.create_run(
+                answers, answered = await commands.resume_answers(conn, graph, thread_id, kwargs)
+                decided = approvals.decisions(self.access, thread_id, answers, answered)
+                kwargs["command"]["resume"] = answers
+            run = await store.create_run(
                 conn,
                 thread_id=thread_id,
                 assistant_id=assistant.assistant_id,
@@ -188,6 +213,29 @@ class RunService:
                 multitask_strategy=body.multitask_strategy,
                 start=lease,
             )
+            # The audit rows commit with the run that carries the decisions, or not at all.
+            await approvals.record(conn, decided, run_id=run["run_id"], at_head=not commands.forks(kwargs))
+            return run
+
+    async def _enqueue(
+        self,
+        conn: Connection,
+        thread_id: uuid.UUID,
+        body: RunCreate,
+        assistant: Assistant,
+        kwargs: RunKwargs,
+        lease: store.Lease | None,
+    ) -> Run:
+        return await store.insert_run(
+            conn,
+            thread_id=thread_id,
+            create_thread=body.if_not_exists == "create",
+            assistant_id=assistant.assistant_id,
+            graph_id=assistant.graph_id,
+            kwargs=kwargs,
+            metadata=body.metadata or {},
+            start=lease,
+        )
 
     async def get(self, thread_id: uuid.UUID, run_id: uuid.UUID) -> Run:
         async with self.pool.connection() as conn:

@@ -24,6 +24,7 @@ from server.records import Thread
 from server.runs import store
 from server.runs.pending import pending_interrupts
 from server.serialize import interrupt_to_json, to_json_compatible
+from server.services import approvals
 from server.services.access import visible_thread
 
 log = logging.getLogger(__name__)
@@ -165,7 +166,8 @@ async def update_state(
     that never happened in their place), so a thread with pending interrupts, at its head or at `checkpoint`,
     is refused unless the caller says `discard_interrupts`; the discarded ids are then recorded in the new
     checkpoint's metadata (`discarded_interrupts`, comma-separated). The thread row stays locked throughout,
-    so no run starts on the thread while its state changes under it."""
+    so no run starts on the thread while its state changes under it. Discarding an approval is a decision: the
+    caller must be allowed to decide it (`server.services.approvals`), and it leaves an audit row."""
     async with pool.connection() as conn, conn.transaction():
         update = {"values": values, "as_node": as_node, "checkpoint": checkpoint}
         row, graph = await thread_graph(conn, graphs, access, thread_id, action="update", value=update, lock=True)
@@ -176,13 +178,15 @@ async def update_state(
             )
         if row["status"] == "busy":
             raise Conflict(f"thread {thread_id} is busy with a run; update its state when the run has ended")
-        pending = await _pending_ids(graph, thread_id, checkpoint)
+        pending_items = await _pending(graph, thread_id, checkpoint)
+        pending = list(pending_items)
         if pending and not discard_interrupts:
             raise Conflict(
                 f"thread {thread_id} is waiting on interrupts {', '.join(pending)}: answer them with a run's "
                 "command.resume, or set discard_interrupts=true to drop them with this update"
             )
         config = thread_config(thread_id, checkpoint)
+        discarded = approvals.discards(access, thread_id, pending_items)
         if pending:
             config["metadata"] = {"discarded_interrupts": ",".join(pending)}  # checkpoint metadata keeps scalars only
             log.warning("thread %s: state update discards pending interrupts %s", thread_id, ", ".join(pending))
@@ -191,16 +195,20 @@ async def update_state(
         except InvalidUpdateError as exc:
             raise BadRequest(f"cannot update the state of thread {thread_id}: {exc}") from None
         await sync_thread_values(conn, graph, thread_id, await graph.aget_state(thread_config(thread_id)))
+        await approvals.record(
+            conn, discarded, run_id=None, at_head=not (checkpoint and checkpoint.get("checkpoint_id"))
+        )
     return {"checkpoint": checkpoint_json(written)}
 
 
-async def _pending_ids(graph: Graph, thread_id: UUID, checkpoint: dict[str, Any] | None) -> list[str]:
-    """Ids of the interrupts pending at the thread's head and at `checkpoint` (where an update would fork)."""
-    ids: list[str] = []
+async def _pending(graph: Graph, thread_id: UUID, checkpoint: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The interrupts pending at the thread's head and at `checkpoint` (where an update would fork), by id."""
+    found: dict[str, dict[str, Any]] = {}
     for at in (None, checkpoint) if checkpoint and checkpoint.get("checkpoint_id") else (None,):
         pending = await pending_interrupts(graph, await graph.aget_state(thread_config(thread_id, at)))
-        ids += [item["id"] for items in pending.values() for item in items if item["id"] not in ids]
-    return ids
+        for item in (item for items in pending.values() for item in items):
+            found.setdefault(str(item["id"]), item)
+    return found
 
 
 async def sync_thread_values(conn: Connection, graph: Graph, thread_id: UUID, snapshot: StateSnapshot) -> None:

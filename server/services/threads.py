@@ -175,7 +175,8 @@ _STORAGE = """SELECT
 async def thread_storage(conn: Connection, access: Access, thread_id: UUID) -> dict[str, Any]:
     """The bytes the thread's checkpoints take, as stored: checkpoint rows, channel values (per channel),
     pending writes (LangGraph Server's `GET /threads/{id}/storage`)."""
-    await visible_thread(conn, access, "read", thread_id)  # 404 for an unknown thread
+    await visible_thread(conn, access, "read", thread_id)
+    await store.get_thread(conn, thread_id)  # 404 for an unknown thread
     row = await (await conn.execute(_STORAGE, {"thread": str(thread_id)})).fetchone()
     assert row is not None
     sections = {name: row[name] for name in ("checkpoints", "channel_values", "pending_writes")}

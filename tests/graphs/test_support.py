@@ -8,9 +8,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from graphs.support import WORKERS, build
+from nodes.approval import needs_two_people
 from tests.graphs.harness import Desk, answer, open_desk, result, tool_calls
 from tests.scripted_model import ScriptedModels, Turn, call
 
@@ -75,11 +76,41 @@ async def test_refund_waits_for_approval_then_runs_once(support: Desk) -> None:
         "amount": 49.0,
         "reason": "Refund $49 of invoice inv_initech_2026_09 for cus_initech, they were double charged",
     }
+    # Who may decide: the default permission, one person is enough, and no identity started this run.
+    assert (pending.value["permission"], pending.value["two_person"], pending.value["requested_by"]) == (
+        "approvals:decide",
+        False,
+        "",
+    )
     invoice_refunds = "SELECT refund_id, amount_cents FROM desk.refunds WHERE invoice_id = 'inv_initech_2026_09'"
     assert await support.rows(invoice_refunds) == []
     await support.resume(t, {"type": "accept"})
     refunds = await support.rows(invoice_refunds)
     assert [r["amount_cents"] for r in refunds] == [4900]
+
+
+async def test_a_large_refund_asks_for_a_second_person_and_names_who_asked(support: Desk) -> None:
+    t = thread()
+    config = support.config(t)
+    config["configurable"]["langgraph_auth_user_id"] = "alice"  # as LangGraph Server puts the run's user
+    request = "Refund $1500 of invoice inv_globex_2026_q4 for cus_globex, the seats were never used"
+    await support.graph.ainvoke({"messages": [HumanMessage(request)]}, config, context=support.context)
+    [pending] = await support.interrupts(t)
+    assert pending.value["tool"] == "issue_refund" and pending.value["args"]["amount"] == 1500.0
+    assert pending.value["two_person"] is True
+    assert pending.value["requested_by"] == "alice"
+    # An edit below the threshold would not need two people; one above it does, whatever was proposed.
+    assert (
+        needs_two_people(
+            {**pending.value, "two_person": False}, {"type": "edit", "args": {**pending.value["args"], "amount": 999.0}}
+        )
+        is False
+    )
+    assert (
+        needs_two_people({**pending.value, "two_person": False}, {"type": "edit", "args": pending.value["args"]})
+        is True
+    )
+    assert needs_two_people(pending.value, {"type": "reject", "reason": "no"}) is True
 
 
 async def test_two_approvals_in_parallel_branches_resume_with_an_id_map(support: Desk) -> None:

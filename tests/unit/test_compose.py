@@ -50,3 +50,35 @@ def test_keel_image_copies_every_package(compose: dict[str, Any]):
     for package in ("graphs", "nodes", "tools", "server", "evals"):
         assert f"COPY {package} {package}" in dockerfile
     assert "uv sync --frozen" in dockerfile
+
+
+# --- safe defaults (issue 14): keel on this machine only, behind API keys ---------------------------------------
+
+DEMO_KEY = "keel-demo-key-replace-me"  # documented in docker-compose.yml's header
+
+
+def test_every_published_port_is_on_loopback(compose: dict[str, Any]):
+    published = {name: service.get("ports", []) for name, service in compose["services"].items()}
+    assert published["keel"] == ["127.0.0.1:8000:8000"]
+    for name, ports in published.items():
+        for port in ports:
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond this machine"
+
+
+def test_keel_serves_langgraph_json_graphs_behind_api_keys(compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch):
+    keel = compose["services"]["keel"]
+    config_name = keel["environment"]["KEEL_CONFIG"]
+    assert f" {config_name} " in keel["build"]["dockerfile_inline"] + " ", "the image must contain the config"
+    config = json.loads((REPO / config_name).read_text())
+    plain = json.loads((REPO / "langgraph.json").read_text())
+    assert config["graphs"] == plain["graphs"] and config["dependencies"] == plain["dependencies"]
+    assert config["auth"] == {"path": "server.auth.api_keys:auth"}
+
+    from server.auth.api_keys import hash_key
+    from server.settings import ApiKeySettings, read_group
+
+    monkeypatch.setenv("KEEL_API_KEYS", keel["environment"]["KEEL_API_KEYS"])
+    keys = read_group(ApiKeySettings).keys
+    assert DEMO_KEY not in keel["environment"]["KEEL_API_KEYS"], "only the digest is configured"
+    assert keys[hash_key(DEMO_KEY)].identity == "demo"
+    assert DEMO_KEY in (REPO / "docker-compose.yml").read_text(), "the demo key is documented beside it"

@@ -74,3 +74,17 @@ def test_each_shared_type_of_the_run_pipeline_is_declared_once() -> None:
             for name in set(names) & set(SHARED_TYPES):
                 declared[name].append(str(path.relative_to(REPO)))
     assert {name: places for name, places in declared.items() if len(places) != 1} == {}
+
+
+SQL_ON_APPROVALS = re.compile(r"\b(FROM|INTO|UPDATE|JOIN|TABLE|USING)\s+keel\.approvals\b", re.IGNORECASE)
+
+
+def test_only_the_approvals_store_writes_sql_on_keel_approvals() -> None:
+    owner = STORE / "approvals.py"
+    found = {
+        str(path.relative_to(REPO))
+        for path in python_files("server")
+        for _, text in strings(path)
+        if SQL_ON_APPROVALS.search(text)
+    }
+    assert found == {str(owner.relative_to(REPO))}

@@ -3,6 +3,7 @@ else in keel (tests/unit/test_table_owner.py checks). `runs` is the runs table a
 thread rows, `events` the per-run event log. Callers use `from server.runs import store` and `store.<name>`."""
 
 from server.runs.store.events import APPEND_EVENTS, append_params, purge_expired_events, read_events
+from server.runs.store.limits import count_created
 from server.runs.store.runs import (
     Lease,
     active_run,
@@ -10,6 +11,7 @@ from server.runs.store.runs import (
     add_run_metadata,
     cancel_key,
     claim_run,
+    count_active_of,
     create_run,
     delete_checkpoints,
     delete_run,
@@ -60,6 +62,8 @@ __all__ = [
     "check_thread_visible",
     "claim_run",
     "copy_thread_row",
+    "count_active_of",
+    "count_created",
     "count_pending_interrupts",
     "count_threads",
     "create_run",

@@ -91,8 +91,11 @@ async def test_each_user_sees_only_their_own_threads_and_runs(
     tmp_path: Path, keel_server: Callable[..., KeelServer]
 ) -> None:
     server = serve_with_docs_auth(tmp_path, keel_server)
-    alice, bob = client_for(server, "user1-token"), client_for(server, "user2-token")
+    async with client_for(server, "user1-token") as alice, client_for(server, "user2-token") as bob:
+        await owners_are_apart(alice, bob)
 
+
+async def owners_are_apart(alice: LangGraphClient, bob: LangGraphClient) -> None:
     thread = await alice.threads.create(metadata={"topic": "refund"})
     assert thread["metadata"] == {"topic": "refund", "owner": "user1"}  # stamped by the handler
     run = await alice.runs.wait(thread["thread_id"], "whoami", input={})
@@ -143,25 +146,65 @@ async def test_a_client_cannot_name_the_caller_in_the_config(
     tmp_path: Path, keel_server: Callable[..., KeelServer]
 ) -> None:
     server = serve_with_docs_auth(tmp_path, keel_server)
-    bob = client_for(server, "user2-token")
-    thread = await bob.threads.create()
+    async with client_for(server, "user2-token") as bob:
+        thread = await bob.threads.create()
+        await refuses_a_named_caller(server, bob, thread["thread_id"])
+
+
+async def refuses_a_named_caller(server: KeelServer, bob: LangGraphClient, thread_id: str) -> None:
     async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": "Bearer user2-token"}) as http:
         spoof = await http.post(
-            f"/threads/{thread['thread_id']}/runs",
+            f"/threads/{thread_id}/runs",
             json={"assistant_id": "whoami", "config": {"configurable": {"langgraph_auth_user_id": "user1"}}},
         )
     assert spoof.status_code == 422 and "langgraph_auth_user_id" in spoof.json()["detail"]
-    assert await bob.runs.list(thread["thread_id"]) == []
+    assert await bob.runs.list(thread_id) == []
 
 
 async def test_a_stateless_run_creates_a_thread_its_caller_owns(
     tmp_path: Path, keel_server: Callable[..., KeelServer]
 ) -> None:
     server = serve_with_docs_auth(tmp_path, keel_server)
-    alice, bob = client_for(server, "user1-token"), client_for(server, "user2-token")
     thread_id = "6b0f6f4e-0000-4000-8000-000000000001"
-    result = await alice.runs.wait(thread_id, "whoami", input={}, if_not_exists="create")
-    assert isinstance(result, dict) and result["caller"] == "user1"
-    assert ((await alice.threads.get(thread_id))["metadata"] or {})["owner"] == "user1"
-    with pytest.raises(NotFoundError):
-        await bob.threads.get(thread_id)
+    async with client_for(server, "user1-token") as alice, client_for(server, "user2-token") as bob:
+        result = await alice.runs.wait(thread_id, "whoami", input={}, if_not_exists="create")
+        assert isinstance(result, dict) and result["caller"] == "user1"
+        assert ((await alice.threads.get(thread_id))["metadata"] or {})["owner"] == "user1"
+        with pytest.raises(NotFoundError):
+            await bob.threads.get(thread_id)
+
+
+USER_ROUTES = """
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/hello")
+def hello() -> dict[str, str]:
+    return {"hello": "world"}
+"""
+
+
+@pytest.mark.parametrize("protected", [False, True])
+async def test_the_users_own_routes_are_authenticated_only_when_langgraph_json_says_so(
+    tmp_path: Path, keel_server: Callable[..., KeelServer], protected: bool
+) -> None:
+    (tmp_path / "whoami.py").write_text(WHOAMI)
+    (tmp_path / "web.py").write_text(USER_ROUTES)
+    shutil.copy(Path(__file__).with_name("docs_auth.py"), tmp_path / "auth.py")
+    http_section = {"app": "./web.py:app", "enable_custom_route_auth": protected}
+    config = tmp_path / "langgraph.json"
+    config.write_text(
+        json.dumps(
+            {"graphs": {"whoami": "./whoami.py:graph"}, "auth": {"path": "./auth.py:auth"}, "http": http_section}
+        )
+    )
+    server = keel_server(config)
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        anonymous = await http.get("/hello")
+        signed_in = await http.get("/hello", headers={"Authorization": "Bearer user1-token"})
+        keel_route = await http.post("/threads/search", json={})
+    assert anonymous.status_code == (401 if protected else 200)
+    assert signed_in.status_code == 200 and signed_in.json() == {"hello": "world"}
+    assert keel_route.status_code == 401  # keel's own routes are authenticated either way
