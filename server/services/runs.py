@@ -104,7 +104,7 @@ class RunService:
         async with self.pool.connection() as conn, conn.transaction():
             for thread_id, request in requests:
                 body, filters = await self._authorize_create(thread_id, request)
-                assistant = await resolve_assistant(conn, self.graphs, body.assistant_id)
+                assistant = await resolve_assistant(conn, self.graphs, body.assistant_id, self.access)
                 kwargs = self._kwargs(body, assistant)
                 created.append(await self._insert(conn, thread_id, body, assistant, kwargs, None, filters, limit=limit))
         return created

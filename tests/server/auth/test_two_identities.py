@@ -116,6 +116,7 @@ async def sweep_alices_resources_as_bob(server: KeelServer, alice: LangGraphClie
         answer = (await response).raise_for_status()
         return answer.json() if answer.content else None
 
+    batch_of_one: Any = {"assistant_id": assistant_id, "input": {}}  # the SDK types each as a full RunCreate
     operations: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
         # threads, state, history, copy
         ("threads.get", lambda: bob.threads.get(thread_id)),
@@ -148,6 +149,7 @@ async def sweep_alices_resources_as_bob(server: KeelServer, alice: LangGraphClie
         ("assistants.set_latest", lambda: bob.assistants.set_latest(assistant_id, 1)),
         ("runs.wait (her assistant)", lambda: bob.runs.wait(own_thread["thread_id"], assistant_id, input={})),
         ("runs.wait stateless (her assistant)", lambda: bob.runs.wait(None, assistant_id, input={})),
+        ("runs.create_batch (her assistant)", lambda: bob.runs.create_batch([batch_of_one])),
         # crons
         ("crons.get", lambda: raising(http.get(f"/runs/crons/{cron['cron_id']}"))),
         ("crons.get stateless", lambda: raising(http.get(f"/runs/crons/{stateless_cron['cron_id']}"))),
@@ -168,7 +170,7 @@ async def sweep_alices_resources_as_bob(server: KeelServer, alice: LangGraphClie
     await http.aclose()
 
     assert sweep.leaks == []
-    assert sweep.attempts == len(operations) == 40
+    assert sweep.attempts == len(operations) == 41
 
     # Searches, counts and listings hold bob's own, never alice's.
     assert [t["thread_id"] for t in await bob.threads.search()] == [own_thread["thread_id"]]
