@@ -84,7 +84,7 @@ async def get_runs(request: Request) -> RunService:
 
 async def get_crons(request: Request) -> CronService:
     runtime = runtime_of(request)
-    return CronService(runtime.pool, runtime.graphs)
+    return CronService(runtime.pool, runtime.graphs, Access(user_of(request), runtime.auth))
 
 
 PoolDep = Annotated[Pool, Depends(get_pool)]

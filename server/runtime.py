@@ -83,7 +83,8 @@ async def open_runtime(
             stack.push_async_callback(worker.stop)
             # Fires due crons as ordinary runs; any number of processes may run one (the claim is exclusive).
             runs = RunService(pool, loaded, notifier, None, settings.runs)
-            await stack.enter_async_context(cron_scheduler(runs, poll_s=settings.runs.cron_poll_s))
+            scheduler = cron_scheduler(runs, poll_s=settings.runs.cron_poll_s, auth=source.sections.auth)
+            await stack.enter_async_context(scheduler)
         yield Runtime(
             settings,
             pool,

@@ -12,8 +12,10 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from typing_extensions import TypedDict
 
+from server.auth.filters import Filters, metadata_clause
 from server.db.pool import Connection
 from server.errors import NotFound
+from server.runs import store as runs_store
 
 CronSortBy = Literal["cron_id", "assistant_id", "thread_id", "next_run_date", "end_time", "created_at", "updated_at"]
 _COLUMN = {"next_run_date": "next_run_at"}  # the API's name for the one column named otherwise
@@ -36,6 +38,7 @@ class Cron(TypedDict):
     end_time: dt.datetime | None
     next_run_at: dt.datetime
     user_id: str | None
+    auth_user: dict[str, Any] | None  # the creator, as `User.as_dict()`; None without auth
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -53,11 +56,13 @@ async def insert_cron(
     on_run_completed: Literal["delete", "keep"] | None,
     end_time: dt.datetime | None,
     next_run_at: dt.datetime,
+    user_id: str | None = None,
+    auth_user: dict[str, Any] | None = None,
 ) -> Cron:
     cur = await conn.execute(
         """INSERT INTO keel.crons (cron_id, assistant_id, thread_id, schedule, timezone, payload, metadata, enabled,
-               on_run_completed, end_time, next_run_at)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *""",
+               on_run_completed, end_time, next_run_at, user_id, auth_user)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *""",
         (
             uuid.uuid4(),
             assistant_id,
@@ -70,14 +75,24 @@ async def insert_cron(
             on_run_completed,
             end_time,
             next_run_at,
+            user_id,
+            None if auth_user is None else Jsonb(auth_user),
         ),
     )
     return cast(Cron, await cur.fetchone())
 
 
-async def get_cron(conn: Connection, cron_id: uuid.UUID, *, lock: bool = False) -> Cron:
-    query = "SELECT * FROM keel.crons WHERE cron_id = %s" + (" FOR UPDATE" if lock else "")
-    row = await (await conn.execute(query, (cron_id,))).fetchone()
+def _within(auth: Filters | None) -> sql.Composable:
+    """The crons within a `crons.*` handler's filters, on the cron's metadata."""
+    return metadata_clause(auth, sql.Identifier("metadata"))
+
+
+async def get_cron(conn: Connection, cron_id: uuid.UUID, *, lock: bool = False, auth: Filters | None = None) -> Cron:
+    """The cron (`NotFound` if unknown or outside `auth`, the caller's filters)."""
+    query = sql.SQL("SELECT * FROM keel.crons WHERE cron_id = {} AND {}{}").format(
+        sql.Literal(cron_id), _within(auth), sql.SQL(" FOR UPDATE" if lock else "")
+    )
+    row = await (await conn.execute(query)).fetchone()
     if row is None:
         raise _not_found(cron_id)
     return cast(Cron, row)
@@ -97,16 +112,27 @@ async def update_cron(conn: Connection, cron_id: uuid.UUID, changes: dict[str, A
     return cast(Cron, row)
 
 
-async def delete_cron(conn: Connection, cron_id: uuid.UUID) -> None:
-    cur = await conn.execute("DELETE FROM keel.crons WHERE cron_id = %s RETURNING cron_id", (cron_id,))
+async def delete_cron(conn: Connection, cron_id: uuid.UUID, *, auth: Filters | None = None) -> None:
+    query = sql.SQL("DELETE FROM keel.crons WHERE cron_id = {} AND {} RETURNING cron_id").format(
+        sql.Literal(cron_id), _within(auth)
+    )
+    cur = await conn.execute(query)
     if await cur.fetchone() is None:
         raise _not_found(cron_id)
 
 
 def _filters(
-    assistant_id: str | None, thread_id: uuid.UUID | None, enabled: bool | None, metadata: dict[str, Any] | None
+    assistant_id: str | None,
+    thread_id: uuid.UUID | None,
+    enabled: bool | None,
+    metadata: dict[str, Any] | None,
+    auth: Filters | None,
+    thread_auth: Filters | None,
 ) -> sql.Composable:
-    clauses: list[sql.Composable] = [sql.SQL("true")]
+    clauses: list[sql.Composable] = [_within(auth)]
+    if thread_auth:  # a thread's cron is listed only if its thread is visible too (a stateless one has none)
+        visible = runs_store.visible_thread_ids(thread_auth)
+        clauses.append(sql.SQL("(thread_id IS NULL OR thread_id IN ({}))").format(visible))
     if assistant_id is not None:
         clauses.append(sql.SQL("assistant_id = {}").format(sql.Literal(assistant_id)))
     if thread_id is not None:
@@ -129,9 +155,11 @@ async def search_crons(
     offset: int,
     sort_by: CronSortBy,
     sort_order: Literal["asc", "desc"],
+    auth: Filters | None = None,
+    thread_auth: Filters | None = None,
 ) -> list[Cron]:
     query = sql.SQL("SELECT * FROM keel.crons WHERE {} ORDER BY {} {}, cron_id LIMIT {} OFFSET {}").format(
-        _filters(assistant_id, thread_id, enabled, metadata),
+        _filters(assistant_id, thread_id, enabled, metadata, auth, thread_auth),
         sql.Identifier(_COLUMN.get(sort_by, sort_by)),
         sql.SQL("ASC" if sort_order == "asc" else "DESC"),
         sql.Literal(limit),
@@ -141,10 +169,16 @@ async def search_crons(
 
 
 async def count_crons(
-    conn: Connection, *, assistant_id: str | None, thread_id: uuid.UUID | None, metadata: dict[str, Any] | None
+    conn: Connection,
+    *,
+    assistant_id: str | None,
+    thread_id: uuid.UUID | None,
+    metadata: dict[str, Any] | None,
+    auth: Filters | None = None,
+    thread_auth: Filters | None = None,
 ) -> int:
     query = sql.SQL("SELECT count(*) AS n FROM keel.crons WHERE {}").format(
-        _filters(assistant_id, thread_id, None, metadata)
+        _filters(assistant_id, thread_id, None, metadata, auth, thread_auth)
     )
     row = await (await conn.execute(query)).fetchone()
     return int(row["n"]) if row else 0

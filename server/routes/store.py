@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.deps import StoreDep
+from server.deps import AccessDep, StoreDep
 from server.errors import BadRequest
 from server.routes.paging import MAX_LIMIT, Offset
 from server.routes.resources import Item, ListNamespaceResponse, SearchItemsResponse, ok
@@ -72,15 +72,16 @@ class StoreNamespaces(BaseModel):
 
 
 @router.put("/items", status_code=204, responses=_NO_CONTENT)
-async def put_item(body: StorePut, store: StoreDep) -> Response:
+async def put_item(body: StorePut, store: StoreDep, access: AccessDep) -> Response:
     namespace = service.namespace_of(body.namespace)
-    await service.put_item(store, namespace, body.key, body.value, index=body.index, ttl=body.ttl)
+    await service.put_item(store, access, namespace, body.key, body.value, index=body.index, ttl=body.ttl)
     return Response(status_code=204)
 
 
 @router.get("/items", responses=ok(Item | None))
 async def get_item(
     store: StoreDep,
+    access: AccessDep,
     key: Annotated[str | None, Query(description="the item's key (required)")] = None,
     namespace: Annotated[str | None, Query(description="the namespace's labels joined by periods: a.b")] = None,
     refresh_ttl: bool | None = None,
@@ -88,19 +89,20 @@ async def get_item(
     item_namespace = service.dotted_namespace(namespace)
     if not key:
         raise BadRequest("Key is required")
-    return await service.get_item(store, item_namespace, key, refresh_ttl=refresh_ttl)
+    return await service.get_item(store, access, item_namespace, key, refresh_ttl=refresh_ttl)
 
 
 @router.delete("/items", status_code=204, responses=_NO_CONTENT)
-async def delete_item(body: StoreDelete, store: StoreDep) -> Response:
-    await service.delete_item(store, service.namespace_of(body.namespace), body.key)
+async def delete_item(body: StoreDelete, store: StoreDep, access: AccessDep) -> Response:
+    await service.delete_item(store, access, service.namespace_of(body.namespace), body.key)
     return Response(status_code=204)
 
 
 @router.post("/items/search", responses=ok(SearchItemsResponse))
-async def search_items(body: StoreSearch, store: StoreDep) -> Any:
+async def search_items(body: StoreSearch, store: StoreDep, access: AccessDep) -> Any:
     return await service.search_items(
         store,
+        access,
         service.namespace_of(body.namespace_prefix),
         filter=body.filter,
         limit=body.limit,
@@ -111,9 +113,10 @@ async def search_items(body: StoreSearch, store: StoreDep) -> Any:
 
 
 @router.post("/namespaces", responses=ok(ListNamespaceResponse))
-async def list_namespaces(body: StoreNamespaces, store: StoreDep) -> Any:
+async def list_namespaces(body: StoreNamespaces, store: StoreDep, access: AccessDep) -> Any:
     return await service.list_namespaces(
         store,
+        access,
         prefix=service.namespace_of(body.prefix) if body.prefix else None,
         suffix=service.namespace_of(body.suffix) if body.suffix else None,
         max_depth=body.max_depth,

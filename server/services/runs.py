@@ -89,7 +89,7 @@ class RunService:
         # A free worker slot here starts the run here, without a claim (see store.insert_run); the slot is
         # given back at the end of the block unless the run was created running under its lease.
         async with slot_of(self.worker) as slot, self.pool.connection() as conn:
-            assistant = await resolve_assistant(conn, self.graphs, body.assistant_id)
+            assistant = await resolve_assistant(conn, self.graphs, body.assistant_id, self.access)
             kwargs = self._kwargs(body, assistant)
             limit = self._limit()
             run = await self._insert(conn, thread_id, body, assistant, kwargs, slot.lease, filters, limit=limit)
@@ -104,7 +104,7 @@ class RunService:
         async with self.pool.connection() as conn, conn.transaction():
             for thread_id, request in requests:
                 body, filters = await self._authorize_create(thread_id, request)
-                assistant = await resolve_assistant(conn, self.graphs, body.assistant_id)
+                assistant = await resolve_assistant(conn, self.graphs, body.assistant_id, self.access)
                 kwargs = self._kwargs(body, assistant)
                 created.append(await self._insert(conn, thread_id, body, assistant, kwargs, None, filters, limit=limit))
         return created
@@ -118,7 +118,7 @@ class RunService:
         """Create a run in the caller's transaction (a cron's firing): a worker claims it once that commits. No
         limit applies: nobody waits for an answer, and a cron fires at most once a minute."""
         body, filters = await self._authorize_create(thread_id, body)
-        assistant = await resolve_assistant(conn, self.graphs, body.assistant_id)
+        assistant = await resolve_assistant(conn, self.graphs, body.assistant_id, self.access)
         return await self._insert(conn, thread_id, body, assistant, self._kwargs(body, assistant), None, filters)
 
     async def _authorize_create(self, thread_id: uuid.UUID, body: RunCreate) -> tuple[RunCreate, Filters | None]:
@@ -292,13 +292,24 @@ class RunService:
                     await store.request_cancel(conn, run_id, action)
 
     async def stop_runs(self, *, thread_id: uuid.UUID | None = None, assistant_id: str | None = None) -> list[Run]:
-        """Interrupt the active runs of a thread or of an assistant; returns them."""
+        """Interrupt the active runs of a thread or of an assistant; returns them. An assistant's runs are only
+        those on threads the caller may update (`threads.update`, as a cancel asks): a deleted assistant of
+        another's leaves their runs alone."""
         async with self.pool.connection() as conn:
             active = await store.active_runs(conn, thread_id=thread_id, assistant_id=assistant_id)
+            if thread_id is None and self.access.enforced:
+                active = [run for run in active if await self._may_update(conn, run)]
             for run in active:
                 async with conn.transaction():
                     await store.request_cancel(conn, run["run_id"], "interrupt")
         return active
+
+    async def _may_update(self, conn: Connection, run: Run) -> bool:
+        try:
+            await visible_thread(conn, self.access, "update", run["thread_id"], {"run_id": run["run_id"]})
+        except NotFound:
+            return False
+        return True
 
     async def delete_thread(self, thread_id: uuid.UUID, saver: AsyncPostgresSaver) -> None:
         """Delete a thread as LangGraph Server does: its active runs are interrupted first. keel also waits

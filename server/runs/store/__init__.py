@@ -46,6 +46,7 @@ from server.runs.store.threads import (
     search_threads,
     set_thread_values,
     thread_ids_with_metadata,
+    visible_thread_ids,
 )
 
 __all__ = [
@@ -93,4 +94,5 @@ __all__ = [
     "search_threads",
     "set_thread_values",
     "thread_ids_with_metadata",
+    "visible_thread_ids",
 ]

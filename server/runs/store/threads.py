@@ -200,9 +200,21 @@ async def delete_expired_threads(conn: Connection, *, limit: int) -> list[uuid.U
     return [row["thread_id"] for row in await cur.fetchall()]
 
 
-async def thread_ids_with_metadata(conn: Connection, metadata: dict[str, Any]) -> list[uuid.UUID]:
-    cur = await conn.execute("SELECT thread_id FROM keel.threads WHERE metadata @> %s", (Jsonb(metadata),))
-    return [row["thread_id"] for row in await cur.fetchall()]
+async def thread_ids_with_metadata(
+    conn: Connection, metadata: dict[str, Any], *, auth: Filters | None = None
+) -> list[uuid.UUID]:
+    """The threads whose metadata contains `metadata`, within the caller's auth filters."""
+    query = sql.SQL("SELECT thread_id FROM keel.threads WHERE metadata @> {} AND {}").format(
+        sql.Literal(Jsonb(metadata)), metadata_clause(auth, sql.Identifier("metadata"))
+    )
+    return [row["thread_id"] for row in await (await conn.execute(query)).fetchall()]
+
+
+def visible_thread_ids(auth: Filters) -> sql.Composable:
+    """A subquery: the ids of the threads within the caller's auth filters (for other tables' searches)."""
+    return sql.SQL("SELECT thread_id FROM keel.threads WHERE {}").format(
+        metadata_clause(auth, sql.Identifier("metadata"))
+    )
 
 
 async def existing_thread_ids(conn: Connection, thread_ids: list[uuid.UUID]) -> list[uuid.UUID]:
