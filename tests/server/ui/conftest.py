@@ -1,5 +1,5 @@
 """The browser tests of keel's pages (/ui): one keel server with API-key identities (tests/server/runs/approvers.py)
-and one Chromium per module, a fresh browser context (fresh sessionStorage) per test.
+and one Chromium for the whole package, a fresh browser context (fresh sessionStorage) per test.
 
 Chromium comes from the OS packages (Debian's `chromium`; Playwright cannot download browsers here). Without one
 the tests skip locally, and fail under CI=true: a CI run must not pass by leaving the browser out.
@@ -31,7 +31,7 @@ def chromium() -> str | None:
     return next((path for path in found if path and os.access(path, os.X_OK)), None)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     path = chromium()
     if path is None:
@@ -45,7 +45,7 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def keel(
     tmp_path_factory: pytest.TempPathFactory, pg_admin_url: str, migrated_template_db: str
 ) -> Iterator[KeelProcess]:

@@ -4,6 +4,7 @@ keeps the pending form (with what was typed); the resumed run's tokens appear wh
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +12,7 @@ import psycopg
 import pytest
 from langgraph_sdk import get_sync_client
 from langgraph_sdk.client import SyncLangGraphClient
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Request, Route, expect
 
 from tests.process import KeelProcess
 from tests.server.runs.approvers import KEYS, audit_rows, effects
@@ -132,3 +133,48 @@ def test_a_reject_leaves_the_desk_untouched(keel: KeelProcess, alice: SyncLangGr
     [row] = audit_rows(url, thread_id)
     assert (row["decision"], row["reason"], row["final_args"]) == ("reject", "The customer withdrew the request", None)
     assert not alice.threads.get_state(thread_id)["interrupts"]
+
+
+def streamed_answers(body: str) -> list[str]:
+    """The AI messages' texts in an SSE body, token events joined per message."""
+    texts: dict[str, str] = {}
+    for frame in body.replace("\r\n", "\n").split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in frame.split("\n") if ": " in line)
+        if fields.get("event") != "messages":
+            continue
+        chunk = json.loads(fields["data"])[0]
+        if str(chunk.get("type", "")).startswith("AIMessage") and isinstance(chunk.get("content"), str):
+            texts[chunk["id"]] = texts.get(chunk["id"], "") + chunk["content"]
+    return [text for text in texts.values() if text]
+
+
+def test_a_stream_cut_short_is_joined_again_from_its_last_event(
+    keel: KeelProcess, alice: SyncLangGraphClient, page: Page, steps: Steps
+):
+    """The first response of the resumed run ends after its first tokens (as a proxy timing out would cut it): the
+    page joins the run again with Last-Event-ID and shows every token once."""
+    _, refund = pending_refund(alice, 5)
+    sign_in(page, keel, "bob")
+    card = page.locator(f"article[data-interrupt='{refund['id']}']")
+    expect(card).to_be_visible()
+    whole: dict[str, str] = {}
+
+    def cut_short(route: Route) -> None:
+        response = route.fetch()  # the whole stream, to the run's end
+        whole["body"] = response.text()
+        frames = whole["body"].split("\r\n\r\n")
+        tokens = [index for index, frame in enumerate(frames) if "event: messages" in frame]
+        kept = frames[: tokens[1] + 1]
+        whole["last_id"] = next(line[4:] for line in kept[-1].split("\r\n") if line.startswith("id: "))
+        route.fulfill(response=response, body="\r\n\r\n".join(kept) + "\r\n\r\n")
+
+    page.route("**/runs/stream", cut_short)
+    joins: list[Request] = []
+    page.on("request", lambda request: joins.append(request) if "/stream?" in request.url else None)
+    card.locator("button[data-decision=approve]").click()
+    decided = page.locator(f"#decided article[data-interrupt='{refund['id']}']")
+    expect(decided.locator(".run-status")).to_have_attribute("data-status", "done")
+    steps.shot("joined-again")
+    [join] = joins
+    assert join.method == "GET" and join.headers["last-event-id"] == whole["last_id"]
+    assert decided.locator(".live .message.ai .text").all_inner_texts() == streamed_answers(whole["body"])
