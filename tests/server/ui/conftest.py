@@ -24,18 +24,18 @@ from tests.waiting import scaled
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 
 
-def chromium() -> str | None:
-    """The OS's Chromium (KEEL_TEST_CHROMIUM names another)."""
+def candidates() -> list[str]:
+    """Where the OS's Chromium may be (KEEL_TEST_CHROMIUM names another)."""
     named = os.environ.get("KEEL_TEST_CHROMIUM")
-    found = [named] if named else [*CHROMIUM_PATHS, shutil.which("chromium") or ""]
-    return next((path for path in found if path and os.access(path, os.X_OK)), None)
+    return [named] if named else [*CHROMIUM_PATHS, *filter(None, [shutil.which("chromium")])]
 
 
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    path = chromium()
+    tried = candidates()
+    path = next((path for path in tried if os.access(path, os.X_OK)), None)
     if path is None:
-        why = f"no Chromium found ({', '.join(CHROMIUM_PATHS)}); install the OS package `chromium`"
+        why = f"no Chromium found (tried {', '.join(tried)}); install the OS package `chromium`"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true: {why}")
         pytest.skip(why)
