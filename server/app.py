@@ -28,6 +28,8 @@ from server.routes import (
     store,
     thread_state,
     threads,
+    tools,
+    ui,
 )
 from server.runtime import Runtime, open_runtime
 from server.settings import Settings
@@ -92,4 +94,6 @@ def create_app(
     app.include_router(store.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(tools.router)
+    app.include_router(ui.router)
     return app

@@ -29,7 +29,9 @@ from server.errors import KeelError
 
 log = logging.getLogger(__name__)
 
-OPEN_PATHS = frozenset({"/ok", "/health", "/ready", "/info", "/docs", "/openapi.json"})
+OPEN_PATHS = frozenset({"/ok", "/health", "/ready", "/info", "/docs", "/openapi.json", "/ui"})
+# keel's own pages (server/routes/ui.py) are static files: the API calls they make are authenticated.
+OPEN_PREFIXES = ("/ui/",)
 _PARAMETERS = frozenset(
     {"request", "headers", "authorization", "path", "method", "query_params", "path_params", "scope", "scopes", "user"}
 )
@@ -109,7 +111,8 @@ class Authenticate:
 
     def _open(self, scope: Scope) -> bool:
         # A CORS preflight carries no credentials; whatever answers it, it is not the API.
-        return scope["path"] in self.open_paths or scope.get("method") == "OPTIONS"
+        path = scope["path"]
+        return path in self.open_paths or path.startswith(OPEN_PREFIXES) or scope.get("method") == "OPTIONS"
 
 
 def _arguments(wants: frozenset[str], scope: Scope, receive: Receive) -> dict[str, Any]:

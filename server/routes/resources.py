@@ -234,6 +234,15 @@ class PendingApproval(BaseModel):
     waiting_since: str = Field(json_schema_extra={"format": "date-time"})
 
 
+class ToolInfo(BaseModel):
+    """A tool the graphs can call: what an approval's form is generated from."""
+
+    name: str
+    description: str
+    risk: Literal["read_only", "idempotent_write", "approval_required"]
+    args_schema: Json = Field(description="the JSON schema its arguments are validated against")
+
+
 class Error(BaseModel):
     """keel's error body: one message for the API user."""
 
