@@ -27,9 +27,11 @@ def resume_map(interrupts: list[dict[str, Any]], ask: Ask, out: TextIO) -> dict[
 
 
 def answer(value: Any, ask: Ask, out: TextIO) -> Any:
-    if isinstance(value, dict) and "tool" in value and isinstance(value.get("args"), dict):
+    requests = value.get("action_requests") if isinstance(value, dict) else None
+    several = isinstance(requests, list) and len(requests) > 1
+    if isinstance(value, dict) and "tool" in value and isinstance(value.get("args"), dict) and not several:
         return keel_decision(value, ask, out)
-    if isinstance(value, dict) and isinstance(value.get("action_requests"), list):
+    if isinstance(value, dict) and isinstance(requests, list):
         return {"decisions": langchain_decisions(value, ask, out)}
     out.write(f"\nthe run is waiting for input: {compact(value)}\n")
     typed = ask("resume value (JSON, or text): ")
@@ -39,16 +41,24 @@ def answer(value: Any, ask: Ask, out: TextIO) -> Any:
         return typed
 
 
-def render(name: str, args: dict[str, Any], out: TextIO, *, agent: str = "", reason: str = "", error: str = "") -> None:
+def render(name: str, args: dict[str, Any], out: TextIO, *, agent: str = "", reason: str = "", notes: str = "") -> None:
     by = f" (agent: {agent})" if agent else ""
     out.write(f"\napproval needed: {name}{by}\n")
     for key, value in args.items():
         out.write(f"  {key}: {compact(value)}\n")
     if reason:
         out.write(f"  why: {reason}\n")
-    if error:
-        out.write(f"  error: {error}\n")
+    if notes:
+        out.write(notes)
     out.flush()
+
+
+def keel_notes(value: dict[str, Any]) -> str:
+    """What else keel's payload says: why the last answer was refused, who may decide."""
+    notes = f"  error: {value['error']}\n" if value.get("error") else ""
+    if value.get("two_person"):
+        notes += f"  needs a second person: not {value.get('requested_by') or 'the requester'}\n"
+    return notes
 
 
 def choose(allowed: list[str], ask: Ask) -> str:
@@ -67,7 +77,7 @@ def keel_decision(value: dict[str, Any], ask: Ask, out: TextIO) -> dict[str, Any
         out,
         agent=str(value.get("agent") or ""),
         reason=str(value.get("reason") or ""),
-        error=str(value.get("error") or ""),
+        notes=keel_notes(value),
     )
     kind = choose(["approve", "edit", "reject", "respond"], ask)
     if kind == "approve":

@@ -22,12 +22,13 @@ from server.chat_approvals import Ask, resume_map
 from server.chat_render import StreamPrinter
 
 INTERRUPTED = 130  # the shell's code for a program ended by Ctrl-C
+DEFAULT_URL = "http://127.0.0.1:8000"
 
 
 def add_parser(commands: Any) -> None:
     chat = commands.add_parser("chat", help="chat with a graph of a running keel in this terminal")
     chat.add_argument("graph", nargs="?", help="graph or assistant id (default: the thread's, or the only graph)")
-    chat.add_argument("--url", default="http://127.0.0.1:8000", help="keel's URL (default: http://127.0.0.1:8000)")
+    chat.add_argument("--url", default=DEFAULT_URL, help=f"keel's URL (default: {DEFAULT_URL})")
     chat.add_argument("--thread", help="continue this thread (default: a new one)")
     chat.add_argument("--api-key", help="API key sent as x-api-key (default: KEEL_API_KEY)")
     chat.add_argument("--cancel-on-exit", action="store_true", help="cancel a running run on Ctrl-C without asking")
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace, *, out: TextIO = sys.stdout, ask: Ask = input)
     # None, not unset: the SDK would otherwise send a LangSmith key from the environment to keel.
     # No read timeout: a run may think (or wait on a slow tool) longer than any fixed bound.
     client = get_sync_client(url=args.url, api_key=api_key, timeout=(30.0, None, 30.0, 30.0))
-    session = Chat(client, out, ask, cancel_on_exit=args.cancel_on_exit)
+    session = Chat(client, out, ask, cancel_on_exit=args.cancel_on_exit, url=args.url)
     try:
         session.open(args.graph, args.thread)
         return session.loop()
@@ -76,14 +77,23 @@ def detail(exc: httpx.HTTPStatusError) -> str:
 
 
 class Chat:
-    def __init__(self, client: SyncLangGraphClient, out: TextIO, ask: Ask, *, cancel_on_exit: bool) -> None:
+    def __init__(
+        self, client: SyncLangGraphClient, out: TextIO, ask: Ask, *, cancel_on_exit: bool, url: str = DEFAULT_URL
+    ) -> None:
         self.client = client
+        self.url = url
         self.out = out
         self.ask = ask
         self.cancel_on_exit = cancel_on_exit
         self.graph = ""
         self.thread_id = ""
         self.running: str | None = None  # the run being streamed, to cancel on the way out
+
+    @property
+    def again(self) -> str:
+        """The command that continues this thread."""
+        url = "" if self.url == DEFAULT_URL else f" --url {self.url}"
+        return f"keel chat --thread {self.thread_id}{url}"
 
     def say(self, text: str) -> None:
         self.out.write(text + "\n")
@@ -104,7 +114,7 @@ class Chat:
             return
         self.graph = graph or self.only()
         self.thread_id = str(self.client.threads.create(graph_id=self.graph)["thread_id"])
-        self.say(f"thread {self.thread_id} ({self.graph}); continue it with: keel chat --thread {self.thread_id}")
+        self.say(f"thread {self.thread_id} ({self.graph}); continue it with: {self.again}")
 
     def only(self) -> str:
         graphs = sorted({str(a["graph_id"]) for a in self.client.assistants.search(limit=100)})
@@ -118,13 +128,16 @@ class Chat:
             pending = self.client.threads.get_state(self.thread_id).get("interrupts") or []
             if pending:
                 command: Command = {"resume": resume_map([dict(i) for i in pending], self.ask, self.out)}
-                self.stream(command=command)
+                if self.stream(command=command) == 403:  # asking again would be refused again
+                    self.say(f"someone who may decide can answer it: {self.again}")
+                    return 1
                 continue
             text = self.ask("you> ").strip()
             if text:
                 self.stream(input={"messages": [{"role": "human", "content": text}]})
 
-    def stream(self, **request: Any) -> None:
+    def stream(self, **request: Any) -> int | None:
+        """Stream one run; the status keel refused it with, if it did."""
         printer = StreamPrinter(self.out)
 
         def created(meta: Any) -> None:
@@ -141,9 +154,10 @@ class Chat:
             printer.end()
             self.running = None
             self.say(f"keel: {exc.response.status_code}: {detail(exc)}")
-            return
+            return exc.response.status_code
         printer.end()
         self.running = None
+        return None
 
     def leave(self) -> None:
         """Ctrl-C or EOF: end the line, and cancel a run still going if asked to."""
@@ -158,7 +172,7 @@ class Chat:
                 typed = ""
                 self.say("")
             if not typed.startswith("y"):
-                self.say(f"run {run_id} goes on; continue with: keel chat --thread {self.thread_id}")
+                self.say(f"run {run_id} goes on; continue with: {self.again}")
                 return
         try:
             self.client.runs.cancel(self.thread_id, run_id, action="interrupt")

@@ -234,3 +234,23 @@ def test_cancel_on_exit_cancels_without_asking(
     wait_until(
         lambda: client.runs.get(thread_id, run["run_id"])["status"] == "interrupted", what="the run to be cancelled"
     )
+
+
+def test_a_caller_who_may_not_decide_is_told_so_and_nothing_runs(
+    authed_keel: KeelProcess, tmp_path: Path, terminals: list[Terminal]
+):
+    url = authed_keel.env["DATABASE_URL"]
+    term = chat(tmp_path, "support", "--url", authed_keel.base_url, api_key=KEYS["alice"])
+    terminals.append(term)
+    thread_id = thread_of(term)
+    term.send("Refund $4 of invoice inv_initech_2026_09 for cus_initech")
+    at = term.expect(APPROVAL)
+    before = effects(url)
+    term.send("a")
+    term.expect("'approvals:decide'", after=at)
+    assert term.wait() == 1
+    no_traceback(term)
+    assert effects(url) == before
+    assert audit_rows(url, thread_id) == []
+    with get_sync_client(url=authed_keel.base_url, api_key=KEYS["bob"]) as bob:
+        assert len(bob.threads.get_state(thread_id)["interrupts"]) == 1  # still pending, for someone who may decide

@@ -133,3 +133,20 @@ def test_an_unreachable_keel_is_one_line_and_exit_1(capsys):
     args = _parser().parse_args(["chat", "support", "--url", "http://127.0.0.1:9"])
     assert run(args, out=io.StringIO(), ask=Typed()) == 1
     assert capsys.readouterr().err.startswith("keel chat: cannot reach keel at http://127.0.0.1:9")
+
+
+def test_a_turn_with_several_calls_is_answered_as_one_list_even_beside_keels_fields():
+    value = {
+        **REFUND,
+        "two_person": True,
+        "requested_by": "alice",
+        "action_requests": [
+            {"name": "issue_refund", "args": {"amount": 3}},
+            {"name": "issue_refund", "args": {"amount": 4}},
+        ],
+    }
+    both = [{"type": "approve"}, {"type": "reject", "message": "no"}]
+    assert answered(value, "a", "r", "no")[0] == {"decisions": both}
+    single, shown = answered({**value, "action_requests": value["action_requests"][:1]}, "a")
+    assert single == {"type": "accept"}  # one call: keel's own vocabulary
+    assert "needs a second person: not alice" in shown
