@@ -110,10 +110,10 @@ def langchain_decisions(value: dict[str, Any], ask: Ask, out: TextIO) -> list[di
 
 
 def edit_args(args: dict[str, Any], ask: Ask, out: TextIO) -> dict[str, Any]:
-    """New arguments: a JSON object, or (an empty line) field by field, Enter keeping a value. keel validates
-    them again against the tool's schema when the run resumes."""
+    """New arguments: the fields to change as a JSON object (merged over the proposed ones), or (an empty line)
+    field by field, Enter keeping a value. keel validates them again against the tool's schema on resume."""
     while True:
-        typed = ask("new args as JSON (Enter: field by field): ").strip()
+        typed = ask("fields to change, as JSON (Enter: field by field): ").strip()
         if not typed:
             return {key: edit_field(key, value, ask, out) for key, value in args.items()}
         try:
@@ -122,7 +122,7 @@ def edit_args(args: dict[str, Any], ask: Ask, out: TextIO) -> dict[str, Any]:
             out.write(f"  not JSON ({exc.msg}); try again\n")
             continue
         if isinstance(parsed, dict):
-            return parsed
+            return {**args, **parsed}
         out.write('  a JSON object, please, e.g. {"amount": 2}\n')
 
 

@@ -177,7 +177,7 @@ def test_with_an_api_key_a_thread_is_continued_and_an_edit_changes_the_amount(
     terminals.append(again)
     at = again.expect(APPROVAL)
     again.send("e")
-    at = again.expect("new args as JSON (Enter: field by field): ", after=at)
+    at = again.expect("fields to change, as JSON (Enter: field by field): ", after=at)
     again.send("")  # field by field: Enter keeps a value
     for field, typed in (("customer_id", ""), ("invoice_id", ""), ("amount", "2"), ("reason", "")):
         at = again.expect(f"  {field} [", after=at)

@@ -52,9 +52,9 @@ def test_keel_payload_is_rendered_and_answered_in_keels_vocabulary():
 
 def test_edit_takes_json_or_field_by_field():
     as_json, _ = answered(REFUND, "e", '{"amount": 2}')
-    assert as_json == {"type": "edit", "args": {"amount": 2}}
+    assert as_json == {"type": "edit", "args": {**REFUND["args"], "amount": 2}}  # merged over the proposal
     retried, shown = answered(REFUND, "e", "{amount: 2", "[1]", '{"amount": 1}')
-    assert retried == {"type": "edit", "args": {"amount": 1}} and "not JSON" in shown
+    assert retried == {"type": "edit", "args": {**REFUND["args"], "amount": 1}} and "not JSON" in shown
     fields, _ = answered(REFUND, "e", "", "", "", "2", "")
     assert fields == {"type": "edit", "args": {**REFUND["args"], "amount": 2}}
     text_kept, _ = answered(REFUND, "e", "", "123", "", "oops", "2.5", "")  # a text field keeps `123` as text
@@ -79,7 +79,7 @@ def test_action_requests_get_one_form_each_and_one_decisions_list():
     assert result == {
         "i1": {
             "decisions": [
-                {"type": "edit", "edited_action": {"name": "issue_refund", "args": {"amount": 2}}},
+                {"type": "edit", "edited_action": {"name": "issue_refund", "args": {"amount": 2}}},  # over {amount: 3}
                 {"type": "reject", "message": "spam"},  # `e` is not allowed for this tool: asked again
                 {"type": "approve"},
             ]
