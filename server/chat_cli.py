@@ -176,7 +176,7 @@ class Chat:
                 return
         try:
             self.client.runs.cancel(self.thread_id, run_id, action="interrupt")
-        except httpx.HTTPError as exc:
-            self.say(f"could not cancel run {run_id}: {exc}")
+        except (httpx.HTTPError, KeyboardInterrupt) as exc:  # a second Ctrl-C gives up on it, quietly too
+            self.say(f"could not cancel run {run_id}: {exc or 'stopped'}")
             return
         self.say(f"run {run_id} cancelled")
