@@ -1,4 +1,4 @@
-"""The `keel` command: `keel serve`, `keel db upgrade`, `keel --version`.
+"""The `keel` command: `keel serve`, `keel worker`, `keel db upgrade`, `keel chat`, `keel --version`.
 
 Operator mistakes (a bad setting, an unreachable database) end in one line on stderr and a
 non-zero exit, not a traceback. SIGTERM and Ctrl-C shut down cleanly, stopping the embedded
@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 import uvicorn
 
-from server import __version__
+from server import __version__, chat_cli
 from server.db.embedded import database_url
 from server.db.migrate import MigrationError, upgrade
 from server.graph_loading import GraphLoadError, LoadedGraphs, load_graphs
@@ -73,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply pending migrations and exit")
+
+    chat_cli.add_parser(commands)
     return parser
 
 
@@ -192,6 +194,8 @@ async def _run_worker(settings: Settings, url: str, graphs: LoadedGraphs, size: 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "chat":  # a client of a running keel: no server settings, no database
+        return chat_cli.run(args)
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         settings = get_settings()

@@ -11,8 +11,18 @@ import pytest
 
 from tests.process import REPO
 
-# Names whose use starts a process: keel (tests/process.py, cluster.py), a graph child, a PostgreSQL server.
-SPAWNING_NAMES = {"subprocess", "KeelProcess", "KEEL", "Cluster", "run_child", "start_child", "embedded_server"}
+# Names whose use starts a process: keel (tests/process.py, cluster.py), a graph child, a PostgreSQL server,
+# a command in a pseudo-terminal (tests/terminal.py).
+SPAWNING_NAMES = {
+    "subprocess",
+    "KeelProcess",
+    "KEEL",
+    "Cluster",
+    "run_child",
+    "start_child",
+    "embedded_server",
+    "Terminal",
+}
 # Fixtures that start keel processes, directly or through another fixture.
 PROCESS_FIXTURES = {"served", "keel_server", "cluster", "traced_cluster", "untraced_cluster"}
 
