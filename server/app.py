@@ -23,6 +23,7 @@ from server.routes import (
     approvals,
     assistants,
     crons,
+    docs,
     health,
     metrics,
     runs,
@@ -62,7 +63,14 @@ def create_app(
         ):
             yield {**user_state, "runtime": runtime}  # `request.state.runtime`, read by `server.deps` only
 
-    app = FastAPI(title="keel", version=__version__, lifespan=lifespan, dependencies=[Depends(check_path_parameters)])
+    app = FastAPI(
+        title="keel",
+        version=__version__,
+        lifespan=lifespan,
+        dependencies=[Depends(check_path_parameters)],
+        docs_url=None,  # keel's own pages, from packaged assets (server.routes.docs)
+        redoc_url=None,
+    )
     register_error_handlers(app)
     install_openapi(app, user_operations(user_app))
     # The user's routes are authenticated only when langgraph.json's http.enable_custom_route_auth says so,
@@ -99,4 +107,5 @@ def create_app(
     app.include_router(store.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(docs.router)
     return app

@@ -26,10 +26,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.auth.identity import authenticated_user
 from server.errors import KeelError
+from server.routes.docs import DOCS_PATHS
 
 log = logging.getLogger(__name__)
 
-OPEN_PATHS = frozenset({"/ok", "/health", "/ready", "/info", "/docs", "/openapi.json"})
+OPEN_PATHS = frozenset({"/ok", "/health", "/ready", "/info", "/openapi.json"}) | DOCS_PATHS
 _PARAMETERS = frozenset(
     {"request", "headers", "authorization", "path", "method", "query_params", "path_params", "scope", "scopes", "user"}
 )
