@@ -13,6 +13,7 @@ from starlette.types import Scope
 from server import __version__
 from server.auth.authenticate import OPEN_PATHS, Authenticate
 from server.cors import add_cors
+from server.docs import router as docs_router
 from server.errors import register_error_handlers
 from server.graph_loading import LoadedGraphs
 from server.host_guard import HostGuard, is_loopback
@@ -23,7 +24,6 @@ from server.routes import (
     approvals,
     assistants,
     crons,
-    docs,
     health,
     metrics,
     runs,
@@ -68,7 +68,7 @@ def create_app(
         version=__version__,
         lifespan=lifespan,
         dependencies=[Depends(check_path_parameters)],
-        docs_url=None,  # keel's own pages, from packaged assets (server.routes.docs)
+        docs_url=None,  # keel's own pages, from packaged assets (server.docs)
         redoc_url=None,
     )
     register_error_handlers(app)
@@ -107,5 +107,5 @@ def create_app(
     app.include_router(store.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
-    app.include_router(docs.router)
+    app.include_router(docs_router)
     return app

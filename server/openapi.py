@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from server.routes.docs import DOCS_PATH
+from server.docs import DOCS_PATH
 from server.routes.resources import Error, ValidationErrorBody
 
 _EVERYWHERE = {
@@ -59,7 +59,7 @@ def _document(app: FastAPI) -> dict[str, Any]:
                     "description": description,
                     "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
                 }
-    # Served outside the routes the document is made from (server.routes.docs); LangGraph Server lists it
+    # Served outside the routes the document is made from (server.docs); LangGraph Server lists it
     document["paths"].setdefault(DOCS_PATH, {})["get"] = {
         "tags": ["health"],
         "summary": "API documentation",

@@ -25,8 +25,8 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.auth.identity import authenticated_user
+from server.docs import DOCS_PATHS
 from server.errors import KeelError
-from server.routes.docs import DOCS_PATHS
 
 log = logging.getLogger(__name__)
 
