@@ -15,7 +15,9 @@ PREFLIGHT = {"origin": CHAT, "access-control-request-method": "POST"}
 
 
 def keel(monkeypatch: pytest.MonkeyPatch, origins: str | None) -> httpx.AsyncClient:
-    if origins is not None:
+    if origins is None:
+        monkeypatch.delenv("KEEL_CORS_ALLOW_ORIGINS", raising=False)
+    else:
         monkeypatch.setenv("KEEL_CORS_ALLOW_ORIGINS", origins)
     app = create_app(Settings(), "postgresql://unused@127.0.0.1:1/none")
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost:8000")
