@@ -12,10 +12,13 @@ from starlette.types import Scope
 
 from server import __version__
 from server.auth.authenticate import OPEN_PATHS, Authenticate
+from server.cors import add_cors
+from server.docs import router as docs_router
 from server.errors import register_error_handlers
 from server.graph_loading import LoadedGraphs
 from server.host_guard import HostGuard, is_loopback
 from server.input_guard import InputGuard, check_path_parameters
+from server.json_bodies import JsonBodies
 from server.openapi import install_openapi
 from server.routes import (
     approvals,
@@ -62,13 +65,22 @@ def create_app(
         ):
             yield {**user_state, "runtime": runtime}  # `request.state.runtime`, read by `server.deps` only
 
-    app = FastAPI(title="keel", version=__version__, lifespan=lifespan, dependencies=[Depends(check_path_parameters)])
+    app = FastAPI(
+        title="keel",
+        version=__version__,
+        lifespan=lifespan,
+        dependencies=[Depends(check_path_parameters)],
+        docs_url=None,  # keel's own pages, from packaged assets (server.docs)
+        redoc_url=None,
+    )
     register_error_handlers(app)
     install_openapi(app, user_operations(user_app))
     # The user's routes are authenticated only when langgraph.json's http.enable_custom_route_auth says so,
     # as on LangGraph Server: otherwise they sit outside keel's authentication.
     custom_route_auth = graphs is not None and bool(graphs.sections.http.get("enable_custom_route_auth"))
     open_paths = OPEN_PATHS | ({"/metrics"} if not settings.server.metrics_auth else set())
+    # Added first, so it runs last, on keel's routes only: their bodies are JSON whatever the content type.
+    app.add_middleware(JsonBodies, max_message_chars=settings.server.max_message_chars)
     if not custom_route_auth:
         app.add_middleware(Authenticate, auth_of=_auth_of, open_paths=open_paths)
     if user_app is not None:
@@ -81,6 +93,9 @@ def create_app(
         max_body_bytes=settings.server.max_body_bytes,
         max_message_chars=settings.server.max_message_chars,
     )
+    # Outside the input guard and authentication (a preflight is answered before them, a refusal carries CORS
+    # headers), inside the host guard.
+    add_cors(app, settings.server.cors_allow_origins)
     if is_loopback(settings.server.host):  # added last, so it runs first: a rebinding page gets nothing at all
         app.add_middleware(HostGuard, allowed=settings.server.allowed_hosts)
     # Matched in this order, route by route: the per-run requests first (no two groups share a path).
@@ -96,4 +111,5 @@ def create_app(
     app.include_router(metrics.router)
     app.include_router(tools.router)
     app.include_router(ui.router)
+    app.include_router(docs_router)
     return app

@@ -58,12 +58,12 @@ class InputGuard:
             body = await self._read_body(scope, receive)
             if body is None:
                 return  # the client left while sending
-            if body and _is_json(scope):
+            if body and is_json(scope):
                 check_json_body(body, self.max_message_chars)
         except Refused as refused:
             await JSONResponse({"detail": refused.detail}, status_code=refused.status)(scope, receive, send)
             return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay(body, receive), send)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
         too_large = Refused(
@@ -87,7 +87,8 @@ class InputGuard:
                 return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay(body: bytes, receive: Receive) -> Receive:
+    """`receive` handing `body`, already read, to the app first."""
     delivered = False
 
     async def replay() -> Message:
@@ -100,10 +101,15 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _is_json(scope: Scope) -> bool:
-    """What FastAPI parses as JSON: no content type, or application/json or application/*+json."""
-    content_type = Headers(scope=scope).get("content-type", "").split(";")[0].strip().lower()
-    return not content_type or content_type == "application/json" or content_type.endswith("+json")
+def content_type(scope: Scope) -> str:
+    return Headers(scope=scope).get("content-type", "").split(";")[0].strip().lower()
+
+
+def is_json(scope: Scope) -> bool:
+    """A body read as JSON: application/json or application/*+json, or no content type (keel's routes read it as
+    JSON, `server.json_bodies`, and so may a user's)."""
+    kind = content_type(scope)
+    return not kind or kind == "application/json" or kind.endswith("+json")
 
 
 def check_query(scope: Scope) -> None:

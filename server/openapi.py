@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from server.docs import DOCS_PATH
 from server.routes.resources import Error, ValidationErrorBody
 
 _EVERYWHERE = {
@@ -58,14 +59,14 @@ def _document(app: FastAPI) -> dict[str, Any]:
                     "description": description,
                     "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
                 }
-    if app.docs_url:  # FastAPI serves it outside the routes the document is made from; LangGraph Server lists it
-        document["paths"].setdefault(app.docs_url, {})["get"] = {
-            "tags": ["health"],
-            "summary": "API documentation",
-            "description": "This document, browsable (Swagger UI).",
-            "operationId": "docs",
-            "responses": {"200": {"description": "The documentation page", "content": {"text/html": {}}}},
-        }
+    # Served outside the routes the document is made from (server.docs); LangGraph Server lists it
+    document["paths"].setdefault(DOCS_PATH, {})["get"] = {
+        "tags": ["health"],
+        "summary": "API documentation",
+        "description": "This document, browsable (Swagger UI).",
+        "operationId": "docs",
+        "responses": {"200": {"description": "The documentation page", "content": {"text/html": {}}}},
+    }
     return document
 
 

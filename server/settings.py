@@ -115,6 +115,19 @@ def _comma_separated(value: Any) -> Any:
     return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
 
+def _check_origins(origins: list[str]) -> list[str]:
+    for origin in origins:
+        parts = urlsplit(origin)
+        if origin != "*" and (
+            parts.scheme not in ("http", "https") or not parts.netloc or origin != f"{parts.scheme}://{parts.netloc}"
+        ):
+            # A browser sends `Origin: https://chat.example.com`: a path or a trailing slash would never match it.
+            raise ValueError(
+                f"{origin!r} is not an origin like https://chat.example.com (no path, no trailing slash) or *"
+            )
+    return origins
+
+
 class ServerSettings(BaseSettings):
     model_config = _ENV
 
@@ -135,6 +148,11 @@ class ServerSettings(BaseSettings):
     allowed_hosts: Annotated[list[str], NoDecode, BeforeValidator(_comma_separated)] = Field(
         default_factory=list, validation_alias="KEEL_ALLOWED_HOSTS"
     )
+    # Origins whose browser pages may call keel (CORS), comma-separated (`https://chat.example.com`), or `*`;
+    # unset: no CORS headers, so browsers let only same-origin pages read keel's answers.
+    cors_allow_origins: Annotated[
+        list[str], NoDecode, BeforeValidator(_comma_separated), AfterValidator(_check_origins)
+    ] = Field(default_factory=list, validation_alias="KEEL_CORS_ALLOW_ORIGINS")
 
 
 class RunLimitOverride(BaseModel):

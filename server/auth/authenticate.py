@@ -25,11 +25,12 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.auth.identity import authenticated_user
+from server.docs import DOCS_PATHS
 from server.errors import KeelError
 
 log = logging.getLogger(__name__)
 
-OPEN_PATHS = frozenset({"/ok", "/health", "/ready", "/info", "/docs", "/openapi.json", "/ui"})
+OPEN_PATHS = frozenset({"/ok", "/health", "/ready", "/info", "/openapi.json", "/ui"}) | DOCS_PATHS
 # keel's own pages (server/routes/ui.py) are static files: the API calls they make are authenticated.
 OPEN_PREFIXES = ("/ui/",)
 _PARAMETERS = frozenset(

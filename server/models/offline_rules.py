@@ -33,7 +33,19 @@ QUOTED = re.compile('"([^"]+)"|\u201c([^\u201d]+)\u201d')
 
 
 def text_of(message: BaseMessage) -> str:
-    return message.content if isinstance(message.content, str) else json.dumps(message.content)
+    """A message's text: its content, or its content blocks' text (`{"type": "text", "text": ...}`, as Agent Chat UI
+    sends a message) one per line; any other block is read as its JSON."""
+    if isinstance(message.content, str):
+        return message.content
+    return "\n".join(_block_text(block) for block in message.content)
+
+
+def _block_text(block: str | dict[str, Any]) -> str:
+    if isinstance(block, str):
+        return block
+    if block.get("type") == "text" and isinstance(block.get("text"), str):
+        return str(block["text"])
+    return json.dumps(block)
 
 
 def _stem(word: str) -> str:

@@ -70,3 +70,16 @@ async def test_is_deterministic() -> None:
     first = await OfflineChatModel().bind_tools(REFUND).ainvoke(messages)
     second = await OfflineChatModel().bind_tools(REFUND).ainvoke(messages)
     assert first.tool_calls == second.tool_calls
+
+
+async def test_reads_content_blocks_as_the_text_they_hold() -> None:
+    # Agent Chat UI sends a message as content blocks; the same request as plain text gets the same call.
+    blocks = [
+        {"type": "text", "text": "Refund $12.50 on inv_acme_2026_10"},
+        {"type": "text", "text": "for cus_acme please"},
+    ]
+    model = OfflineChatModel().bind_tools(REFUND)
+    from_blocks = await model.ainvoke([HumanMessage(content=blocks)])  # type: ignore[arg-type]
+    from_text = await model.ainvoke([HumanMessage("Refund $12.50 on inv_acme_2026_10\nfor cus_acme please")])
+    assert [c["args"] for c in from_blocks.tool_calls] == [c["args"] for c in from_text.tool_calls]
+    assert from_blocks.tool_calls[0]["args"]["reason"] == "Refund $12.50 on inv_acme_2026_10\nfor cus_acme please"
