@@ -170,8 +170,8 @@ def parse_answer(answer: Any, tools: Sequence[str]) -> list[Decision] | str:
                 "decision per action request, in order"
             )
         listed = True
-    elif len(tools) == 1:
-        items, listed = [answer], False
+    elif len(tools) == 1 or answer == {"type": "resolved"}:  # "mark as resolved" settles every call at once
+        items, listed = [answer] * len(tools), False
     else:
         return (
             f"invalid answer {answer!r}: this approval asks about {len(tools)} calls ({', '.join(tools)}); answer "
@@ -202,7 +202,11 @@ def _one(item: Any, tool: str) -> Decision | str:
     if parsed.type == "edit":
         if parsed.args is None:
             return "an edit needs 'args': the complete new arguments"
-        return validation_problem(TOOLS[tool], parsed.args) or parsed
+        if problem := validation_problem(TOOLS[tool], parsed.args):
+            return problem
+        # As the schema coerces them (a form's "49" is 49.0): what the call runs with, and what the audit records.
+        coerced = TOOLS[tool].args.model_validate(parsed.args).model_dump(mode="json", exclude_unset=True)
+        return parsed.model_copy(update={"args": coerced})
     if parsed.type == "respond" and not parsed.message:
         return "a respond decision needs 'message': the text the agent gets instead of the tool's result"
     return parsed
