@@ -106,7 +106,7 @@ async def test_langchain_edit_with_a_number_as_a_form_sends_it(client: LangGraph
     refund = interrupt["value"]["action_requests"][1]
     edited = {"name": "issue_refund", "args": {**refund["args"], "amount": "49"}}
     negative = {"name": "issue_refund", "args": {**refund["args"], "amount": "-1"}}
-    too_low = {"resume": {"decisions": [{"type": "reject"}, {"type": "edit", "edited_action": negative}]}}
+    too_low: Command = {"resume": {"decisions": [{"type": "reject"}, {"type": "edit", "edited_action": negative}]}}
     assert "greater than 0" in await refused(client.runs.wait(thread_id, "support", command=too_low), 422)
     command: Command = {
         "resume": {interrupt["id"]: {"decisions": [{"type": "reject"}, {"type": "edit", "edited_action": edited}]}}
