@@ -198,7 +198,7 @@ def _one(item: Any, tool: str) -> Decision | str:
         return f"invalid decision {item!r}: {why}. Expected {_EXPECTED}"
     review = _REVIEW[parsed.type]
     if review is not None and review not in (allowed := TOOLS[tool].allowed_decisions):
-        return f"{tool} does not allow a {parsed.type} decision; allowed: {', '.join(allowed)}"
+        return f"{tool} does not allow {parsed.type!r} decisions; allowed: {', '.join(allowed)}"
     if parsed.type == "edit":
         if parsed.args is None:
             return "an edit needs 'args': the complete new arguments"
