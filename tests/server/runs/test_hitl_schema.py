@@ -146,6 +146,9 @@ async def test_mark_as_resolved_discards_the_pending_calls(client: LangGraphClie
     assert "nothing beside it" in await refused(
         client.runs.wait(thread_id, "support", command={"goto": "__end__", "update": {"messages": []}}), 422
     )
+    # A cron firing later would settle whatever is pending then, decided by no one: refused.
+    cron = {"assistant_id": "support", "schedule": "* * * * *", "command": {"goto": "__end__"}}
+    assert "goto to the end" in await refused(client.http.post(f"/threads/{thread_id}/runs/crons", json=cron), 422)
     await client.runs.wait(thread_id, "support", command={"goto": "__end__"})  # Agent Chat UI's "Mark as resolved"
     assert effects(served, customer, invoice) == before
     state = await client.threads.get_state(thread_id)
