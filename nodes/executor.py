@@ -1,5 +1,5 @@
 """The enterprise executor: runs the validated plan through the same tool runner rules as any agent
-(writes with idempotency keys here; approval_required steps as one approval task each)."""
+(writes with idempotency keys here; the approval_required steps together as one approval task, one interrupt)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from nodes.state import ApprovalTask, OnboardingState, ToolCallDict
 from tools.spec import Risk
 
 REASON = "step {n} of the validated enterprise setup plan"
+REASONS = "steps {n} of the validated enterprise setup plan"
 
 
 async def executor(state: OnboardingState, runtime: Runtime[Context]) -> Command[str]:
@@ -25,7 +26,7 @@ async def executor(state: OnboardingState, runtime: Runtime[Context]) -> Command
     calls = [ToolCallDict(name=s["tool"], args=s["args"], id=f"plan_{step_key(s)[:16]}") for s in steps]
     announce = AIMessage(content="", tool_calls=[{**c, "type": "tool_call"} for c in calls], name="executor")
     replies: list[ToolMessage] = []
-    sends: list[Send] = []
+    risky: list[tuple[int, ToolCallDict]] = []
     for n, call in enumerate(calls, start=1):
         spec = allowed_spec(call, PLANNABLE)
         if isinstance(spec, str):
@@ -33,11 +34,16 @@ async def executor(state: OnboardingState, runtime: Runtime[Context]) -> Command
                 ToolMessage(content=f"Error: {spec}", tool_call_id=call["id"], name=call["name"], status="error")
             )
         elif spec.risk is Risk.APPROVAL_REQUIRED:
-            sends.append(Send("approval", ApprovalTask(call=call, agent="executor", reason=REASON.format(n=n))))
+            risky.append((n, call))
         else:
             replies.append(await execute(call, spec, runtime, agent="executor"))
     messages: list[Any] = [announce, *replies] if calls else []
-    return Command(update={"messages": messages}, goto=sends or "report")
+    if not risky:
+        return Command(update={"messages": messages}, goto="report")
+    numbers = ", ".join(str(n) for n, _ in risky)
+    reason = (REASON if len(risky) == 1 else REASONS).format(n=numbers)
+    task = ApprovalTask(calls=[call for _, call in risky], agent="executor", reason=reason)
+    return Command(update={"messages": messages}, goto=[Send("approval", task)])
 
 
 SPEC = NodeSpec(name="executor", fn=executor, description="Runs the validated plan.", tools=PLANNABLE, retry=None)

@@ -3,8 +3,10 @@ act on (unknown tool, invalid arguments, a ToolError, a timeout). Nothing here c
 
 Risk decides the path. read_only and idempotent_write calls run here, one after the other (so a crash
 between two writes replays the first with the same idempotency key, which returns its recorded result).
-approval_required calls do not run here: each becomes its own `Send` to the approval node, so two pending
-at once get two interrupt ids. Calls named in `handoffs` (the supervisor's `ask_<worker>`) go to that node.
+approval_required calls do not run here: those of one model turn go together in one `Send` to the approval node,
+so a turn waits on one interrupt (answered by one list of decisions, as LangChain's HumanInTheLoopMiddleware
+does); calls in parallel branches are separate turns, so separate interrupts. Calls named in `handoffs` (the
+supervisor's `ask_<worker>`) go to that node.
 """
 
 from __future__ import annotations
@@ -113,9 +115,12 @@ async def _report_tool_start(call: ToolCallDict, spec: ToolSpec) -> AsyncCallbac
     )
 
 
-def approval_reason(spec: ToolSpec, message: AIMessage) -> str:
+def approval_reason(specs: Sequence[ToolSpec], message: AIMessage) -> str:
+    """What the model said with the calls, or else why they wait."""
     said = message.content if isinstance(message.content, str) else ""
-    return said.strip() or f"{spec.name} is approval_required: {spec.description}"
+    names = ", ".join(dict.fromkeys(spec.name for spec in specs))
+    fallback = specs[0].description if len(specs) == 1 else "each needs a person's approval"
+    return said.strip() or f"{names} {'is' if len(specs) == 1 else 'are'} approval_required: {fallback}"
 
 
 def make_tool_runner(*, agent: str, allowed: Sequence[str], back_to: str, handoffs: Mapping[str, str] = {}) -> Any:
@@ -126,6 +131,7 @@ def make_tool_runner(*, agent: str, allowed: Sequence[str], back_to: str, handof
         assert isinstance(last, AIMessage), "the tool runner only follows a model turn with tool calls"
         replies: list[ToolMessage] = []
         sends: list[Send] = []
+        risky: list[ToolCallDict] = []
         for raw in last.tool_calls:
             call = ToolCallDict(name=raw["name"], args=raw["args"], id=raw["id"] or raw["name"])
             if call["name"] in handoffs:
@@ -141,9 +147,12 @@ def make_tool_runner(*, agent: str, allowed: Sequence[str], back_to: str, handof
             if isinstance(spec, str):
                 replies.append(_error(call, spec))
             elif spec.risk is Risk.APPROVAL_REQUIRED:
-                sends.append(Send("approval", ApprovalTask(call=call, agent=agent, reason=approval_reason(spec, last))))
+                risky.append(call)
             else:
                 replies.append(await execute(call, spec, runtime, agent))
+        if risky:
+            reason = approval_reason([TOOLS[call["name"]] for call in risky], last)
+            sends.append(Send("approval", ApprovalTask(calls=risky, agent=agent, reason=reason)))
         return Command(update={"messages": replies}, goto=sends or back_to)
 
     return run_tools

@@ -59,9 +59,12 @@ class ToolCallDict(TypedDict):
 
 
 class ApprovalTask(TypedDict):
-    """What the tool runner sends to the approval node, one task per approval_required call."""
+    """What the tool runner sends to the approval node: the approval_required calls of one model turn (one
+    interrupt for all of them). `call` is the one call of a task sent before keel grouped a turn's calls: a
+    checkpoint written then still resumes."""
 
-    call: ToolCallDict
+    calls: NotRequired[list[ToolCallDict]]
+    call: NotRequired[ToolCallDict]
     agent: str
     reason: str
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.store.base import BaseStore
@@ -19,6 +19,12 @@ class Risk(StrEnum):
     IDEMPOTENT_WRITE = "idempotent_write"  # writes once per idempotency key; a repeat returns the first result
     APPROVAL_REQUIRED = "approval_required"  # runs only after a person accepts (or edits) the call
 
+
+# What a reviewer may do with a tool's approval, in LangChain's HumanInTheLoopMiddleware vocabulary (its
+# `review_configs[].allowed_decisions`): run it as proposed, run it with edited arguments, or not run it.
+# keel's own decisions map onto these: accept -> approve, edit -> edit, reject and respond -> reject.
+Decision = Literal["approve", "edit", "reject"]
+ALL_DECISIONS: tuple[Decision, ...] = ("approve", "edit", "reject")
 
 # The permission a caller needs to decide on (accept, edit, reject, answer) a tool's approval, unless its spec
 # names another. Checked by the server only when langgraph.json has `auth`.
@@ -57,6 +63,7 @@ class ToolSpec:
     # True, or a predicate over the validated arguments: when it holds, the decider must not be the identity that
     # started the run that asked (e.g. refunds above an amount). Evaluated on the proposed and on edited arguments.
     two_person: bool | Callable[[Any], bool] = False
+    allowed_decisions: tuple[Decision, ...] = ALL_DECISIONS  # what a reviewer may decide on its approvals
 
     def needs_two_people(self, args: dict[str, Any]) -> bool:
         """Whether the two-person rule applies to a call with these (raw) arguments. Arguments the schema refuses

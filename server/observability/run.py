@@ -99,7 +99,17 @@ class RunObservation:
         metrics.RUN_DURATION.labels(graph=self.graph).observe(time.monotonic() - self._started)
 
 
-_DECISION_FIELDS = ("interrupt_id", "tool", "decision", "decider", "decider_name", "requested_by", "reason", "message")
+_DECISION_FIELDS = (
+    "interrupt_id",
+    "action_index",
+    "tool",
+    "decision",
+    "decider",
+    "decider_name",
+    "requested_by",
+    "reason",
+    "message",
+)
 
 
 def _decision_event(row: Mapping[str, Any]) -> tracing.TraceEvent:

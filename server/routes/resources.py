@@ -197,13 +197,14 @@ class ApprovalDecision(BaseModel):
 
     approval_id: int
     interrupt_id: str
+    action_index: int = Field(description="which of the interrupt's action requests (calls) this decides; 0 for one")
     thread_id: str = Field(json_schema_extra={"format": "uuid"})
     run_id: str | None = Field(
         json_schema_extra={"format": "uuid"}, description="the run that carries the answer; null for a discard"
     )
     tool: str
     proposed_args: Json
-    decision: Literal["accept", "edit", "reject", "respond", "discard"]
+    decision: Literal["accept", "edit", "reject", "respond", "discard", "resolved"]
     final_args: Json | None = Field(description="what the tool runs with; null when it does not run")
     reason: str | None = Field(description="a reject's reason")
     message: str | None = Field(description="a respond's message")
@@ -232,6 +233,9 @@ class PendingApproval(BaseModel):
     two_person: bool = Field(description="whether the decider must not be the identity that started the run")
     requested_by: str
     waiting_since: str = Field(json_schema_extra={"format": "date-time"})
+    calls: list[Json] = Field(description="every call the approval asks about (one model turn's), in order")
+    action_requests: list[Json] | None = Field(description="LangChain's HITL schema: one per call")
+    review_configs: list[Json] | None = Field(description="LangChain's HITL schema: allowed decisions per call")
 
 
 class ToolInfo(BaseModel):

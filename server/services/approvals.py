@@ -1,7 +1,11 @@
 """Approvals: who may decide one, the audit row each decision leaves, and the lists the API serves.
 
 A decision is a resume answering one of keel's approval interrupts (nodes/approval.py), through any run create
-path, or a state update discarding one. What the decider needs comes from the pending interrupt alone:
+path, a run's `command.goto` to the end ("mark as resolved"), or a state update discarding one. An interrupt can
+ask about several calls (one model turn's): each is decided, checked and audited on its own (one row per call, by
+its `action_index`), whichever vocabulary the answer uses (LangChain's decisions are recorded as keel's kinds:
+approve as accept, a reject's message as its reason). What the decider needs comes from the pending interrupt
+alone:
 
 - with auth (langgraph.json `auth`), the permission the payload names (the tool's `approver_permission`,
   default `approvals:decide`): without it, 403 naming it, and nothing changes;
@@ -21,7 +25,16 @@ from typing import Any, Literal
 
 from psycopg import sql
 
-from nodes.approval import PAYLOAD_KEYS, decided_args, is_approval, needed_permission, needs_two_people
+from nodes.approval import (
+    BATCH_KEYS,
+    PAYLOAD_KEYS,
+    approval_calls,
+    decided_args,
+    is_approval,
+    needed_permission,
+    needs_two_people,
+    parse_answer,
+)
 from server.auth.access import Access
 from server.auth.filters import metadata_clause
 from server.db.pool import Connection, Pool
@@ -45,18 +58,23 @@ def decisions(
     answers: Mapping[str, Any],
     pending: Mapping[str, Interrupt],
 ) -> list[DecisionRecord]:
-    """The audit rows of the approvals `answers` decides (interrupt id → answer; `pending` their interrupts), after
-    checking that `access`'s user may decide each: `Forbidden` (403) otherwise, naming what is missing. Answers
-    to interrupts that are not keel approvals are no decisions (no check, no row). The rows get their run in
-    `record`."""
+    """The audit rows of the approvals `answers` decides (interrupt id → answer; `pending` their interrupts), one
+    per call decided, after checking that `access`'s user may decide each: `Forbidden` (403) otherwise, naming what
+    is missing. Answers to interrupts that are not keel approvals are no decisions (no check, no row). The rows get
+    their run in `record`."""
     rows: list[DecisionRecord] = []
     for interrupt_id, answer in answers.items():
         value = (pending.get(interrupt_id) or {}).get("value")
         if not is_approval(value):
             continue
-        check_decider(access, interrupt_id, value, answer)
-        # `decision_problem` has checked the answer: a dict whose type is one of the four decisions.
-        rows.append(_record(access, thread_id, interrupt_id, value, answer["type"], answer))
+        calls = approval_calls(value)
+        decided = parse_answer(answer, [call["tool"] for call in calls])
+        # `decision_problem` has checked the answer (server/services/commands.py): one decision per call.
+        assert isinstance(decided, list), decided
+        for index, (call, decision) in enumerate(zip(calls, decided, strict=True)):
+            keel = decision.as_answer()
+            check_decider(access, interrupt_id, call, keel)
+            rows.append(_record(access, thread_id, interrupt_id, index, call, decision.type, keel))
     return rows
 
 
@@ -67,8 +85,9 @@ def discards(access: Access, thread_id: uuid.UUID, pending: Mapping[str, Interru
     for interrupt_id, item in pending.items():
         value = item.get("value")
         if is_approval(value):
-            check_decider(access, interrupt_id, value, None)
-            rows.append(_record(access, thread_id, interrupt_id, value, "discard", None))
+            for index, call in enumerate(approval_calls(value)):
+                check_decider(access, interrupt_id, call, None)
+                rows.append(_record(access, thread_id, interrupt_id, index, call, "discard", None))
     return rows
 
 
@@ -82,6 +101,8 @@ async def record(
 
 
 def check_decider(access: Access, interrupt_id: str, value: Mapping[str, Any], answer: Any) -> None:
+    """`Forbidden` unless the user may decide this call (`value`: an element of `approval_calls`) with `answer`
+    (keel's vocabulary; None for a discard)."""
     user = access.user
     tool = value["tool"]
     permission = needed_permission(dict(value))
@@ -115,6 +136,7 @@ def _record(
     access: Access,
     thread_id: uuid.UUID,
     interrupt_id: str,
+    action_index: int,
     value: Mapping[str, Any],
     kind: audit.DecisionKind,
     answer: Any,
@@ -124,12 +146,13 @@ def _record(
     requested_by = value.get("requested_by")
     return DecisionRecord(
         interrupt_id=interrupt_id,
+        action_index=action_index,
         thread_id=thread_id,
         run_id=None,
         tool=str(value["tool"]),
         proposed_args=_json_dict(proposed),
         decision=kind,
-        final_args=None if kind == "discard" else _json_dict(decided_args(answer, proposed)),
+        final_args=_json_dict(decided_args(answer, proposed)),
         reason=_text(fields.get("reason")),
         message=_text(fields.get("message")),
         decider=access.user.identity,
@@ -153,20 +176,38 @@ def decision_json(row: audit.DecidedRow) -> dict[str, Any]:
 
 
 def pending_json(row: audit.PendingRow) -> dict[str, Any]:
+    """An inbox entry: one per interrupt. For an interrupt of several calls (one model turn's), `tool`, `args`,
+    `description`, `tool_call_id` and `permission` are its first call's, `two_person` holds if it holds for any, and
+    `calls` lists them all (answered by one decisions list, in order)."""
     value = row["value"]
+    calls = approval_calls(value)
+    first = calls[0]
     shown = {
         "interrupt_id": row["interrupt_id"],
         "thread_id": row["thread_id"],
-        "tool": value["tool"],
-        "args": value["args"],
+        "tool": first["tool"],
+        "args": first["args"],
         "agent": value.get("agent"),
         "reason": value.get("reason"),
-        "description": value.get("description"),
-        "tool_call_id": value.get("tool_call_id"),
-        "permission": needed_permission(value),
-        "two_person": needs_two_people(value, None),
+        "description": first.get("description"),
+        "tool_call_id": first.get("tool_call_id"),
+        "permission": needed_permission(first),
+        "two_person": any(needs_two_people(call, None) for call in calls),
         "requested_by": value.get("requested_by") or "",
         "waiting_since": row["waiting_since"],
+        "calls": [
+            {
+                "tool": call["tool"],
+                "args": call["args"],
+                "description": call.get("description"),
+                "tool_call_id": call.get("tool_call_id"),
+                "permission": needed_permission(call),
+                "two_person": needs_two_people(call, None),
+            }
+            for call in calls
+        ],
+        "action_requests": value.get("action_requests"),
+        "review_configs": value.get("review_configs"),
     }
     result = to_json_compatible(shown)
     assert isinstance(result, dict)
@@ -208,6 +249,7 @@ async def list_approvals(
             conn,
             clause,
             keys=PAYLOAD_KEYS,
+            batch_keys=BATCH_KEYS,
             permissions=_tool_permissions(),
             allowed=user.permissions if access.enforced else None,
             decider=user.identity if access.enforced and user.is_authenticated and user.identity else None,

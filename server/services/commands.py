@@ -10,9 +10,14 @@ gives to those interrupts and no other (with strict resume on, see `server.runs.
 - a map must name pending interrupts only (409 listing the pending ids); an un-keyed value is allowed only
   when exactly one is pending (409 listing them otherwise);
 - an answer to one of keel's own approvals must be a valid decision for that tool (422): an accept carries
-  no arguments, an edit's arguments pass the tool's schema.
+  no arguments, an edit's arguments pass the tool's schema (as it coerces them: "49" is a number); an approval of
+  several calls (one model turn's) takes LangChain's `{"decisions": [...]}`, one per call in order.
 
-A `goto` must name nodes of the graph, with the input a node that takes its own input needs, and cannot ride
+A `goto` to the end (`"__end__"`, alone) is "mark as resolved", as Agent Chat UI sends it: every approval pending
+at the thread's head is answered with a `resolved` decision (audited; the calls do not run). Only keel's approvals
+can be resolved so (422 when another interrupt is pending; 409 when nothing is).
+
+Any other `goto` must name nodes of the graph, with the input a node that takes its own input needs, and cannot ride
 along with a resume (422 otherwise); `resume: null` and an empty command are refused (422) instead of failing
 the run.
 """
@@ -37,6 +42,8 @@ from server.runs.pending import pending_interrupts
 from server.services.state import thread_config
 
 Interrupt = Mapping[str, Any]  # {"id": ..., "value": ...}, as the API shows a pending interrupt
+END = "__end__"  # LangGraph's END: a goto there is "mark as resolved"
+RESOLVED = {"type": "resolved"}
 _INTERRUPT_ID = re.compile(r"[0-9a-f]{32}")  # LangGraph's interrupt ids (xxh3-128 hex digests)
 
 
@@ -46,6 +53,13 @@ def check_shape(command: Mapping[str, Any], graph: Graph) -> None:
         raise InvalidInput("command is empty: give it a resume, an update or a goto")
     if "resume" in command and command["resume"] is None:
         raise InvalidInput("command.resume is null: send the answer to the pending interrupt, or leave resume out")
+    if resolves(command):
+        if stray := sorted(key for key in command if key != "goto" and command[key] is not None):
+            raise InvalidInput(
+                f"command.goto {END!r} marks the pending approvals resolved and takes nothing beside it "
+                f"(not {', '.join(stray)})"
+            )
+        return
     if command.get("goto") is not None:
         if "resume" in command:
             # LangGraph drops the interrupted tasks when a goto starts other work beside the resume, and an
@@ -57,13 +71,34 @@ def check_shape(command: Mapping[str, Any], graph: Graph) -> None:
         _check_goto(command["goto"], graph)
 
 
-async def resume_answers(
+def resolves(command: Mapping[str, Any]) -> bool:
+    """Whether the command is "mark as resolved": a goto to the end (Agent Chat UI sends `{"goto": "__end__"}`)."""
+    goto = command.get("goto")
+    return goto == END or goto == [END]
+
+
+async def resolve_answers(
     conn: Connection, graph: Graph, thread_id: UUID, kwargs: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Interrupt]]:
-    """`kwargs["command"]["resume"]` as a map from pending interrupt id to answer, and the interrupts it answers (by
-    id). Call in the transaction that locked the thread row (`store.ensure_thread`): no other run can be created on
-    it until this one is."""
-    resume = kwargs["command"]["resume"]
+    """ "Mark as resolved" as a resume: every approval pending where the run starts answered with a `resolved`
+    decision, and the interrupts it answers (by id). Call where `resume_answers` is called."""
+    pending, status = await _pending_where_run_starts(conn, graph, thread_id, kwargs)
+    if pending is None:
+        raise Conflict(f"thread {thread_id} is busy with a run; mark its approvals resolved when the run has stopped")
+    if not pending:
+        raise Conflict(f"thread {thread_id} has no pending approval to mark resolved (status {status})")
+    if others := [str(item["id"]) for item in pending if not is_approval(item.get("value"))]:
+        raise InvalidInput(
+            f"command.goto {END!r} marks keel's approvals resolved, but interrupt {', '.join(others)} on thread "
+            f"{thread_id} is not one: answer it with command.resume"
+        )
+    return {str(item["id"]): dict(RESOLVED) for item in pending}, {str(item["id"]): item for item in pending}
+
+
+async def _pending_where_run_starts(
+    conn: Connection, graph: Graph, thread_id: UUID, kwargs: Mapping[str, Any]
+) -> tuple[list[Interrupt] | None, str]:
+    """The interrupts pending where the run starts (None: the thread is busy) and the thread's state, in words."""
     checkpoint = dict(kwargs.get("checkpoint") or {})
     if forks(kwargs):
         checkpoint_id = kwargs.get("checkpoint_id") or checkpoint["checkpoint_id"]
@@ -71,13 +106,24 @@ async def resume_answers(
         snapshot = await graph.aget_state(thread_config(thread_id, checkpoint | {"checkpoint_id": checkpoint_id}))
         if snapshot.created_at is None:
             raise NotFound(f"checkpoint {checkpoint_id} not found on thread {thread_id}")
-        pending = [item for items in (await pending_interrupts(graph, snapshot)).values() for item in items]
-        answers = resolve_resume(resume, pending, thread_id=thread_id, thread_status=f"at checkpoint {checkpoint_id}")
-    else:
-        status, pending = await store.pending_interrupts(conn, thread_id)
-        answers = resolve_resume(
-            resume, None if status == "busy" else pending, thread_id=thread_id, thread_status=status
-        )
+        pending: list[Interrupt] = [
+            item for items in (await pending_interrupts(graph, snapshot)).values() for item in items
+        ]
+        return pending, f"at checkpoint {checkpoint_id}"
+    status, at_head = await store.pending_interrupts(conn, thread_id)
+    return (None if status == "busy" else list(at_head)), status
+
+
+async def resume_answers(
+    conn: Connection, graph: Graph, thread_id: UUID, kwargs: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Interrupt]]:
+    """`kwargs["command"]["resume"]` as a map from pending interrupt id to answer, and the interrupts it answers (by
+    id). Call in the transaction that locked the thread row (`store.ensure_thread`): no other run can be created on
+    it until this one is."""
+    resume = kwargs["command"]["resume"]
+    pending, status = await _pending_where_run_starts(conn, graph, thread_id, kwargs)
+    answers = resolve_resume(resume, pending, thread_id=thread_id, thread_status=status)
+    pending = pending or []
     return answers, {str(item["id"]): item for item in pending if str(item["id"]) in answers}
 
 
@@ -120,7 +166,7 @@ def resolve_resume(
         )
     for interrupt_id, answer in answers.items():
         value = by_id[interrupt_id].get("value")
-        if is_approval(value) and (problem := decision_problem(answer, value["tool"])):
+        if is_approval(value) and (problem := decision_problem(answer, value)):
             raise InvalidInput(f"command.resume for interrupt {interrupt_id}: {problem}")
     return answers
 

@@ -40,6 +40,7 @@ from server.graph_loading import LoadedGraphs
 from server.runs import store
 from server.runs.request_body import RunCreate
 from server.serialize import JSON, to_json_compatible
+from server.services import commands
 from server.services.access import thread_filters, visible_thread
 from server.services.assistants import resolve_assistant
 from server.services.runs import RunService, stateless
@@ -75,11 +76,12 @@ class CronService:
     access: Access = field(default_factory=Access)  # the caller: what it may do, and whose runs its crons make
 
     async def create(self, body: CronCreate, thread_id: uuid.UUID | None = None) -> Cron:
-        if "resume" in (body.payload().get("command") or {}):
-            # A firing would answer whatever is pending then, decided by no one (and checked against no caller).
+        command = body.payload().get("command") or {}
+        if "resume" in command or commands.resolves(command):
+            # A firing would answer (or mark resolved) whatever is pending then, decided by no one.
             raise InvalidInput(
-                "a cron cannot carry command.resume: an interrupt (an approval) is answered by a run created when "
-                "it is pending, by someone allowed to decide it"
+                "a cron cannot carry command.resume or a goto to the end: an interrupt (an approval) is answered by "
+                "a run created when it is pending, by someone allowed to decide it"
             )
         schedule.check(body.schedule, body.timezone)
         following = schedule.next_after(body.schedule, body.timezone, dt.datetime.now(dt.UTC))

@@ -179,7 +179,8 @@ class RunService:
     ) -> Run:
         """Insert the run as its multitask strategy says. Under a `limit`, the identity's counts are checked first
         in the same transaction (`limits.admit`): a refused run leaves no run, no thread and no count."""
-        resumes = "resume" in kwargs.get("command", {})
+        resolving = commands.resolves(kwargs.get("command", {}))  # "mark as resolved": answers the approvals too
+        resumes = "resume" in kwargs.get("command", {}) or resolving
         if body.multitask_strategy == "enqueue" and not resumes and not self.access.enforced:
             if limit.unlimited:  # one statement, no transaction: the common path stays as short as it can be
                 return await self._enqueue(conn, thread_id, body, assistant, kwargs, lease)
@@ -200,9 +201,12 @@ class RunService:
             decided: list[DecisionRecord] = []
             if resumes:  # checked on the locked thread row: no other run can be created until this one is
                 graph = self.graphs[assistant.graph_id]
-                answers, answered = await commands.resume_answers(conn, graph, thread_id, kwargs)
+                answer = commands.resolve_answers if resolving else commands.resume_answers
+                answers, answered = await answer(conn, graph, thread_id, kwargs)
                 decided = approvals.decisions(self.access, thread_id, answers, answered)
-                kwargs["command"]["resume"] = answers
+                kwargs["command"] = {**kwargs["command"], "resume": answers}
+                if resolving:
+                    del kwargs["command"]["goto"]  # the calls end here: the approval node tells the agent
             run = await store.create_run(
                 conn,
                 thread_id=thread_id,

@@ -61,18 +61,22 @@ async def test_past_due_customer_goes_to_billing_review_and_gets_a_ticket(onboar
     assert await onboarding.rows("SELECT 1 FROM desk.workspaces WHERE name = 'Ops'") == []
 
 
-async def test_two_approvals_in_one_step_resume_with_an_id_map(onboarding: Desk) -> None:
+async def test_two_approvals_in_one_turn_are_one_interrupt_answered_by_one_decisions_list(onboarding: Desk) -> None:
     t = thread()
     values = await onboarding.ask(t, "Upgrade cus_nakatomi to the pro plan and send a welcome email")
     assert values["route"] == "standard_setup"
-    pending = await onboarding.interrupts(t)
-    assert sorted(p.value["tool"] for p in pending) == ["enable_paid_plan", "send_external_message"]
-    assert {p.value["agent"] for p in pending} == {"standard_setup"}
-    decisions = {
-        p.id: {"type": "accept"} if p.value["tool"] == "enable_paid_plan" else {"type": "reject", "reason": "not yet"}
-        for p in pending
-    }
-    values = await onboarding.resume(t, decisions)
+    [pending] = await onboarding.interrupts(t)  # one model turn, one interrupt (as LangChain's HITL middleware)
+    tools = ["enable_paid_plan", "send_external_message"]
+    assert [a["name"] for a in pending.value["action_requests"]] == tools
+    assert [c["action_name"] for c in pending.value["review_configs"]] == tools
+    assert all(c["allowed_decisions"] == ["approve", "edit", "reject"] for c in pending.value["review_configs"])
+    assert [c["tool"] for c in pending.value["calls"]] == tools and pending.value["agent"] == "standard_setup"
+    # A list of the wrong length does not end the approval: it asks again, saying why.
+    await onboarding.resume(t, {"decisions": [{"type": "approve"}]})
+    [again] = await onboarding.interrupts(t)
+    assert "1 decisions for 2 action request(s)" in again.value["error"]
+    # Resumed without an id, in order: LangChain's approve, then keel's own reject.
+    values = await onboarding.resume(t, {"decisions": [{"type": "approve"}, {"type": "reject", "reason": "not yet"}]})
     assert await onboarding.interrupts(t) == []
     customer = await onboarding.rows("SELECT plan_tier FROM desk.customers WHERE customer_id = 'cus_nakatomi'")
     assert customer == [{"plan_tier": "pro"}]

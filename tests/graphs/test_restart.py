@@ -79,7 +79,7 @@ def test_an_invalid_edit_is_refused_and_the_approval_stays_pending(database_url:
     assert pending["value"]["args"] == ARGS
     assert "invalid arguments for issue_refund: amount: Input should be greater than 0" in pending["value"]["error"]
     assert refunds(database_url) == []
-    nonsense = resume(database_url, thread, {"type": "approve"})
+    nonsense = resume(database_url, thread, {"type": "approved"})  # ("approve" is LangChain's accept)
     assert "invalid decision" in nonsense["interrupts"][0]["value"]["error"]
     done = resume(database_url, thread, {"type": "accept"})
     assert done["interrupts"] == []

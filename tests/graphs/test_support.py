@@ -185,3 +185,23 @@ async def test_a_preferred_channel_is_remembered_across_threads(support: Desk) -
     assert [record["preferred_channel"] for record in records] == ["phone"]
     others = await support.ask(thread(), "Who is cus_acme?")
     assert all("preferred_channel" not in m.artifact for m in others["messages"] if isinstance(m, ToolMessage))
+
+
+async def test_two_approvals_in_one_turn_are_one_interrupt_decided_in_order(support: Desk) -> None:
+    t = thread()
+    await support.ask(t, "Upgrade cus_tyrell to the pro plan and refund $3 of invoice inv_tyrell_2026_11")
+    [pending] = await support.interrupts(t)
+    assert [a["name"] for a in pending.value["action_requests"]] == ["enable_paid_plan", "issue_refund"]
+    assert pending.value["agent"] == "billing"
+    amount = pending.value["review_configs"][1]["args_schema"]["properties"]["amount"]
+    assert amount["type"] == "number"
+    refund = pending.value["action_requests"][1]
+    edited = {"name": "issue_refund", "args": {**refund["args"], "amount": " 2 "}}  # as a form sends a number
+    await support.resume(
+        t, {"decisions": [{"type": "reject", "message": "stay on starter"}, {"type": "edit", "edited_action": edited}]}
+    )
+    assert await support.interrupts(t) == []
+    refunds = await support.rows("SELECT amount_cents FROM desk.refunds WHERE invoice_id = 'inv_tyrell_2026_11'")
+    assert [r["amount_cents"] for r in refunds] == [200]
+    plan = await support.rows("SELECT plan_tier FROM desk.customers WHERE customer_id = 'cus_tyrell'")
+    assert plan == [{"plan_tier": "starter"}]

@@ -26,6 +26,7 @@ async def pool(database_url: str) -> AsyncIterator[Pool]:
 def decision(thread_id: uuid.UUID, interrupt_id: str, decider: str) -> audit.DecisionRecord:
     return audit.DecisionRecord(
         interrupt_id=interrupt_id,
+        action_index=0,
         thread_id=thread_id,
         run_id=uuid.uuid4(),
         tool="issue_refund",

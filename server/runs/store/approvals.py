@@ -18,13 +18,14 @@ from typing_extensions import TypedDict
 from server.db.pool import Connection
 from server.errors import Conflict
 
-DecisionKind = Literal["accept", "edit", "reject", "respond", "discard"]
+DecisionKind = Literal["accept", "edit", "reject", "respond", "discard", "resolved"]
 
 
 class DecisionRecord(TypedDict):
-    """One decision on one approval interrupt, as keel.approvals keeps it."""
+    """One decision on one call of an approval interrupt, as keel.approvals keeps it."""
 
     interrupt_id: str
+    action_index: int  # the call's index in the interrupt's action requests (0 when it asks about one call)
     thread_id: uuid.UUID
     run_id: uuid.UUID | None  # the run carrying the answer; None for a discard
     tool: str
@@ -52,7 +53,7 @@ async def record_decisions(conn: Connection, decisions: Sequence[DecisionRecord]
     then marked superseded and kept."""
     if not decisions:
         return
-    ids = [d["interrupt_id"] for d in decisions]
+    ids = list(dict.fromkeys(d["interrupt_id"] for d in decisions))
     if supersede:
         await conn.execute(
             """UPDATE keel.approvals SET superseded_at = now()
@@ -63,18 +64,19 @@ async def record_decisions(conn: Connection, decisions: Sequence[DecisionRecord]
     for decision in decisions:
         params = {**decision, "proposed_args": Jsonb(decision["proposed_args"]), "final_args": _json(decision)}
         cur = await conn.execute(_INSERT, params)
-        if await cur.fetchone() is None:
+        if await cur.fetchone() is None and decision["interrupt_id"] not in taken:
             taken.append(decision["interrupt_id"])
     if taken:
         raise Conflict(f"approval {', '.join(taken)} was decided already; an approval is decided once")
 
 
 _INSERT: LiteralString = """
-    INSERT INTO keel.approvals (interrupt_id, thread_id, run_id, tool, proposed_args, decision, final_args, reason,
-                                message, decider, decider_name, requested_by)
-    VALUES (%(interrupt_id)s, %(thread_id)s, %(run_id)s, %(tool)s, %(proposed_args)s, %(decision)s, %(final_args)s,
-            %(reason)s, %(message)s, %(decider)s, %(decider_name)s, %(requested_by)s)
-    ON CONFLICT (thread_id, interrupt_id) WHERE superseded_at IS NULL DO NOTHING RETURNING interrupt_id"""
+    INSERT INTO keel.approvals (interrupt_id, action_index, thread_id, run_id, tool, proposed_args, decision,
+                                final_args, reason, message, decider, decider_name, requested_by)
+    VALUES (%(interrupt_id)s, %(action_index)s, %(thread_id)s, %(run_id)s, %(tool)s, %(proposed_args)s,
+            %(decision)s, %(final_args)s, %(reason)s, %(message)s, %(decider)s, %(decider_name)s, %(requested_by)s)
+    ON CONFLICT (thread_id, interrupt_id, action_index) WHERE superseded_at IS NULL DO NOTHING
+    RETURNING interrupt_id"""
 
 
 def _json(decision: DecisionRecord) -> Jsonb | None:
@@ -85,7 +87,7 @@ async def thread_decisions(conn: Connection, thread_id: uuid.UUID, *, limit: int
     """The thread's decisions, newest first."""
     cur = await conn.execute(
         """SELECT * FROM keel.approvals WHERE thread_id = %s
-           ORDER BY decided_at DESC, interrupt_id LIMIT %s OFFSET %s""",
+           ORDER BY decided_at DESC, interrupt_id, action_index LIMIT %s OFFSET %s""",
         (thread_id, limit, offset),
     )
     return cast(list[DecidedRow], await cur.fetchall())
@@ -93,7 +95,9 @@ async def thread_decisions(conn: Connection, thread_id: uuid.UUID, *, limit: int
 
 async def run_decisions(conn: Connection, run_id: uuid.UUID) -> list[DecidedRow]:
     """The decisions a run carries (what its trace records)."""
-    cur = await conn.execute("SELECT * FROM keel.approvals WHERE run_id = %s ORDER BY interrupt_id", (run_id,))
+    cur = await conn.execute(
+        "SELECT * FROM keel.approvals WHERE run_id = %s ORDER BY interrupt_id, action_index", (run_id,)
+    )
     return cast(list[DecidedRow], await cur.fetchall())
 
 
@@ -103,7 +107,7 @@ async def visible_decisions(
     """Decisions on the threads `thread_clause` (a condition on keel.threads `t`) admits, newest first."""
     query = sql.SQL(
         """SELECT a.* FROM keel.approvals a JOIN keel.threads t ON t.thread_id = a.thread_id
-           WHERE {} ORDER BY a.decided_at DESC, a.interrupt_id LIMIT {} OFFSET {}"""
+           WHERE {} ORDER BY a.decided_at DESC, a.interrupt_id, a.action_index LIMIT {} OFFSET {}"""
     ).format(thread_clause, sql.Literal(limit), sql.Literal(offset))
     return cast(list[DecidedRow], await (await conn.execute(query)).fetchall())
 
@@ -120,6 +124,7 @@ async def pending_approvals(
     thread_clause: sql.Composable,
     *,
     keys: Collection[str],
+    batch_keys: Collection[str],
     permissions: Mapping[str, str],
     allowed: Collection[str] | None,
     decider: str | None,
@@ -128,17 +133,18 @@ async def pending_approvals(
 ) -> list[PendingRow]:
     """Approval interrupts waiting on the threads `thread_clause` admits, that a decider may decide, newest first.
 
-    `keys` are those every approval payload has; `permissions` maps each approval tool to the permission its
+    `keys` are those every approval payload of one call has, `batch_keys` those of several calls (in `calls`);
+    `permissions` maps each approval tool to the permission its
     approvals need when the payload names none; `allowed` is the decider's permissions (None: not checked, auth is
     off); `decider` the decider's identity (None: no identity, so no two-person approval is decidable), left out
     of the two-person approvals it asked for (and of those whose asker is unknown).
     """
     perms = Jsonb(dict(permissions))
-    needed = sql.SQL("coalesce(i.item->'value'->>'permission', {}::jsonb->>(i.item->'value'->>'tool'))").format(
-        sql.Literal(perms)
-    )
-    two_person = sql.SQL("coalesce((i.item->'value'->>'two_person')::boolean, false)")
-    may: list[sql.Composable] = []
+    # Conditions on each call `c.call` the approval asks about: one, or an interrupt's `calls` (one model turn's);
+    # deciding the interrupt decides them all, so the decider must be allowed every one.
+    needed = sql.SQL("coalesce(c.call->>'permission', {}::jsonb->>(c.call->>'tool'))").format(sql.Literal(perms))
+    two_person = sql.SQL("coalesce((c.call->>'two_person')::boolean, false)")
+    may: list[sql.Composable] = [sql.SQL("c.call->>'tool' = ANY({})").format(sql.Literal(list(permissions)))]
     if allowed is not None:
         may.append(sql.SQL("{} = ANY({})").format(needed, sql.Literal(list(allowed))))
     if decider is None:
@@ -153,14 +159,20 @@ async def pending_approvals(
         """SELECT t.thread_id, i.item->>'id' AS interrupt_id, i.item->'value' AS value, t.updated_at AS waiting_since
            FROM keel.threads t, jsonb_each(t.interrupts) e,
                 jsonb_array_elements(CASE jsonb_typeof(e.value) WHEN 'array' THEN e.value
-                                     ELSE jsonb_build_array(e.value) END) i(item)
+                                     ELSE jsonb_build_array(e.value) END) i(item),
+                LATERAL (SELECT CASE WHEN jsonb_typeof(i.item->'value') <> 'object' THEN '[]'::jsonb
+                                     WHEN i.item->'value' ? 'tool' THEN jsonb_build_array(i.item->'value')
+                                     WHEN jsonb_typeof(i.item->'value'->'calls') = 'array' THEN i.item->'value'->'calls'
+                                     ELSE '[]'::jsonb END AS calls) v
            WHERE t.status = 'interrupted' AND {} AND jsonb_typeof(i.item->'value') = 'object'
-             AND i.item->'value' ?& {} AND i.item->'value'->>'tool' = ANY({}) AND {}
+             AND (i.item->'value' ?& {} OR i.item->'value' ?& {}) AND jsonb_array_length(v.calls) > 0
+             AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(v.calls) c(call)
+                             WHERE jsonb_typeof(c.call) <> 'object' OR NOT coalesce(({}), false))
            ORDER BY t.updated_at DESC, t.thread_id, interrupt_id LIMIT {} OFFSET {}"""
     ).format(
         thread_clause,
         sql.Literal(sorted(keys)),
-        sql.Literal(list(permissions)),
+        sql.Literal(sorted(batch_keys)),
         sql.SQL(" AND ").join(may),
         sql.Literal(limit),
         sql.Literal(offset),
