@@ -3,7 +3,7 @@
 `text/plain`, as its Next.js route does. keel serves the support desk with API keys and
 KEEL_CORS_ALLOW_ORIGINS naming the page's origin. Node's fetch sends no preflight, so the test sends it (httpx).
 
-The resume here uses keel's decision vocabulary; LangChain's `decisions` are tested with the HITL schema."""
+The first resume uses keel's decision vocabulary; the second answers a two-call turn with LangChain's `decisions`."""
 
 from __future__ import annotations
 
@@ -164,3 +164,34 @@ def test_agent_chat_ui_calls_through_a_text_plain_passthrough_ask_and_resume_a_r
     assert all(call["origin"] == ORIGIN for call in passthrough.forwarded), passthrough.forwarded
     assert all(call["status"] == 200 for call in passthrough.forwarded), passthrough.forwarded
     assert all(call["allow_origin"] == ORIGIN for call in passthrough.forwarded), passthrough.forwarded
+
+
+UPGRADE_AND_REFUND = "Upgrade cus_tyrell to the pro plan and refund $3 of invoice inv_tyrell_2026_11"
+
+
+def test_two_approvals_of_one_turn_are_answered_by_one_decisions_list(js_sdk: Path, keel: KeelProcess):
+    """Agent Chat UI answers LangChain's HITL interrupt with one `decisions` list, in order, without ids."""
+    url = keel.env["DATABASE_URL"]
+    before = effects(url)
+    decisions = {"decisions": [{"type": "reject", "message": "not this month"}, {"type": "approve"}]}
+    passthrough = Passthrough(keel.base_url)
+    with serve_in_thread(passthrough.app, name="agent chat ui passthrough") as port:
+        result = run_node(
+            js_sdk,
+            "agent_chat_ui.mjs",
+            f"http://127.0.0.1:{port}",
+            KEYS["bob"],
+            ORIGIN,
+            UPGRADE_AND_REFUND,
+            json.dumps(decisions),
+            timeout=120,
+        )
+
+    [pending] = result["pending"]  # one interrupt for the turn's two calls, in LangChain's schema
+    assert [action["name"] for action in pending["action_requests"]] == ["enable_paid_plan", "issue_refund"]
+    assert [config["action_name"] for config in pending["review_configs"]] == ["enable_paid_plan", "issue_refund"]
+    assert result["resumed_interrupts"] == [] and result["status"] == "idle"
+    after = effects(url)
+    # The plan change was rejected, the refund approved: one refund, one ledger entry.
+    assert (after["refunds"] - before["refunds"], after["ledger"] - before["ledger"]) == (1, 1)
+    assert all(call["status"] == 200 for call in passthrough.forwarded), passthrough.forwarded
