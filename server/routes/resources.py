@@ -304,6 +304,21 @@ def ok_list(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
 SSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "A stream of server-sent events",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        # Each event, as OpenAPI describes a text/event-stream (3.2's itemSchema; `schema` before it): `data` holds
+        # the event's JSON, `event` its mode (metadata, values, updates, messages, end, ...), `id` its place.
+        "content": {
+            "text/event-stream": {
+                "schema": {
+                    "type": "object",
+                    "required": ["data"],
+                    "properties": {
+                        "data": {"type": "string"},
+                        "event": {"type": "string"},
+                        "id": {"type": "string"},
+                        "retry": {"type": "integer"},
+                    },
+                }
+            }
+        },
     }
 }
