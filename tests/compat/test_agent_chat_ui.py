@@ -22,9 +22,8 @@ from starlette.routing import Route
 
 from tests.compat.js_client import install_js_sdk, needs_node, run_node
 from tests.loopback import serve_in_thread
-from tests.pg import scratch_database
 from tests.process import KeelProcess
-from tests.server.runs.approvers import KEYS, api_keys_env, effects, write_auth_config
+from tests.server.runs.approvers import KEYS, desk_behind_api_keys, effects
 
 pytestmark = [pytest.mark.slow, needs_node]
 
@@ -43,23 +42,10 @@ def keel(
     tmp_path_factory: pytest.TempPathFactory, pg_admin_url: str, migrated_template_db: str
 ) -> Iterator[KeelProcess]:
     folder = tmp_path_factory.mktemp("agent-chat-ui")
-    config = write_auth_config(folder, {"support": "graphs.support:build"})
-    with scratch_database(pg_admin_url, template=migrated_template_db) as url:
-        served = KeelProcess(
-            ["serve"],
-            env={
-                "DATABASE_URL": url,
-                "KEEL_CONFIG": str(config),
-                "KEEL_RUN_POLL": "0.5",
-                "KEEL_CORS_ALLOW_ORIGINS": ORIGIN,
-                **api_keys_env(),
-            },
-            cwd=folder,
-            log=folder / "keel.log",
-        )
-        served.wait_ready()
+    with desk_behind_api_keys(
+        folder, pg_admin_url, migrated_template_db, {"KEEL_CORS_ALLOW_ORIGINS": ORIGIN}
+    ) as served:
         yield served
-        served.stop()
 
 
 class Passthrough:

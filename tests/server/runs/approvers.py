@@ -7,12 +7,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from server.auth.api_keys import hash_key
+from tests.pg import scratch_database
+from tests.process import KeelProcess
 
 KEYS = {name: f"keel_test-{name}-key" for name in ("alice", "bob", "carol", "eve")}
 PERMISSIONS = {
@@ -53,6 +57,33 @@ def write_auth_config(folder: Path, graphs: dict[str, str]) -> Path:
     path = folder / "langgraph.json"
     path.write_text(json.dumps({"graphs": graphs, "auth": {"path": "./auth.py:auth"}}))
     return path
+
+
+@contextmanager
+def desk_behind_api_keys(
+    folder: Path, pg_admin_url: str, template: str, env: dict[str, str] | None = None
+) -> Iterator[KeelProcess]:
+    """`keel serve` of the support graph with this module's auth.py and keys, on a scratch database cloned from
+    `template`; `env` adds settings (e.g. CORS)."""
+    config = write_auth_config(folder, {"support": "graphs.support:build"})
+    with scratch_database(pg_admin_url, template=template) as url:
+        served = KeelProcess(
+            ["serve"],
+            env={
+                "DATABASE_URL": url,
+                "KEEL_CONFIG": str(config),
+                "KEEL_RUN_POLL": "0.5",
+                **api_keys_env(),
+                **(env or {}),
+            },
+            cwd=folder,
+            log=folder / "keel.log",
+        )
+        try:
+            served.wait_ready()
+            yield served
+        finally:
+            served.stop()
 
 
 def headers(name: str) -> dict[str, str]:

@@ -15,9 +15,8 @@ from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.schema import Command
 
-from tests.pg import scratch_database
 from tests.process import KeelProcess
-from tests.server.runs.approvers import KEYS, TEAM, api_keys_env, audit_rows, effects, headers, write_auth_config
+from tests.server.runs.approvers import KEYS, TEAM, audit_rows, desk_behind_api_keys, effects, headers
 from tests.server.runs.serving import human
 
 pytestmark = pytest.mark.slow
@@ -32,17 +31,8 @@ def keel(
 ) -> Iterator[KeelProcess]:
     """keel serving the support graph with a user's auth.py on top of the shipped API keys."""
     folder = tmp_path_factory.mktemp("approvers")
-    config = write_auth_config(folder, {"support": "graphs.support:build"})
-    with scratch_database(pg_admin_url, template=migrated_template_db) as url:
-        served = KeelProcess(
-            ["serve"],
-            env={"DATABASE_URL": url, "KEEL_CONFIG": str(config), "KEEL_RUN_POLL": "0.5", **api_keys_env()},
-            cwd=folder,
-            log=folder / "keel.log",
-        )
-        served.wait_ready()
+    with desk_behind_api_keys(folder, pg_admin_url, migrated_template_db) as served:
         yield served
-        served.stop()
 
 
 @asynccontextmanager

@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.pg import scratch_database
 from tests.process import KeelProcess
-from tests.server.runs.approvers import api_keys_env, write_auth_config
+from tests.server.runs.approvers import desk_behind_api_keys
 from tests.waiting import scaled
 
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
@@ -51,17 +50,8 @@ def keel(
 ) -> Iterator[KeelProcess]:
     """keel serving the support graph behind API keys (alice asks, bob decides)."""
     folder = tmp_path_factory.mktemp("ui")
-    config = write_auth_config(folder, {"support": "graphs.support:build"})
-    with scratch_database(pg_admin_url, template=migrated_template_db) as url:
-        served = KeelProcess(
-            ["serve"],
-            env={"DATABASE_URL": url, "KEEL_CONFIG": str(config), "KEEL_RUN_POLL": "0.5", **api_keys_env()},
-            cwd=folder,
-            log=folder / "keel.log",
-        )
-        served.wait_ready()
+    with desk_behind_api_keys(folder, pg_admin_url, migrated_template_db) as served:
         yield served
-        served.stop()
 
 
 class Steps:
