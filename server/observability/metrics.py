@@ -38,6 +38,12 @@ NODE_DURATION = Histogram(
 TOOL_CALLS = Counter(
     "keel_tool_calls", "Tool calls by tool and outcome (ok or error).", ["tool", "outcome"], registry=REGISTRY
 )
+GUARDRAIL_EVENTS = Counter(
+    "keel_guardrail_events",
+    "Guardrail occurrences by guardrail and action (nodes/guardrails.py lists them).",
+    ["guardrail", "action"],
+    registry=REGISTRY,
+)
 LLM_TOKENS = Counter(
     "keel_llm_tokens", "LLM tokens by model and kind (input or output).", ["model", "kind"], registry=REGISTRY
 )

@@ -14,11 +14,13 @@ from typing import Any
 
 from server.observability import metrics, tracing
 from server.observability.callbacks import StepMetrics
+from server.observability.guardrails import GuardrailEvents
 from server.observability.usage import UsageCollector
 from server.records import EndStatus, Run
 from server.settings import ModelPrice, Settings
 
 _prices: Mapping[str, ModelPrice] = {}
+GUARDRAIL_EVENTS = GuardrailEvents()  # stateless: one for every run
 
 
 def install(settings: Settings) -> Callable[[], None]:
@@ -66,7 +68,7 @@ class RunObservation:
 
     def configure(self, config: dict[str, Any]) -> dict[str, Any]:
         """Add the callbacks and, when tracing, the Langfuse trace attributes (read at the root span)."""
-        callbacks: list[Any] = [self.usage, self.steps]
+        callbacks: list[Any] = [self.usage, self.steps, GUARDRAIL_EVENTS]
         metadata = config.setdefault("metadata", {})
         metadata["attempt"] = self.attempt
         if self.resumed_from:

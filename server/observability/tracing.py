@@ -17,6 +17,7 @@ from langfuse import Langfuse
 from langfuse.langchain import CallbackHandler
 from opentelemetry.sdk.trace import TracerProvider
 
+from server.observability.guardrails import occurrence
 from server.settings import LangfuseSettings
 
 log = logging.getLogger(__name__)
@@ -53,9 +54,7 @@ class Tracing:
 
     def handler(self, trace_id: str, events: Sequence[TraceEvent] = ()) -> BaseCallbackHandler:
         """The LangChain callback that makes the run's spans; `events` are recorded under its root span."""
-        if events:
-            return _WithEvents(events, public_key=self._public_key, trace_context={"trace_id": trace_id})
-        return CallbackHandler(public_key=self._public_key, trace_context={"trace_id": trace_id})
+        return _KeelHandler(events, public_key=self._public_key, trace_context={"trace_id": trace_id})
 
     def shutdown(self, bound_s: float = _FLUSH_BOUND_S) -> None:
         """Flush what is buffered and stop the exporter, for at most `bound_s`.
@@ -82,10 +81,11 @@ class TraceEvent:
         self.metadata = metadata
 
 
-class _WithEvents(CallbackHandler):
+class _KeelHandler(CallbackHandler):
     """Langfuse's handler, plus events recorded once, as children of the run's root span: that span is the current
     OpenTelemetry span right after the handler opened it (an event made elsewhere would be a root of its own,
-    which Langfuse reads as the trace's name and input)."""
+    which Langfuse reads as the trace's name and input). A guardrail's custom event becomes a warning event under
+    the span of the node that dispatched it."""
 
     def __init__(self, events: Sequence[TraceEvent], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -101,6 +101,22 @@ class _WithEvents(CallbackHandler):
                 except Exception:
                     log.exception("Langfuse event %s not recorded", event.name)
         return result
+
+    def on_custom_event(self, name: str, data: Any, *, run_id: uuid.UUID, **kwargs: Any) -> None:  # noqa: ARG002
+        found = occurrence(name, data)
+        span = self._runs.get(run_id)
+        if found is None or span is None:
+            return
+        guardrail, action, detail = found
+        try:
+            span.create_event(
+                name=f"guardrail {guardrail}: {action}",
+                input=detail,
+                metadata={"guardrail": guardrail, "action": action},
+                level="WARNING",
+            )
+        except Exception:
+            log.exception("Langfuse event for guardrail %s not recorded", guardrail)
 
 
 _current = Tracing(LangfuseSettings.model_construct(public_key=None, secret_key=None, base_url=None, ui_url=None))
