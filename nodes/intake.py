@@ -11,6 +11,7 @@ from langgraph.types import Command
 
 from nodes.context import Context
 from nodes.delegate import WorkerGraph, answer_of, run_worker
+from nodes.output_guard import guard_answer
 from nodes.spec import NodeSpec
 from nodes.state import OnboardingState
 from nodes.tool_agent import tool_agent
@@ -44,10 +45,12 @@ def found_customer(messages: list[AnyMessage]) -> dict[str, Any] | None:
 
 
 def make_intake(worker: WorkerGraph) -> Any:
-    async def intake(state: OnboardingState, runtime: Runtime[Context]) -> Command[str]:  # noqa: ARG001
+    async def intake(state: OnboardingState, runtime: Runtime[Context]) -> Command[str]:
         conversation = await run_worker(worker, request_of(state))
-        report = AIMessage(content=answer_of(conversation), name="intake")
         customer = found_customer(conversation)
+        report = AIMessage(content=answer_of(conversation), name="intake")
+        known = [str(customer["customer_id"])] if customer else []
+        report = await guard_answer(report, state["messages"], runtime.context.db, known=known)
         if customer is None:  # nothing to route without a customer: the intake's report is the answer
             return Command(update={"messages": [report]}, goto=END)
         return Command(update={"messages": [report], "customer": customer}, goto="classifier")

@@ -6,6 +6,7 @@ from langchain_core.messages import AIMessage, SystemMessage
 from langgraph.runtime import Runtime
 
 from nodes.context import Context
+from nodes.output_guard import guard_answer
 from nodes.spec import NodeSpec
 from nodes.state import OnboardingState
 
@@ -16,12 +17,11 @@ a person declined, and what is still open."""
 async def report(state: OnboardingState, runtime: Runtime[Context]) -> dict[str, list[AIMessage]]:
     reply = await runtime.context.models.chat("synthesis").ainvoke([SystemMessage(PROMPT), *state["messages"]])
     errors = state.get("plan_errors", [])
-    if not errors:
-        return {"messages": [reply]}
-    not_done = "\nNot planned, because validation still rejected it: " + "; ".join(errors)
-    return {
-        "messages": [AIMessage(content=f"{reply.content}{not_done}", id=reply.id, usage_metadata=reply.usage_metadata)]
-    }
+    if errors:
+        not_done = "\nNot planned, because validation still rejected it: " + "; ".join(errors)
+        reply = AIMessage(content=f"{reply.content}{not_done}", id=reply.id, usage_metadata=reply.usage_metadata)
+    known = [str(state["customer"]["customer_id"])] if state.get("customer") else []
+    return {"messages": [await guard_answer(reply, state["messages"], runtime.context.db, known=known)]}
 
 
 SPEC = NodeSpec(name="report", fn=report, description="Writes the final answer.", role="synthesis")

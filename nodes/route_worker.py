@@ -10,6 +10,7 @@ from langgraph.runtime import Runtime
 from nodes.context import Context
 from nodes.delegate import WorkerGraph, answer_of, run_worker
 from nodes.intake import request_of
+from nodes.output_guard import guard_answer
 from nodes.state import OnboardingState
 
 # What each route's agent is told besides the request itself.
@@ -20,10 +21,12 @@ BRIEFS = {
 
 
 def make_route_worker(name: str, worker: WorkerGraph) -> Any:
-    async def route_worker(state: OnboardingState, runtime: Runtime[Context]) -> dict[str, list[AIMessage]]:  # noqa: ARG001
+    async def route_worker(state: OnboardingState, runtime: Runtime[Context]) -> dict[str, list[AIMessage]]:
         customer = state.get("customer", {})
         brief = BRIEFS[name].format(customer_id=customer.get("customer_id"), name=customer.get("name"))
         conversation = await run_worker(worker, f"{brief}\nRequest: {request_of(state)}")
-        return {"messages": [AIMessage(content=answer_of(conversation), name=name)]}
+        answer = AIMessage(content=answer_of(conversation), name=name)
+        known = [str(customer["customer_id"])] if customer.get("customer_id") else []
+        return {"messages": [await guard_answer(answer, state["messages"], runtime.context.db, known=known)]}
 
     return route_worker

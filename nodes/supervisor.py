@@ -11,6 +11,7 @@ from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
 from langgraph.runtime import Runtime
 
 from nodes.context import Context
+from nodes.output_guard import guard_answer
 from nodes.spec import NodeSpec
 from nodes.state import SupportState
 from nodes.tool_agent import tool_schemas
@@ -66,9 +67,12 @@ def make_supervisor(workers: Sequence[NodeSpec]) -> Any:
     async def supervisor(state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
         turns = state.get("turns", 0)
         if turns >= runtime.context.max_steps:
-            return {"messages": [step_limit_answer(state, turns)]}
+            answer = await guard_answer(step_limit_answer(state, turns), state["messages"], runtime.context.db)
+            return {"messages": [answer]}
         model = runtime.context.models.chat("router").bind_tools(tools)
         reply = await model.ainvoke([SystemMessage(prompt), *state["messages"]])
+        if isinstance(reply, AIMessage) and not reply.tool_calls:  # the answer to the user
+            reply = await guard_answer(reply, state["messages"], runtime.context.db)
         return {"messages": [reply], "turns": turns + 1}
 
     return supervisor
