@@ -2,8 +2,8 @@
 
 `log_context(...)` binds run_id, thread_id, trace_id and graph to everything logged inside it (contextvars,
 so concurrent runs in one process do not mix); the node comes from LangGraph's current config when a log
-call happens inside a node. Message content is dropped unless KEEL_LOG_CONTENT allows it, and anything
-shaped like a credential is masked."""
+call happens inside a node. Message content is dropped, and e-mail addresses and card numbers are masked, unless
+KEEL_LOG_CONTENT allows them; anything shaped like a credential is masked either way."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from langchain_core.runnables.config import var_child_runnable_config
+
+from server.observability.pii import mask_pii
 
 _fields: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("keel_log_fields", default=None)
 
@@ -34,6 +36,11 @@ def mask_secrets(text: str) -> str:
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
     return text
+
+
+def _masked(text: str, *, content: bool) -> str:
+    """Secrets always; personal data unless content is allowed."""
+    return mask_secrets(text) if content else mask_pii(mask_secrets(text))
 
 
 @contextmanager
@@ -63,7 +70,7 @@ class JsonFormatter(logging.Formatter):
             "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": mask_secrets(record.getMessage()),
+            "message": _masked(record.getMessage(), content=self.content),
         }
         line |= _fields.get() or {}
         node = _current_node()
@@ -72,7 +79,7 @@ class JsonFormatter(logging.Formatter):
         if self.content and hasattr(record, CONTENT_KEY):
             line[CONTENT_KEY] = mask_secrets(str(getattr(record, CONTENT_KEY)))
         if record.exc_info:
-            line["exception"] = mask_secrets(self.formatException(record.exc_info))
+            line["exception"] = _masked(self.formatException(record.exc_info), content=self.content)
         return json.dumps(line, default=str)
 
 
@@ -84,7 +91,7 @@ class TextFormatter(logging.Formatter):
         self.content = content
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+        text = _masked(super().format(record), content=self.content)  # before the run's fields (ids stay)
         fields = dict(_fields.get() or {})
         node = _current_node()
         if node:

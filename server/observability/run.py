@@ -27,7 +27,7 @@ def install(settings: Settings) -> Callable[[], None]:
     """Set up this process's tracing and price table; returns the shutdown that flushes spans."""
     global _prices
     _prices = dict(settings.observability.prices)
-    tracer = tracing.Tracing(settings.langfuse)
+    tracer = tracing.Tracing(settings.langfuse, content=settings.observability.log_content)
     tracing.install(tracer)
     return tracer.shutdown
 

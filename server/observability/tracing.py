@@ -18,6 +18,7 @@ from langfuse.langchain import CallbackHandler
 from opentelemetry.sdk.trace import TracerProvider
 
 from server.observability.guardrails import occurrence
+from server.observability.pii import mask_span_data
 from server.settings import LangfuseSettings
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,8 @@ _FLUSH_BOUND_S = 5.0
 class Tracing:
     """The process's Langfuse client, or nothing when Langfuse is not configured."""
 
-    def __init__(self, settings: LangfuseSettings) -> None:
+    def __init__(self, settings: LangfuseSettings, *, content: bool = False) -> None:
+        """`content`: KEEL_LOG_CONTENT; without it, e-mail addresses and card numbers are masked in every span."""
         self.enabled = settings.enabled
         self._public_key = settings.public_key
         self._ui_url = (settings.ui_url or settings.base_url or "").rstrip("/")
@@ -41,6 +43,7 @@ class Tracing:
                 # OpenTelemetry's default provider flushes again at interpreter exit, without a bound: with
                 # Langfuse down that holds the process open. `shutdown` below does the bounded flush instead.
                 tracer_provider=TracerProvider(shutdown_on_exit=False),
+                mask=None if content else mask_span_data,
             )
             log.info("Langfuse tracing on: spans go to %s", settings.base_url)
 

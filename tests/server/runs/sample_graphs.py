@@ -9,6 +9,7 @@
   it in a thread, which cancelling the run's task does not stop.
 - `hog`: an async node that records an execution and then blocks the event loop itself for `block_s` seconds
   (as a CPU-bound node holding the GIL would): nothing else in its process runs meanwhile, heartbeats included.
+- `fail`: a node that raises an error quoting the last human message (what lands in the log when a run fails).
 """
 
 from __future__ import annotations
@@ -130,3 +131,13 @@ stuck.add_edge(START, "stuck")
 hog = StateGraph(BlockState)
 hog.add_node("hog", hog_node)
 hog.add_edge(START, "hog")
+
+
+def quote_and_fail(state: EchoState) -> dict[str, Any]:
+    # As many errors do (a provider's 400, a parser's complaint), this one quotes the input it could not handle.
+    raise ValueError(f"cannot handle {state['messages'][-1].content!r}")
+
+
+fail = StateGraph(EchoState)
+fail.add_node("quote_and_fail", quote_and_fail)
+fail.add_edge(START, "quote_and_fail")

@@ -20,6 +20,7 @@ CONFIG = {
         "ask": "./sample_graphs.py:compiled_ask",
         "stuck": "./sample_graphs.py:stuck",
         "hog": "./sample_graphs.py:hog",
+        "fail": "./sample_graphs.py:fail",
     }
 }
 
