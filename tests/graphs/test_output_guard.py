@@ -78,3 +78,30 @@ async def test_an_answer_naming_no_ids_is_left_alone(support: Desk) -> None:
     text, reported = await ask(support, "Hello!", [AIMessage("Hello! How can I help? (cus_nobody is not a customer)")])
     assert text == "Hello! How can I help? (cus_nobody is not a customer)"
     assert reported == 0
+
+
+SET_UP = "Set up for cus_soylent, sol@soylent.example was told."
+
+
+async def test_onboarding_answers_are_guarded_with_the_customer_intake_found(onboarding: Desk) -> None:
+    def worker(messages: list[BaseMessage], turn: Turn) -> AIMessage:  # intake, then the standard_setup agent
+        if "intake agent" in turn.system:
+            if turn.result("lookup_customer") is None:
+                return call("lookup_customer", query="Soylent")
+            return AIMessage("Found cus_soylent, admin sol@soylent.example, on the free plan.")
+        return AIMessage(f"{SET_UP} Unlike cus_tyrell (rachael@tyrell.example).")
+
+    def router(messages: list[BaseMessage], turn: Turn) -> AIMessage:
+        return call("choose_route", route="standard_setup")
+
+    onboarding.models = ScriptedModels({"worker": worker, "router": router, "synthesis": router})
+    thread = str(uuid.uuid4())
+    before = redactions()
+    config: Any = onboarding.config(thread) | {"callbacks": [GuardrailEvents()]}
+    request = "Please onboard the new customer (their name starts with Soylent)"
+    await onboarding.graph.ainvoke({"messages": [HumanMessage(request)]}, config, context=onboarding.context)
+    values = (await onboarding.graph.aget_state({"configurable": {"thread_id": thread}})).values
+    intake, route = [str(m.content) for m in values["messages"] if isinstance(m, AIMessage)]
+    assert intake == "Found cus_soylent, admin sol@soylent.example, on the free plan."
+    assert route == f"{SET_UP} Unlike {MARKER} ({MARKER})."
+    assert redactions() - before == 1
