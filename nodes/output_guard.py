@@ -40,17 +40,18 @@ UNION ALL SELECT contract_id, customer_id, 'contract_id' FROM desk.contracts WHE
 UNION ALL SELECT message_id, customer_id, 'message_id' FROM desk.outbox WHERE message_id = ANY(%(ids)s)
 """
 
-# The customers a text names by id, admin address, domain or (a whole word of the text) name.
-_NAMED = """
+# The customers a text names by id, admin address, domain or name (its words, in order, among the text's words).
+_NAMED = r"""
 SELECT customer_id, lower(admin_email) AS admin_email, lower(domain) AS domain FROM desk.customers
 WHERE customer_id = ANY(%(ids)s) OR lower(admin_email) = ANY(%(emails)s) OR lower(domain) = ANY(%(domains)s)
-   OR %(text)s ~ ('(^|\\W)' || regexp_replace(lower(name), '([^a-z0-9 ])', '\\\\\\1', 'g') || '($|\\W)')
+   OR strpos(%(words)s, ' ' || trim(regexp_replace(lower(name), '\W+', ' ', 'g')) || ' ') > 0
 """
 
 
 @dataclass(frozen=True)
 class Customers:
-    """The request's customers: their ids, admin addresses and domains (lower case)."""
+    """The request's customers: their ids, admin addresses and domains, plus the addresses the user wrote (an answer
+    cannot leak those to the user); all lower case."""
 
     ids: frozenset[str]
     emails: frozenset[str]
@@ -104,12 +105,12 @@ async def request_customers(db: Any, messages: Sequence[AnyMessage], known: Iter
             "ids": list(ids),
             "emails": list(emails),
             "domains": [e.rsplit("@", 1)[1] for e in emails],
-            "text": user_text.lower(),
+            "words": " " + " ".join(re.findall(r"\w+", user_text.lower())) + " ",
         }
         rows = await (await conn.execute(_NAMED, params)).fetchall()
     return Customers(
         ids=frozenset(row["customer_id"] for row in rows),
-        emails=frozenset(row["admin_email"] for row in rows),
+        emails=frozenset({*(row["admin_email"] for row in rows), *emails}),
         domains=frozenset(row["domain"] for row in rows),
     )
 

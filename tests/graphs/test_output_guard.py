@@ -54,10 +54,18 @@ async def test_other_customers_ids_and_addresses_are_redacted_and_reported_once(
 
 async def test_the_customer_named_by_name_or_address_is_the_requests(support: Desk) -> None:
     own = "Lucius Fox (lucius@wayne.example) is the admin of cus_wayne; contract ctr_wayne."
-    for request in ("Who is the admin of Wayne Enterprises?", "I am lucius@wayne.example, who is our admin?"):
+    requests = ("Who is the admin of Wayne Enterprises?", "wayne enterprises' admin?", "I am lucius@wayne.example.")
+    for request in requests:
         text, reported = await ask(support, request, [AIMessage(own)])
         assert text == own
         assert reported == 0
+
+
+async def test_an_address_the_user_wrote_is_not_redacted(support: Desk) -> None:
+    own = "I will write to joe@personal.example about cus_acme, not to rachael@tyrell.example."
+    text, reported = await ask(support, "Please answer cus_acme's question to joe@personal.example", [AIMessage(own)])
+    assert text == f"I will write to joe@personal.example about cus_acme, not to {MARKER}."
+    assert reported == 1
 
 
 async def test_a_lookup_of_what_the_user_wrote_resolves_the_request_customer(support: Desk) -> None:
