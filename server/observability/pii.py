@@ -13,7 +13,8 @@ from langfuse._utils.serializer import EventSerializer  # how the SDK itself tur
 EMAIL_MASK = "[email]"
 CARD_MASK = "[card]"
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# Not the user of a URL (`postgresql://keel@db.example.com`): that is a connection target, not a person's address.
+_EMAIL = re.compile(r"(?<![/\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # Not inside a longer run of digits, letters or dashes (a UUID's digit groups are not a card).
 _CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
 

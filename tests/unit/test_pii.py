@@ -20,6 +20,7 @@ def test_card_numbers_are_luhn_valid_digit_runs_and_emails_any_address():
     run = "12345678-1234-5678-1234-567812345678"  # digit groups, but no card
     text = f"pay 4111-1111-1111-1111 or 4111111111111112, ask a@b.example, run {run}"
     assert mask_pii(text) == f"pay {CARD_MASK} or 4111111111111112, ask {EMAIL_MASK}, run {run}"
+    assert mask_pii("to postgresql://keel@db.example.com:5432/keel") == "to postgresql://keel@db.example.com:5432/keel"
 
 
 def _record() -> logging.LogRecord:
