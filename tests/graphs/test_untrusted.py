@@ -130,3 +130,20 @@ async def test_without_outside_text_an_approval_carries_no_flag(desk: Desk, inje
     assert "untrusted" not in pending.value
     assert "Untrusted content" not in pending.value["action_requests"][0]["description"]
     assert events.seen == []
+
+
+async def test_with_the_offline_model_a_refund_asked_after_a_docs_answer_is_flagged(support: Desk) -> None:
+    """The shipped KB (no injection): the supervisor's conversation holds the knowledge agent's article, so the
+    refund it delegates in the next turn carries the source, without injection findings."""
+    t = str(uuid.uuid4())
+    await support.ask(t, "How do I set up SSO?")
+    assert await support.interrupts(t) == []
+    await support.ask(t, "Refund $4 of invoice inv_tyrell_2026_11 for cus_tyrell")
+    [pending] = await support.interrupts(t)
+    assert pending.value["tool"] == "issue_refund"
+    read = pending.value["untrusted"]
+    assert read[0]["source"] == "kb/sso-setup.md"  # the best match of the three articles search_docs returned
+    assert all((r["tool"], r["agent"], r["injection"]) == ("search_docs", "knowledge", []) for r in read)
+    description = pending.value["action_requests"][0]["description"]
+    assert "Untrusted content: proposed after reading kb/sso-setup.md, " in description
+    assert "injection" not in description
