@@ -9,6 +9,7 @@ before building keel's support graph (the shipped KB stays as it is)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -131,6 +132,12 @@ def test_an_injected_article_refunds_nothing_and_its_approval_carries_the_flag(k
             ("injection", "detected"): 1,
             ("untrusted_content", "flagged"): 1,
         }
+
+        # bob's inbox (keel's approvals list) carries the same flag.
+        [listed] = [row for row in bob.http.get("/approvals") if row["interrupt_id"] == pending["id"]]
+        assert listed["untrusted"] == value["untrusted"]
+        # The marks stay in keel's state: no model request carried them (OpenAI's format has no such field).
+        assert not any("injection" in json.dumps(r.body["messages"]) for r in stub.received)
 
         bob.runs.wait(thread_id, "support", command={"resume": {"type": "reject", "reason": "an injected article"}})
         assert alice.threads.get_state(thread_id)["interrupts"] == []
