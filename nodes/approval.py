@@ -15,6 +15,10 @@ branches are separate tasks), so one interrupt per turn. Its value speaks two vo
   For several, `agent`, `reason`, `error`, `requested_by` and `calls`: one {"tool", "args", "description",
   "tool_call_id", "permission", "two_person"} per call.
 
+An agent that had read outside text (a knowledge-base article: nodes/untrusted.py) adds `untrusted`: one
+{"tool", "source", "agent", "injection": [{"pattern", "excerpt"}]} per piece, and each action request's description
+ends with "Untrusted content: proposed after reading kb/… ". Without any, the key is absent.
+
 `permission`, `two_person` (for these arguments) and `requested_by` (the identity that started the run, as
 LangGraph Server puts it in the run's config; "" without one) are what the API checks a decider against, from
 the pending interrupt alone (server/services/approvals.py).
@@ -54,6 +58,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from nodes import untrusted
 from nodes.context import Context
 from nodes.run_tools import execute, validation_problem
 from nodes.state import ApprovalTask, ToolCallDict
@@ -293,9 +298,10 @@ def _keel_call(call: ToolCallDict) -> dict[str, Any]:
     }
 
 
-def _action_request(call: ToolCallDict, reason: str) -> dict[str, Any]:
+def _action_request(call: ToolCallDict, reason: str, flag: str) -> dict[str, Any]:
     spec = TOOLS[call["name"]]
-    return {"name": call["name"], "args": call["args"], "description": f"{reason}\n\n{spec.name}: {spec.description}"}
+    description = f"{reason}\n\n{spec.name}: {spec.description}" + (f"\n\n{flag}" if flag else "")
+    return {"name": call["name"], "args": call["args"], "description": description}
 
 
 def _review_config(call: ToolCallDict) -> dict[str, Any]:
@@ -309,13 +315,17 @@ def _review_config(call: ToolCallDict) -> dict[str, Any]:
 
 def payload(task: ApprovalTask, error: str | None, requested_by: str = "") -> dict[str, Any]:
     calls = task_calls(task)
+    read = task.get("untrusted") or []
+    # Present only when the agent had read outside text (nodes/untrusted.py): what it read, and what looked like orders.
+    flagged = {"untrusted": read} if read else {}
+    flag = untrusted.described(read) if read else ""
     langchain = {
-        "action_requests": [_action_request(call, task["reason"]) for call in calls],
+        "action_requests": [_action_request(call, task["reason"], flag) for call in calls],
         "review_configs": [_review_config(call) for call in calls],
     }
     if len(calls) > 1:
         keel = {"calls": [_keel_call(call) for call in calls], "agent": task["agent"], "reason": task["reason"]}
-        return {**keel, "error": error, "requested_by": requested_by, **langchain}
+        return {**keel, "error": error, "requested_by": requested_by, **flagged, **langchain}
     one = _keel_call(calls[0])
     return {
         "tool": one["tool"],
@@ -328,6 +338,7 @@ def payload(task: ApprovalTask, error: str | None, requested_by: str = "") -> di
         "permission": one["permission"],
         "two_person": one["two_person"],
         "requested_by": requested_by,
+        **flagged,
         **langchain,
     }
 

@@ -24,6 +24,7 @@ from langgraph.runtime import ExecutionInfo, Runtime
 from langgraph.types import Command, Send
 from pydantic import BaseModel, ValidationError
 
+from nodes import untrusted
 from nodes.context import Context
 from nodes.state import AgentState, ApprovalTask, Delegation, ToolCallDict
 from tools import TOOLS
@@ -100,7 +101,8 @@ async def execute(call: ToolCallDict, spec: ToolSpec, runtime: Runtime[Context],
         raise
     content = json.dumps(result, default=str)
     await callbacks.on_tool_end(content)
-    return ToolMessage(content=content, tool_call_id=call["id"], name=call["name"], artifact=result)
+    message = ToolMessage(content=content, tool_call_id=call["id"], name=call["name"], artifact=result)
+    return await untrusted.mark(message, spec, result, agent)
 
 
 async def _report_tool_start(call: ToolCallDict, spec: ToolSpec) -> AsyncCallbackManagerForToolRun:
@@ -132,6 +134,7 @@ def make_tool_runner(*, agent: str, allowed: Sequence[str], back_to: str, handof
         replies: list[ToolMessage] = []
         sends: list[Send] = []
         risky: list[ToolCallDict] = []
+        read = untrusted.provenance(state["messages"])  # outside text this agent has read, if any
         for raw in last.tool_calls:
             call = ToolCallDict(name=raw["name"], args=raw["args"], id=raw["id"] or raw["name"])
             if call["name"] in handoffs:
@@ -139,7 +142,9 @@ def make_tool_runner(*, agent: str, allowed: Sequence[str], back_to: str, handof
                 sends.append(
                     Send(
                         handoffs[call["name"]],
-                        Delegation(request=request, tool_call_id=call["id"], tool_name=call["name"]),
+                        untrusted.handed_on(
+                            Delegation(request=request, tool_call_id=call["id"], tool_name=call["name"]), read
+                        ),
                     )
                 )
                 continue
@@ -152,7 +157,9 @@ def make_tool_runner(*, agent: str, allowed: Sequence[str], back_to: str, handof
                 replies.append(await execute(call, spec, runtime, agent))
         if risky:
             reason = approval_reason([TOOLS[call["name"]] for call in risky], last)
-            sends.append(Send("approval", ApprovalTask(calls=risky, agent=agent, reason=reason)))
+            await untrusted.flag_approval(read, agent, [call["name"] for call in risky])
+            task = untrusted.handed_on(ApprovalTask(calls=risky, agent=agent, reason=reason), read)
+            sends.append(Send("approval", task))
         return Command(update={"messages": replies}, goto=sends or back_to)
 
     return run_tools

@@ -67,6 +67,7 @@ class ApprovalTask(TypedDict):
     call: NotRequired[ToolCallDict]
     agent: str
     reason: str
+    untrusted: NotRequired[list[Any]]  # outside text the agent had read (nodes/untrusted.py `Read`s)
 
 
 class Delegation(TypedDict):
@@ -75,6 +76,7 @@ class Delegation(TypedDict):
     request: str
     tool_call_id: str
     tool_name: str
+    untrusted: NotRequired[list[Any]]  # outside text the asking agent had read, handed on (nodes/untrusted.py)
 
 
 class SupportState(TypedDict):

@@ -54,10 +54,25 @@ def render(name: str, args: dict[str, Any], out: TextIO, *, agent: str = "", rea
 
 
 def keel_notes(value: dict[str, Any]) -> str:
-    """What else keel's payload says: why the last answer was refused, who may decide."""
+    """What else keel's payload says: why the last answer was refused, who may decide, what outside text the agent
+    had read."""
     notes = f"  error: {value['error']}\n" if value.get("error") else ""
     if value.get("two_person"):
         notes += f"  needs a second person: not {value.get('requested_by') or 'the requester'}\n"
+    return notes + untrusted_notes(value)
+
+
+def untrusted_notes(value: dict[str, Any]) -> str:
+    """The untrusted-content flag (nodes/untrusted.py): each source read, and what in it looked like orders."""
+    read = [r for r in value.get("untrusted") or [] if isinstance(r, dict)]
+    if not read:
+        return ""
+    sources = ", ".join(str(r.get("source")) for r in read)
+    notes = f"  UNTRUSTED CONTENT: proposed after reading {sources}\n"
+    for r in read:
+        for finding in r.get("injection") or []:
+            notes += f"    possible prompt injection in {r.get('source')} ({finding.get('pattern')}): "
+            notes += f"{compact(finding.get('excerpt'))}\n"
     return notes
 
 
@@ -92,6 +107,8 @@ def keel_decision(value: dict[str, Any], ask: Ask, out: TextIO) -> dict[str, Any
 def langchain_decisions(value: dict[str, Any], ask: Ask, out: TextIO) -> list[dict[str, Any]]:
     configs = {c.get("action_name"): c for c in value.get("review_configs") or [] if isinstance(c, dict)}
     decisions: list[dict[str, Any]] = []
+    if flag := untrusted_notes(value):  # keel's batch payload: once for the turn's calls
+        out.write(f"\n{flag}")
     for request in value["action_requests"]:
         name = str(request.get("name"))
         args = request.get("args") if isinstance(request.get("args"), dict) else {}

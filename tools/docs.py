@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from tools.spec import Risk, ToolArgs, ToolCall, ToolError, ToolSpec
+from tools.spec import Outside, Risk, ToolArgs, ToolCall, ToolError, ToolSpec
 
 KB_DIR = Path(__file__).parent / "kb"
 TITLE_WEIGHT = 3
@@ -84,6 +84,20 @@ async def search_docs(args: SearchDocsArgs, _call: ToolCall) -> dict[str, object
     return {"query": args.query, "results": hits[: args.limit]}
 
 
+def articles_read(result: dict[str, object]) -> list[Outside]:
+    """The articles in a search's result: knowledge-base text anyone with write access to the KB wrote."""
+    hits = result.get("results")
+    return (
+        [
+            Outside(source=f"kb/{hit['article']}.md", text=f"{hit['title']}\n{hit['text']}")
+            for hit in hits
+            if isinstance(hit, dict)
+        ]
+        if isinstance(hits, list)
+        else []
+    )
+
+
 SEARCH_DOCS = ToolSpec(
     name="search_docs",
     description="Search the product knowledge base (plans, billing cycles, overdue invoices, refund policy, seats, "
@@ -93,4 +107,5 @@ SEARCH_DOCS = ToolSpec(
     run=search_docs,
     risk=Risk.READ_ONLY,
     timeout_s=5.0,
+    untrusted=articles_read,
 )

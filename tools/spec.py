@@ -1,10 +1,12 @@
 """What every tool declares: a name, an argument schema, a risk level, a timeout, and the coroutine
 that does the work. Risk is data, and the default is the strictest level. An approval_required tool also says
-who may decide on its approvals (a permission) and when a second person must (the two-person rule)."""
+who may decide on its approvals (a permission) and when a second person must (the two-person rule). A tool whose
+result carries outside text (text keel's operators did not write: knowledge-base articles, customer-written notes)
+says where each piece came from (`untrusted`), so the agent can flag it (nodes/untrusted.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
@@ -29,6 +31,14 @@ ALL_DECISIONS: tuple[Decision, ...] = ("approve", "edit", "reject")
 # The permission a caller needs to decide on (accept, edit, reject, answer) a tool's approval, unless its spec
 # names another. Checked by the server only when langgraph.json has `auth`.
 DECIDE_PERMISSION = "approvals:decide"
+
+
+@dataclass(frozen=True)
+class Outside:
+    """A piece of outside text in a tool's result, and where it came from (e.g. "kb/refunds-policy.md")."""
+
+    source: str
+    text: str
 
 
 class ToolArgs(BaseModel):
@@ -64,6 +74,9 @@ class ToolSpec:
     # started the run that asked (e.g. refunds above an amount). Evaluated on the proposed and on edited arguments.
     two_person: bool | Callable[[Any], bool] = False
     allowed_decisions: tuple[Decision, ...] = ALL_DECISIONS  # what a reviewer may decide on its approvals
+    # The outside text in a result (None: the tool returns none). Read by the agent as data, never as orders: an
+    # approval proposed after reading it says so, and instruction-like text in it is reported as an injection.
+    untrusted: Callable[[Any], Sequence[Outside]] | None = None
 
     def needs_two_people(self, args: dict[str, Any]) -> bool:
         """Whether the two-person rule applies to a call with these (raw) arguments. Arguments the schema refuses

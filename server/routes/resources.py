@@ -236,6 +236,10 @@ class PendingApproval(BaseModel):
     calls: list[Json] = Field(description="every call the approval asks about (one model turn's), in order")
     action_requests: list[Json] | None = Field(description="LangChain's HITL schema: one per call")
     review_configs: list[Json] | None = Field(description="LangChain's HITL schema: allowed decisions per call")
+    untrusted: list[Json] = Field(
+        description="outside text the agent had read before proposing: {tool, source, agent, injection} each "
+        "(empty: none)"
+    )
 
 
 class ToolInfo(BaseModel):

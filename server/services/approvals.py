@@ -208,6 +208,7 @@ def pending_json(row: audit.PendingRow) -> dict[str, Any]:
         ],
         "action_requests": value.get("action_requests"),
         "review_configs": value.get("review_configs"),
+        "untrusted": value.get("untrusted") or [],  # nodes/untrusted.py: what the agent had read before proposing
     }
     result = to_json_compatible(shown)
     assert isinstance(result, dict)

@@ -143,8 +143,10 @@ async function approvalCard(item, value, context) {
       h("p", { class: "meta" },
         `agent ${value.agent || item.agent || "?"} · thread ${context.threadId} · waiting since ${new Date(item.waiting_since).toLocaleString()}`,
         item.requested_by ? ` · asked by ${item.requested_by}` : "",
-        item.two_person ? h("span", { class: "badge" }, "two-person") : null)),
+        item.two_person ? h("span", { class: "badge" }, "two-person") : null,
+        untrustedOf(value).length ? h("span", { class: "badge untrusted" }, "untrusted content") : null)),
     h("p", { class: "reason" }, h("strong", {}, "Why: "), value.reason || item.reason || "(no reason given)"),
+    untrustedView(untrustedOf(value)),
     value.error ? h("p", { class: "problem" }, `The last decision was refused: ${value.error}`) : null,
     h("details", { class: "conversation", open: true },
       h("summary", {}, `Conversation so far (${context.messages.length} messages)`),
@@ -158,6 +160,25 @@ async function approvalCard(item, value, context) {
   );
   enableButtons(buttons, forms, several);
   return card;
+}
+
+// What the agent had read before proposing (nodes/untrusted.py): each source, and what in it looked like orders.
+function untrustedOf(value) {
+  return Array.isArray(value.untrusted) ? value.untrusted : [];
+}
+
+function untrustedView(read) {
+  if (!read.length) return null;
+  return h("section", { class: "untrusted", role: "note" },
+    h("p", {}, h("strong", {}, "Untrusted content: "),
+      `proposed after reading ${read.map((r) => r.source).join(", ")}. That text is data, not instructions: `,
+      "check the proposal against the customer's request."),
+    h("ul", {}, read.map((r) => h("li", { class: "source", "data-source": r.source },
+      `${r.source} (${r.tool}, read by ${r.agent || "?"})`,
+      (r.injection || []).length
+        ? h("ul", {}, r.injection.map((f) => h("li", { class: "injection", "data-pattern": f.pattern },
+            `possible prompt injection (${f.pattern}): “${f.excerpt}”`)))
+        : null))));
 }
 
 // Approve sends the call as proposed, so it is off once the form differs; "Approve with edits" only then.

@@ -1,7 +1,7 @@
 """`keel chat` in a pseudo-terminal against a real keel process: it streams an answer, stops at an approval and
-asks, resumes with the person's decision (the refund lands once in desk.refunds), continues a thread with an API
-key, and leaves on Ctrl-C / Ctrl-D without a traceback, cancelling its run when asked. Asserts on rows and
-prompts, not on the model's wording."""
+asks (flagging the knowledge-base article the agent had read before), resumes with the person's decision (the
+refund lands once in desk.refunds), continues a thread with an API key, and leaves on Ctrl-C / Ctrl-D without a
+traceback, cancelling its run when asked. Asserts on rows and prompts, not on the model's wording."""
 
 from __future__ import annotations
 
@@ -138,9 +138,13 @@ def test_a_question_streams_an_answer_and_a_refund_lands_once_after_approve(
     assert last_ai_text(client, thread_id) in term.text  # the answer the thread holds, as it was streamed
     assert "-> supervisor: ask_billing(" in term.text  # the tool call, one line
 
+    term.send("How do I set up SSO?")  # a knowledge-base answer: the refund below is proposed after reading it
+    at = term.expect(PROMPT, after=at)
+
     term.send(REFUND)
     at = term.expect(APPROVAL, after=at)
     assert "approval needed: issue_refund" in term.text
+    assert "UNTRUSTED CONTENT: proposed after reading kb/sso-setup.md" in term.text
     [pending] = client.threads.get_state(thread_id)["interrupts"]
     before = effects(url)["refunds"]
     term.send("a")

@@ -1,5 +1,6 @@
 """keel's approval inbox at /ui, in Chromium: bob signs in with his API key and decides on the refunds alice's
-runs asked for. An edit changes the amount and the refund lands once; a reject leaves the desk untouched; a reload
+runs asked for. An edit changes the amount and the refund lands once; a reject leaves the desk untouched (its card
+flags the knowledge-base article the agent had read before proposing the refund); a reload
 keeps the pending form (with what was typed); the resumed run's tokens appear while it streams."""
 
 from __future__ import annotations
@@ -40,9 +41,12 @@ def alice(keel: KeelProcess) -> Iterator[SyncLangGraphClient]:
         yield client
 
 
-def pending_refund(alice: SyncLangGraphClient, amount: int) -> tuple[str, dict[str, Any]]:
-    """A thread of alice's stopped at the issue_refund approval; its id and the interrupt."""
+def pending_refund(alice: SyncLangGraphClient, amount: int, asked_before: str = "") -> tuple[str, dict[str, Any]]:
+    """A thread of alice's stopped at the issue_refund approval (after `asked_before`, when given); its id and the
+    interrupt."""
     thread = alice.threads.create()
+    if asked_before:
+        alice.runs.wait(thread["thread_id"], "support", input=human(asked_before))
     alice.runs.wait(thread["thread_id"], "support", input=human(REFUND.format(amount=amount)))
     [interrupt] = alice.threads.get_state(thread["thread_id"])["interrupts"]
     assert interrupt["value"]["tool"] == "issue_refund"
@@ -116,11 +120,18 @@ def test_an_edit_changes_the_amount_the_refund_lands_once_and_its_tokens_stream_
 
 def test_a_reject_leaves_the_desk_untouched(keel: KeelProcess, alice: SyncLangGraphClient, page: Page, steps: Steps):
     url = keel.env["DATABASE_URL"]
-    thread_id, refund = pending_refund(alice, 4)
+    # Asked after a knowledge-base answer in the same thread: the refund carries the untrusted-content flag.
+    thread_id, refund = pending_refund(alice, 4, asked_before="How do I set up SSO?")
+    assert refund["value"]["untrusted"][0]["source"] == "kb/sso-setup.md"
     before = effects(url)
     sign_in(page, keel, "bob")
     card = page.locator(f"article[data-interrupt='{refund['id']}']")
     expect(card).to_be_visible()
+    expect(card.locator(".badge.untrusted")).to_have_text("untrusted content")
+    flag = card.locator(".untrusted[role=note]")
+    expect(flag).to_contain_text("proposed after reading kb/sso-setup.md")
+    expect(flag.locator(".source[data-source='kb/sso-setup.md']")).to_contain_text("search_docs, read by knowledge")
+    expect(flag.locator(".injection")).to_have_count(0)  # the shipped article reads as data
     steps.shot("inbox-lists-the-pending-refund")
     card.locator("button[data-decision=reject]").click()
     expect(card.locator(".problem[role=alert]")).to_contain_text("reason")  # a reject needs a reason
