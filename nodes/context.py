@@ -21,3 +21,7 @@ class Context:
     db: Any  # psycopg AsyncConnectionPool over the database holding the `desk` schema
     models: ModelProvider
     max_steps: int = 12  # supervisor/agent loop limit; the run ends with an explanation past it
+    # No-progress detection (nodes/progress.py): times one tool may be asked for with the same arguments in a
+    # request, and tool-calling turns in a row without a new result, before the agent stops and explains.
+    max_repeated_calls: int = 3
+    max_idle_turns: int = 3

@@ -25,6 +25,7 @@ from langgraph.types import Command, Send
 from pydantic import BaseModel, ValidationError
 
 from nodes.context import Context
+from nodes.progress import refused_repeat
 from nodes.state import AgentState, ApprovalTask, Delegation, ToolCallDict
 from tools import TOOLS
 from tools.spec import Risk, ToolCall, ToolError, ToolSpec
@@ -132,8 +133,11 @@ def make_tool_runner(*, agent: str, allowed: Sequence[str], back_to: str, handof
         replies: list[ToolMessage] = []
         sends: list[Send] = []
         risky: list[ToolCallDict] = []
-        for raw in last.tool_calls:
+        for index, raw in enumerate(last.tool_calls):
             call = ToolCallDict(name=raw["name"], args=raw["args"], id=raw["id"] or raw["name"])
+            if repeat := refused_repeat(state["messages"], index, runtime.context.max_repeated_calls):
+                replies.append(repeat)  # asked for too often: not run, routed or approved again
+                continue
             if call["name"] in handoffs:
                 request = str(call["args"].get("request") or "")
                 sends.append(

@@ -11,6 +11,7 @@ from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
 from langgraph.runtime import Runtime
 
 from nodes.context import Context
+from nodes.progress import stop_if_stalled
 from nodes.spec import NodeSpec
 from nodes.state import SupportState
 from nodes.tool_agent import tool_schemas
@@ -67,6 +68,8 @@ def make_supervisor(workers: Sequence[NodeSpec]) -> Any:
         turns = state.get("turns", 0)
         if turns >= runtime.context.max_steps:
             return {"messages": [step_limit_answer(state, turns)]}
+        if stop := await stop_if_stalled(state["messages"], runtime.context, "supervisor"):
+            return {"messages": [stop]}
         model = runtime.context.models.chat("router").bind_tools(tools)
         reply = await model.ainvoke([SystemMessage(prompt), *state["messages"]])
         return {"messages": [reply], "turns": turns + 1}

@@ -50,12 +50,16 @@ def mirrored(config: dict[str, Any] | None, context: dict[str, Any] | None) -> t
     return config, context
 
 
+# The Context fields a run's (or its assistant's) context may set; the rest is the server's.
+OVERRIDABLE = ("max_steps", "max_repeated_calls", "max_idle_turns")
+
+
 def context_builder(pool: Pool, models: ModelProvider) -> ContextFor:
     def build(graph: Graph, requested: Any) -> Any:
         requested = {} if requested is None else requested
         if graph.context_schema is not Context:
             return for_schema(graph.context_schema, requested)
-        overrides = {key: requested[key] for key in ("max_steps",) if isinstance(requested, dict) and key in requested}
+        overrides = {key: requested[key] for key in OVERRIDABLE if isinstance(requested, dict) and key in requested}
         return Context(db=pool, models=models, **overrides)
 
     return build
