@@ -7,25 +7,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackHandler
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
 from graphs.support import build
-from nodes.guardrails import EVENT
+from tests.graphs.guardrail_reports import Reports
 from tests.graphs.harness import Desk, open_desk
 from tests.scripted_model import ScriptedModels, Turn, call
-
-
-class Reports(AsyncCallbackHandler):
-    """The guardrail events a run dispatched."""
-
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-
-    async def on_custom_event(self, name: str, data: Any, **kwargs: Any) -> None:  # noqa: ARG002
-        if name == EVENT:
-            self.events.append(data)
 
 
 async def run(desk: Desk, request: str) -> tuple[list[BaseMessage], list[dict[str, Any]]]:
