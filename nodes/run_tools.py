@@ -25,6 +25,7 @@ from langgraph.types import Command, Send
 from pydantic import BaseModel, ValidationError
 
 from nodes.context import Context
+from nodes.policy_gate import refusal
 from nodes.progress import refused_repeat
 from nodes.state import AgentState, ApprovalTask, Delegation, ToolCallDict
 from tools import TOOLS
@@ -77,16 +78,21 @@ def allowed_spec(call: ToolCallDict, allowed: Sequence[str]) -> ToolSpec | str:
     return validation_problem(spec, call["args"]) or spec
 
 
-async def execute(call: ToolCallDict, spec: ToolSpec, runtime: Runtime[Context], agent: str) -> ToolMessage:
-    """Run one validated call. Its result (JSON) or its error becomes the ToolMessage."""
-    args = spec.args.model_validate(call["args"])
-    context = ToolCall(
+def tool_context(runtime: Runtime[Context], call: ToolCallDict, agent: str) -> ToolCall:
+    """What a tool (or a policy on its arguments) gets besides the arguments."""
+    return ToolCall(
         db=runtime.context.db,
         idempotency_key=idempotency_key(runtime, call["id"]),
         thread_id=execution(runtime).thread_id or "",
         agent=agent,
         store=runtime.store,
     )
+
+
+async def execute(call: ToolCallDict, spec: ToolSpec, runtime: Runtime[Context], agent: str) -> ToolMessage:
+    """Run one validated call. Its result (JSON) or its error becomes the ToolMessage."""
+    args = spec.args.model_validate(call["args"])
+    context = tool_context(runtime, call, agent)
     callbacks = await _report_tool_start(call, spec)
     try:
         result = await asyncio.wait_for(spec.run(args, context), timeout=spec.timeout_s)
@@ -150,6 +156,8 @@ def make_tool_runner(*, agent: str, allowed: Sequence[str], back_to: str, handof
             spec = allowed_spec(call, allowed)
             if isinstance(spec, str):
                 replies.append(_error(call, spec))
+            elif refused := await refusal(call, spec, tool_context(runtime, call, agent)):
+                replies.append(refused)  # broke a policy on its arguments: not run, no approval asked
             elif spec.risk is Risk.APPROVAL_REQUIRED:
                 risky.append(call)
             else:

@@ -22,6 +22,7 @@ from server.db.pool import Pool
 from server.errors import BadRequest
 from server.graph_loading import Graph
 from server.runs.worker import ContextFor
+from tools.limits import Limits
 
 
 def requested_config_and_context(
@@ -54,13 +55,13 @@ def mirrored(config: dict[str, Any] | None, context: dict[str, Any] | None) -> t
 OVERRIDABLE = ("max_steps", "max_repeated_calls", "max_idle_turns")
 
 
-def context_builder(pool: Pool, models: ModelProvider) -> ContextFor:
+def context_builder(pool: Pool, models: ModelProvider, limits: Limits) -> ContextFor:
     def build(graph: Graph, requested: Any) -> Any:
         requested = {} if requested is None else requested
         if graph.context_schema is not Context:
             return for_schema(graph.context_schema, requested)
         overrides = {key: requested[key] for key in OVERRIDABLE if isinstance(requested, dict) and key in requested}
-        return Context(db=pool, models=models, **overrides)
+        return Context(db=pool, models=models, limits=limits, **overrides)
 
     return build
 
