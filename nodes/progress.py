@@ -29,7 +29,8 @@ Reason = Literal["repeated_call", "no_new_results"]
 @dataclass(frozen=True)
 class Stall:
     reason: Reason
-    detail: dict[str, Any]  # what the guardrail event and the explanation name
+    detail: dict[str, Any]  # ids and counts, for the guardrail event and the explanation
+    args: Any = None  # the repeated call's arguments: for the explanation only (they may hold message text)
 
 
 def current_request(messages: Sequence[AnyMessage]) -> list[AnyMessage]:
@@ -78,8 +79,7 @@ def stalled(messages: Sequence[AnyMessage], context: Context) -> Stall | None:
     for index, call in enumerate(last.tool_calls):
         times = times_asked(request[:at], last, index)
         if times > context.max_repeated_calls:
-            detail = {"tool": call["name"], "args": call["args"], "times": context.max_repeated_calls}
-            return Stall("repeated_call", detail)
+            return Stall("repeated_call", {"tool": call["name"], "times": context.max_repeated_calls}, call["args"])
     idle = idle_turns(request, [m for _, m in turns])
     if idle >= context.max_idle_turns:
         return Stall("no_new_results", {"turns": idle})
@@ -107,7 +107,7 @@ def explanation(stall: Stall, messages: Sequence[AnyMessage]) -> AIMessage:
     """The agent's answer when it stops: why, and the last distinct results it got."""
     if stall.reason == "repeated_call":
         detail = stall.detail
-        args = json.dumps(detail["args"], sort_keys=True, default=str)[:200]
+        args = json.dumps(stall.args, sort_keys=True, default=str)[:200]
         why = (
             f"I stopped because I kept asking for the same thing: {detail['tool']} with the same arguments ({args}) "
             f"more than {detail['times']} times, so I did not run it again."

@@ -41,8 +41,12 @@ async def test_the_same_call_runs_at_most_max_repeated_calls_times(database_url:
     assert isinstance(last, AIMessage) and not last.tool_calls
     assert last.response_metadata == {"guardrail": "no_progress", "reason": "repeated_call"}
     assert "lookup_customer" in str(last.content)
-    assert [(e["guardrail"], e["action"], e["detail"]["reason"]) for e in events] == [
-        ("no_progress", "stopped", "repeated_call")
+    assert [(e["guardrail"], e["action"], e["detail"]) for e in events] == [
+        (
+            "no_progress",
+            "stopped",
+            {"agent": "supervisor", "reason": "repeated_call", "tool": "lookup_customer", "times": 3},
+        )
     ]
 
 
