@@ -7,6 +7,10 @@ approval_required calls do not run here: those of one model turn go together in 
 so a turn waits on one interrupt (answered by one list of decisions, as LangChain's HumanInTheLoopMiddleware
 does); calls in parallel branches are separate turns, so separate interrupts. Calls named in `handoffs` (the
 supervisor's `ask_<worker>`) go to that node.
+
+Before any of that, a call asked for too often with the same arguments (nodes/progress.py) or breaking a policy on
+its arguments (tools/policies.py, via nodes/policy_gate.py) gets its refusal as its ToolMessage: it does not run,
+and no approval is asked for it.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ alone:
 
 - with auth (langgraph.json `auth`), the permission the payload names (the tool's `approver_permission`,
   default `approvals:decide`): without it, 403 naming it, and nothing changes;
-- the two-person rule (`two_person` in the payload, or an edit whose arguments fall under the tool's rule): the
+- the two-person rule (`two_person` in the payload, or an edit whose arguments fall under the tool's rule with the
+  deployment's amounts, KEEL_TWO_PERSON_REFUND_USD, the same the graphs compute the payload's with): the
   decider must be an authenticated identity other than the one that started the run that asked (`requested_by`).
   Without auth no one has an identity, so such an approval cannot be decided at all (403): safe by default.
 
