@@ -75,3 +75,16 @@ async def test_a_looping_request_stops_with_the_explanation(keel: KeelProcess, s
     assert len(stub.received) - asked == 3  # the stop needed no model call
     after = scrape(keel.base_url)
     assert delta(before, after, "keel_guardrail_events_total", guardrail="no_progress", action="stopped") == 1
+
+
+async def test_an_assistant_sets_the_limit_for_its_runs(keel: KeelProcess) -> None:
+    before = scrape(keel.base_url)
+    async with get_client(url=keel.base_url) as client:
+        assistant = await client.assistants.create("support", context={"max_repeated_calls": 1})
+        thread = await client.threads.create()
+        await client.runs.wait(thread["thread_id"], assistant["assistant_id"], input=human("Who is cus_acme?"))
+        messages = values_of(await client.threads.get_state(thread["thread_id"]))["messages"]
+    assert lookups(messages) == ["success", "error"]
+    assert messages[-1]["response_metadata"]["guardrail"] == "no_progress"
+    after = scrape(keel.base_url)
+    assert delta(before, after, "keel_guardrail_events_total", guardrail="no_progress", action="stopped") == 1
