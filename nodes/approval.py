@@ -60,9 +60,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from nodes import untrusted
 from nodes.context import Context
-from nodes.run_tools import execute, validation_problem
+from nodes.policy_gate import refusal
+from nodes.run_tools import execute, tool_context, validation_problem
 from nodes.state import ApprovalTask, ToolCallDict
 from tools import TOOLS
+from tools.limits import Limits
 from tools.spec import Decision as Review
 
 DecisionType = Literal["accept", "edit", "reject", "respond", "resolved"]
@@ -253,16 +255,16 @@ def needed_permission(value: dict[str, Any]) -> str:
     return permission if isinstance(permission, str) and permission else TOOLS[value["tool"]].approver_permission
 
 
-def needs_two_people(value: dict[str, Any], decision: Any) -> bool:
+def needs_two_people(value: dict[str, Any], decision: Any, limits: Limits) -> bool:
     """Whether the two-person rule holds for this call (an element of `approval_calls`) decided with `decision`
-    (keel's vocabulary): for the proposed arguments (as the payload says), or for an edit's arguments (an edit
-    must not take a call out of the rule)."""
+    (keel's vocabulary): for the proposed arguments (as the payload says), or for an edit's arguments under the
+    deployment's `limits` (an edit must not take a call out of the rule)."""
     spec = TOOLS[value["tool"]]
     proposed = value.get("two_person")
     if not isinstance(proposed, bool):
-        proposed = spec.needs_two_people(value["args"])
+        proposed = spec.needs_two_people(value["args"], limits)
     edited = decided_args(decision, value["args"]) if _kind(decision) == "edit" else None
-    return proposed or (edited is not None and spec.needs_two_people(edited))
+    return proposed or (edited is not None and spec.needs_two_people(edited, limits))
 
 
 def _kind(decision: Any) -> Any:
@@ -286,7 +288,7 @@ def requester(config: RunnableConfig | None) -> str:
     return identity if isinstance(identity, str) else ""
 
 
-def _keel_call(call: ToolCallDict) -> dict[str, Any]:
+def _keel_call(call: ToolCallDict, limits: Limits) -> dict[str, Any]:
     spec = TOOLS[call["name"]]
     return {
         "tool": call["name"],
@@ -294,7 +296,7 @@ def _keel_call(call: ToolCallDict) -> dict[str, Any]:
         "description": spec.description,
         "tool_call_id": call["id"],
         "permission": spec.approver_permission,
-        "two_person": spec.needs_two_people(call["args"]),
+        "two_person": spec.needs_two_people(call["args"], limits),
     }
 
 
@@ -313,7 +315,7 @@ def _review_config(call: ToolCallDict) -> dict[str, Any]:
     }
 
 
-def payload(task: ApprovalTask, error: str | None, requested_by: str = "") -> dict[str, Any]:
+def payload(task: ApprovalTask, error: str | None, requested_by: str, limits: Limits) -> dict[str, Any]:
     calls = task_calls(task)
     read = task.get("untrusted") or []
     # Present only when the agent had read outside text (nodes/untrusted.py): what it read, and what looked like orders.
@@ -324,9 +326,9 @@ def payload(task: ApprovalTask, error: str | None, requested_by: str = "") -> di
         "review_configs": [_review_config(call) for call in calls],
     }
     if len(calls) > 1:
-        keel = {"calls": [_keel_call(call) for call in calls], "agent": task["agent"], "reason": task["reason"]}
+        keel = {"calls": [_keel_call(call, limits) for call in calls], "agent": task["agent"], "reason": task["reason"]}
         return {**keel, "error": error, "requested_by": requested_by, **flagged, **langchain}
-    one = _keel_call(calls[0])
+    one = _keel_call(calls[0], limits)
     return {
         "tool": one["tool"],
         "args": one["args"],
@@ -350,7 +352,8 @@ async def approval(
     error: str | None = None
     requested_by = requester(config)
     while True:  # each invalid answer asks again; LangGraph matches resume values to interrupts by order
-        decided = parse_answer(interrupt(payload(task, error, requested_by)), [call["name"] for call in calls])
+        value = payload(task, error, requested_by, runtime.context.limits)
+        decided = parse_answer(interrupt(value), [call["name"] for call in calls])
         if isinstance(decided, list):
             break
         error = decided
@@ -372,4 +375,7 @@ async def _carry_out(call: ToolCallDict, decision: Decision, runtime: Runtime[Co
         reply = f"A reviewer marked this request resolved; {name} did not run. Do not propose it again."
         return ToolMessage(content=reply, tool_call_id=call["id"], name=name, status="error")
     approved = ToolCallDict(name=name, args=decision.args or call["args"], id=call["id"])
+    # Policies again: an edit's arguments are new, and the desk may have changed while the approval waited.
+    if refused := await refusal(approved, TOOLS[name], tool_context(runtime, approved, agent)):
+        return refused
     return await execute(approved, TOOLS[name], runtime, agent)

@@ -7,6 +7,10 @@ approval_required calls do not run here: those of one model turn go together in 
 so a turn waits on one interrupt (answered by one list of decisions, as LangChain's HumanInTheLoopMiddleware
 does); calls in parallel branches are separate turns, so separate interrupts. Calls named in `handoffs` (the
 supervisor's `ask_<worker>`) go to that node.
+
+Before any of that, a call asked for too often with the same arguments (nodes/progress.py) or breaking a policy on
+its arguments (tools/policies.py, via nodes/policy_gate.py) gets its refusal as its ToolMessage: it does not run,
+and no approval is asked for it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from pydantic import BaseModel, ValidationError
 
 from nodes import untrusted
 from nodes.context import Context
+from nodes.policy_gate import refusal
+from nodes.progress import refused_repeat
 from nodes.state import AgentState, ApprovalTask, Delegation, ToolCallDict
 from tools import TOOLS
 from tools.spec import Risk, ToolCall, ToolError, ToolSpec
@@ -77,16 +83,21 @@ def allowed_spec(call: ToolCallDict, allowed: Sequence[str]) -> ToolSpec | str:
     return validation_problem(spec, call["args"]) or spec
 
 
-async def execute(call: ToolCallDict, spec: ToolSpec, runtime: Runtime[Context], agent: str) -> ToolMessage:
-    """Run one validated call. Its result (JSON) or its error becomes the ToolMessage."""
-    args = spec.args.model_validate(call["args"])
-    context = ToolCall(
+def tool_context(runtime: Runtime[Context], call: ToolCallDict, agent: str) -> ToolCall:
+    """What a tool (or a policy on its arguments) gets besides the arguments."""
+    return ToolCall(
         db=runtime.context.db,
         idempotency_key=idempotency_key(runtime, call["id"]),
         thread_id=execution(runtime).thread_id or "",
         agent=agent,
         store=runtime.store,
     )
+
+
+async def execute(call: ToolCallDict, spec: ToolSpec, runtime: Runtime[Context], agent: str) -> ToolMessage:
+    """Run one validated call. Its result (JSON) or its error becomes the ToolMessage."""
+    args = spec.args.model_validate(call["args"])
+    context = tool_context(runtime, call, agent)
     callbacks = await _report_tool_start(call, spec)
     try:
         result = await asyncio.wait_for(spec.run(args, context), timeout=spec.timeout_s)
@@ -135,8 +146,11 @@ def make_tool_runner(*, agent: str, allowed: Sequence[str], back_to: str, handof
         sends: list[Send] = []
         risky: list[ToolCallDict] = []
         read = untrusted.provenance(state["messages"])  # outside text this agent has read, if any
-        for raw in last.tool_calls:
+        for index, raw in enumerate(last.tool_calls):
             call = ToolCallDict(name=raw["name"], args=raw["args"], id=raw["id"] or raw["name"])
+            if repeat := refused_repeat(state["messages"], index, runtime.context.max_repeated_calls):
+                replies.append(repeat)  # asked for too often: not run, routed or approved again
+                continue
             if call["name"] in handoffs:
                 request = str(call["args"].get("request") or "")
                 sends.append(
@@ -151,6 +165,8 @@ def make_tool_runner(*, agent: str, allowed: Sequence[str], back_to: str, handof
             spec = allowed_spec(call, allowed)
             if isinstance(spec, str):
                 replies.append(_error(call, spec))
+            elif refused := await refusal(call, spec, tool_context(runtime, call, agent)):
+                replies.append(refused)  # broke a policy on its arguments: not run, no approval asked
             elif spec.risk is Risk.APPROVAL_REQUIRED:
                 risky.append(call)
             else:

@@ -12,6 +12,7 @@ from langgraph.runtime import Runtime
 
 from nodes.context import Context
 from nodes.output_guard import guard_answer
+from nodes.progress import stop_if_stalled
 from nodes.spec import NodeSpec
 from nodes.state import SupportState
 from nodes.tool_agent import tool_schemas
@@ -69,6 +70,8 @@ def make_supervisor(workers: Sequence[NodeSpec]) -> Any:
         if turns >= runtime.context.max_steps:
             answer = await guard_answer(step_limit_answer(state, turns), state["messages"], runtime.context.db)
             return {"messages": [answer]}
+        if stop := await stop_if_stalled(state["messages"], runtime.context, "supervisor"):
+            return {"messages": [await guard_answer(stop, state["messages"], runtime.context.db)]}
         model = runtime.context.models.chat("router").bind_tools(tools)
         reply = await model.ainvoke([SystemMessage(prompt), *state["messages"]])
         if isinstance(reply, AIMessage) and not reply.tool_calls:  # the answer to the user

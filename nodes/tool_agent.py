@@ -10,6 +10,7 @@ from langchain_core.messages import AIMessage, SystemMessage
 from langgraph.runtime import Runtime
 
 from nodes.context import Context, Role
+from nodes.progress import stop_if_stalled
 from nodes.state import AgentState
 from tools import TOOLS
 from tools.spec import as_langchain_tool
@@ -35,6 +36,8 @@ def tool_agent(*, prompt: str, tools: Sequence[str], role: Role = "worker") -> A
         turns = state.get("turns", 0)
         if turns >= runtime.context.max_steps:
             return {"messages": [step_limit_reply(turns)], "turns": turns}
+        if stop := await stop_if_stalled(state["messages"], runtime.context, role):
+            return {"messages": [stop], "turns": turns}
         model = runtime.context.models.chat(role)
         bound = model.bind_tools(tool_schemas(tools)) if tools else model
         reply = await bound.ainvoke([SystemMessage(prompt), *state["messages"]])

@@ -76,7 +76,7 @@ async def open_runtime(
                 pool=pool,
                 notifier=notifier,
                 graphs=loaded,
-                context_for=context_builder(pool, ModelFactory(settings.model)),
+                context_for=context_builder(pool, ModelFactory(settings.model), settings.runs.tool_limits),
                 settings=settings.runs,
             )
             await worker.start(size)

@@ -17,6 +17,8 @@ from psycopg.conninfo import conninfo_to_dict
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from tools.limits import Limits
+
 # An empty variable (`OPENAI_API_KEY=` in compose or .env) means "not set".
 _ENV = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
@@ -185,6 +187,13 @@ class RunSettings(BaseSettings):
     limits_by_permission: dict[str, RunLimitOverride] = Field(
         default_factory=dict, validation_alias="KEEL_RUN_LIMITS_BY_PERMISSION"
     )
+    # From this refund amount on (USD), the two-person rule holds: the graphs' Context.limits and the approval checks.
+    two_person_refund_usd: float = Field(default=1_000.0, ge=0, validation_alias="KEEL_TWO_PERSON_REFUND_USD")
+
+    @property
+    def tool_limits(self) -> Limits:
+        """The amounts the tools are handed (tools never read the environment)."""
+        return Limits(two_person_refund_usd=self.two_person_refund_usd)
 
     @property
     def heartbeat_s(self) -> float:

@@ -10,8 +10,6 @@ from tools.spec import Risk, ToolArgs, ToolCall, ToolError, ToolSpec
 
 # Amounts above this are typos or need finance, not a support agent.
 MAX_REFUND = 100_000.0
-# From this amount on, a refund needs a second person: whoever decides on it did not start the run that asked.
-TWO_PERSON_REFUND = 1_000.0
 
 
 class IssueRefundArgs(ToolArgs):
@@ -21,38 +19,37 @@ class IssueRefundArgs(ToolArgs):
     reason: str = Field(min_length=3, max_length=500, description="Why, in one sentence, for the customer's record")
 
 
-def _cents(amount: float) -> int:
+def cents_of(amount: float) -> int:
     cents = round(amount * 100)
     if abs(cents - amount * 100) > 1e-6:
         raise ToolError(f"amount {amount} has more than two decimals; give USD with cents, e.g. 49.00")
     return cents
 
 
+async def refundable_cents(conn: Connection, customer_id: str, invoice_id: str, cents: int) -> int:
+    """What is left to refund on the customer's paid invoice, or a ToolError saying why `cents` cannot be refunded
+    on it (not the customer's, not paid, more than is left). The tool checks it under the customer's row lock; the
+    tool_policy check (tools/policies.py) reads it before an approval is asked."""
+    invoice = await (await conn.execute(INVOICES_WITH_REFUNDS + " WHERE i.invoice_id = %s", (invoice_id,))).fetchone()
+    if invoice is None or invoice["customer_id"] != customer_id:
+        raise ToolError(f"{customer_id} has no invoice {invoice_id!r}; check_billing_status lists its invoices")
+    if invoice["status"] != "paid":
+        raise ToolError(f"invoice {invoice_id} is {invoice['status']}, not paid; only paid invoices can be refunded")
+    refundable: int = invoice["amount_cents"] - invoice["refunded_cents"]
+    if cents > refundable:
+        raise ToolError(
+            f"invoice {invoice_id} has only {money(refundable):.2f} USD left to refund "
+            f"({money(invoice['refunded_cents']):.2f} of {money(invoice['amount_cents']):.2f} already refunded)"
+        )
+    return refundable
+
+
 async def issue_refund(args: IssueRefundArgs, call: ToolCall) -> Row:
-    cents = _cents(args.amount)
+    cents = cents_of(args.amount)
 
     async def write(conn: Connection) -> Row:
         await require_customer(conn, args.customer_id, lock=True)  # serializes refunds for this customer
-        invoice = await (
-            await conn.execute(
-                INVOICES_WITH_REFUNDS + " WHERE i.invoice_id = %s",
-                (args.invoice_id,),
-            )
-        ).fetchone()
-        if invoice is None or invoice["customer_id"] != args.customer_id:
-            raise ToolError(
-                f"{args.customer_id} has no invoice {args.invoice_id!r}; check_billing_status lists its invoices"
-            )
-        if invoice["status"] != "paid":
-            raise ToolError(
-                f"invoice {args.invoice_id} is {invoice['status']}, not paid; only paid invoices can be refunded"
-            )
-        refundable = invoice["amount_cents"] - invoice["refunded_cents"]
-        if cents > refundable:
-            raise ToolError(
-                f"invoice {args.invoice_id} has only {money(refundable):.2f} USD left to refund "
-                f"({money(invoice['refunded_cents']):.2f} of {money(invoice['amount_cents']):.2f} already refunded)"
-            )
+        refundable = await refundable_cents(conn, args.customer_id, args.invoice_id, cents)
         refund = await (
             await conn.execute(
                 "INSERT INTO desk.refunds (customer_id, invoice_id, amount_cents, reason) VALUES (%s, %s, %s, %s)"
@@ -80,5 +77,6 @@ ISSUE_REFUND = ToolSpec(
     args=IssueRefundArgs,
     run=issue_refund,
     risk=Risk.APPROVAL_REQUIRED,
-    two_person=lambda args: args.amount >= TWO_PERSON_REFUND,
+    # From this amount on (KEEL_TWO_PERSON_REFUND_USD), whoever decides did not start the run that asked.
+    two_person=lambda args, limits: args.amount >= limits.two_person_refund_usd,
 )

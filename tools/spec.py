@@ -15,6 +15,8 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.store.base import BaseStore
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from tools.limits import Limits
+
 
 class Risk(StrEnum):
     READ_ONLY = "read_only"  # no side effects: retry and replay freely
@@ -70,15 +72,16 @@ class ToolSpec:
     risk: Risk = Risk.APPROVAL_REQUIRED
     timeout_s: float = 10.0
     approver_permission: str = DECIDE_PERMISSION  # what deciding on this tool's approval needs
-    # True, or a predicate over the validated arguments: when it holds, the decider must not be the identity that
-    # started the run that asked (e.g. refunds above an amount). Evaluated on the proposed and on edited arguments.
-    two_person: bool | Callable[[Any], bool] = False
+    # True, or a predicate over the validated arguments and the deployment's limits: when it holds, the decider must
+    # not be the identity that started the run that asked (e.g. refunds from an amount). Evaluated on the proposed
+    # and on edited arguments.
+    two_person: bool | Callable[[Any, Limits], bool] = False
     allowed_decisions: tuple[Decision, ...] = ALL_DECISIONS  # what a reviewer may decide on its approvals
     # The outside text in a result (None: the tool returns none). Read by the agent as data, never as orders: an
     # approval proposed after reading it says so, and instruction-like text in it is reported as an injection.
     untrusted: Callable[[Any], Sequence[Outside]] | None = None
 
-    def needs_two_people(self, args: dict[str, Any]) -> bool:
+    def needs_two_people(self, args: dict[str, Any], limits: Limits) -> bool:
         """Whether the two-person rule applies to a call with these (raw) arguments. Arguments the schema refuses
         count as needing two people: the rule must not be escaped by a call that cannot run anyway."""
         if isinstance(self.two_person, bool):
@@ -87,7 +90,7 @@ class ToolSpec:
             validated = self.args.model_validate(args)
         except ValidationError:
             return True
-        return bool(self.two_person(validated))
+        return bool(self.two_person(validated, limits))
 
 
 class ToolError(Exception):

@@ -22,6 +22,7 @@ from server.db.pool import Pool
 from server.errors import BadRequest
 from server.graph_loading import Graph
 from server.runs.worker import ContextFor
+from tools.limits import Limits
 
 
 def requested_config_and_context(
@@ -50,13 +51,17 @@ def mirrored(config: dict[str, Any] | None, context: dict[str, Any] | None) -> t
     return config, context
 
 
-def context_builder(pool: Pool, models: ModelProvider) -> ContextFor:
+# The Context fields a run's (or its assistant's) context may set; the rest is the server's.
+OVERRIDABLE = ("max_steps", "max_repeated_calls", "max_idle_turns")
+
+
+def context_builder(pool: Pool, models: ModelProvider, limits: Limits) -> ContextFor:
     def build(graph: Graph, requested: Any) -> Any:
         requested = {} if requested is None else requested
         if graph.context_schema is not Context:
             return for_schema(graph.context_schema, requested)
-        overrides = {key: requested[key] for key in ("max_steps",) if isinstance(requested, dict) and key in requested}
-        return Context(db=pool, models=models, **overrides)
+        overrides = {key: requested[key] for key in OVERRIDABLE if isinstance(requested, dict) and key in requested}
+        return Context(db=pool, models=models, limits=limits, **overrides)
 
     return build
 

@@ -9,7 +9,8 @@ alone:
 
 - with auth (langgraph.json `auth`), the permission the payload names (the tool's `approver_permission`,
   default `approvals:decide`): without it, 403 naming it, and nothing changes;
-- the two-person rule (`two_person` in the payload, or an edit whose arguments fall under the tool's rule): the
+- the two-person rule (`two_person` in the payload, or an edit whose arguments fall under the tool's rule with the
+  deployment's amounts, KEEL_TWO_PERSON_REFUND_USD, the same the graphs compute the payload's with): the
   decider must be an authenticated identity other than the one that started the run that asked (`requested_by`).
   Without auth no one has an identity, so such an approval cannot be decided at all (403): safe by default.
 
@@ -45,9 +46,13 @@ from server.runs.store.approvals import DecisionRecord
 from server.serialize import to_json_compatible
 from server.services.access import thread_filters, visible_thread
 from tools import TOOLS
+from tools.limits import Limits
 from tools.spec import Risk
 
 Interrupt = Mapping[str, Any]
+# Without an edit, the payload's own `two_person` (computed with the deployment's limits when the approval was asked)
+# decides; these defaults count only for approvals raised before keel put `two_person` in the payload.
+_PAYLOAD_SAYS = Limits()
 Status = Literal["pending", "decided"]
 _EXTRA_FIELDS = {"edit": (), "reject": ("reason",), "respond": ("message",)}
 
@@ -57,11 +62,12 @@ def decisions(
     thread_id: uuid.UUID,
     answers: Mapping[str, Any],
     pending: Mapping[str, Interrupt],
+    limits: Limits,
 ) -> list[DecisionRecord]:
     """The audit rows of the approvals `answers` decides (interrupt id → answer; `pending` their interrupts), one
     per call decided, after checking that `access`'s user may decide each: `Forbidden` (403) otherwise, naming what
     is missing. Answers to interrupts that are not keel approvals are no decisions (no check, no row). The rows get
-    their run in `record`."""
+    their run in `record`. `limits` are the deployment's (KEEL_TWO_PERSON_REFUND_USD), as the graphs get them."""
     rows: list[DecisionRecord] = []
     for interrupt_id, answer in answers.items():
         value = (pending.get(interrupt_id) or {}).get("value")
@@ -73,7 +79,7 @@ def decisions(
         assert isinstance(decided, list), decided
         for index, (call, decision) in enumerate(zip(calls, decided, strict=True)):
             keel = decision.as_answer()
-            check_decider(access, interrupt_id, call, keel)
+            check_decider(access, interrupt_id, call, keel, limits)
             rows.append(_record(access, thread_id, interrupt_id, index, call, decision.type, keel))
     return rows
 
@@ -86,7 +92,7 @@ def discards(access: Access, thread_id: uuid.UUID, pending: Mapping[str, Interru
         value = item.get("value")
         if is_approval(value):
             for index, call in enumerate(approval_calls(value)):
-                check_decider(access, interrupt_id, call, None)
+                check_decider(access, interrupt_id, call, None, _PAYLOAD_SAYS)
                 rows.append(_record(access, thread_id, interrupt_id, index, call, "discard", None))
     return rows
 
@@ -100,9 +106,9 @@ async def record(
     await audit.record_decisions(conn, rows, supersede=at_head)
 
 
-def check_decider(access: Access, interrupt_id: str, value: Mapping[str, Any], answer: Any) -> None:
+def check_decider(access: Access, interrupt_id: str, value: Mapping[str, Any], answer: Any, limits: Limits) -> None:
     """`Forbidden` unless the user may decide this call (`value`: an element of `approval_calls`) with `answer`
-    (keel's vocabulary; None for a discard)."""
+    (keel's vocabulary; None for a discard) under the deployment's `limits` (for an edit's arguments)."""
     user = access.user
     tool = value["tool"]
     permission = needed_permission(dict(value))
@@ -111,7 +117,7 @@ def check_decider(access: Access, interrupt_id: str, value: Mapping[str, Any], a
             f"deciding on approval {interrupt_id} ({tool}) needs the permission {permission!r}, which "
             f"{user.identity or 'this caller'} does not have; the approval is still pending"
         )
-    if not needs_two_people(dict(value), answer):
+    if not needs_two_people(dict(value), answer, limits):
         return
     if not access.enforced or not user.is_authenticated or not user.identity:
         raise Forbidden(
@@ -192,7 +198,7 @@ def pending_json(row: audit.PendingRow) -> dict[str, Any]:
         "description": first.get("description"),
         "tool_call_id": first.get("tool_call_id"),
         "permission": needed_permission(first),
-        "two_person": any(needs_two_people(call, None) for call in calls),
+        "two_person": any(needs_two_people(call, None, _PAYLOAD_SAYS) for call in calls),
         "requested_by": value.get("requested_by") or "",
         "waiting_since": row["waiting_since"],
         "calls": [
@@ -202,7 +208,7 @@ def pending_json(row: audit.PendingRow) -> dict[str, Any]:
                 "description": call.get("description"),
                 "tool_call_id": call.get("tool_call_id"),
                 "permission": needed_permission(call),
-                "two_person": needs_two_people(call, None),
+                "two_person": needs_two_people(call, None, _PAYLOAD_SAYS),
             }
             for call in calls
         ],

@@ -206,7 +206,7 @@ class RunService:
                 graph = self.graphs[assistant.graph_id]
                 answer = commands.resolve_answers if resolving else commands.resume_answers
                 answers, answered = await answer(conn, graph, thread_id, kwargs)
-                decided = approvals.decisions(self.access, thread_id, answers, answered)
+                decided = approvals.decisions(self.access, thread_id, answers, answered, self.settings.tool_limits)
                 kwargs["command"] = {**kwargs["command"], "resume": answers}
                 if resolving:
                     del kwargs["command"]["goto"]  # the calls end here: the approval node tells the agent

@@ -14,6 +14,7 @@ from graphs.support import WORKERS, build
 from nodes.approval import needs_two_people
 from tests.graphs.harness import Desk, answer, open_desk, result, tool_calls
 from tests.scripted_model import ScriptedModels, Turn, call
+from tools.limits import Limits
 
 
 def thread() -> str:
@@ -102,15 +103,22 @@ async def test_a_large_refund_asks_for_a_second_person_and_names_who_asked(suppo
     # An edit below the threshold would not need two people; one above it does, whatever was proposed.
     assert (
         needs_two_people(
-            {**pending.value, "two_person": False}, {"type": "edit", "args": {**pending.value["args"], "amount": 999.0}}
+            {**pending.value, "two_person": False},
+            {"type": "edit", "args": {**pending.value["args"], "amount": 999.0}},
+            Limits(),
         )
         is False
     )
     assert (
-        needs_two_people({**pending.value, "two_person": False}, {"type": "edit", "args": pending.value["args"]})
+        needs_two_people(
+            {**pending.value, "two_person": False}, {"type": "edit", "args": pending.value["args"]}, Limits()
+        )
         is True
     )
-    assert needs_two_people(pending.value, {"type": "reject", "reason": "no"}) is True
+    assert needs_two_people(pending.value, {"type": "reject", "reason": "no"}, Limits()) is True
+    # The deployment's threshold (KEEL_TWO_PERSON_REFUND_USD) decides for edits: $999 is two-person from $100 on.
+    edit_999 = {"type": "edit", "args": {**pending.value["args"], "amount": 999.0}}
+    assert needs_two_people({**pending.value, "two_person": False}, edit_999, Limits(two_person_refund_usd=100)) is True
 
 
 async def test_two_approvals_in_parallel_branches_resume_with_an_id_map(support: Desk) -> None:
