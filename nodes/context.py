@@ -4,9 +4,12 @@ and the chat models, built by the server. Nodes never read the environment or op
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from langchain_core.language_models import BaseChatModel
+
+if TYPE_CHECKING:
+    from nodes.budget import BudgetMeter
 
 # router: cheap classification/delegation; worker: tool-using agents; synthesis: final answers.
 Role = Literal["router", "worker", "synthesis"]
@@ -21,3 +24,4 @@ class Context:
     db: Any  # psycopg AsyncConnectionPool over the database holding the `desk` schema
     models: ModelProvider
     max_steps: int = 12  # supervisor/agent loop limit; the run ends with an explanation past it
+    budget: BudgetMeter | None = None  # the run's spend limits (nodes/budget.py); None: no budget

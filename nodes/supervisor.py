@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
+from nodes.budget import gate, stop_answer
 from nodes.context import Context
 from nodes.spec import NodeSpec
 from nodes.state import SupportState
@@ -63,10 +65,12 @@ def make_supervisor(workers: Sequence[NodeSpec]) -> Any:
     tools = [*tool_schemas(TOOLS), *(handoff_schema(w) for w in workers)]
     prompt = prompt_for(workers)
 
-    async def supervisor(state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
+    async def supervisor(state: SupportState, runtime: Runtime[Context], config: RunnableConfig) -> dict[str, Any]:
         turns = state.get("turns", 0)
         if turns >= runtime.context.max_steps:
             return {"messages": [step_limit_answer(state, turns)]}
+        if await gate(runtime.context.budget, config, "supervisor"):
+            return {"messages": [stop_answer(state["messages"], runtime.context.budget)]}
         model = runtime.context.models.chat("router").bind_tools(tools)
         reply = await model.ainvoke([SystemMessage(prompt), *state["messages"]])
         return {"messages": [reply], "turns": turns + 1}

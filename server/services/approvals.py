@@ -35,6 +35,7 @@ from nodes.approval import (
     needs_two_people,
     parse_answer,
 )
+from nodes.budget import is_budget
 from server.auth.access import Access
 from server.auth.filters import metadata_clause
 from server.db.pool import Connection, Pool
@@ -44,6 +45,7 @@ from server.runs.store import approvals as audit
 from server.runs.store.approvals import DecisionRecord
 from server.serialize import to_json_compatible
 from server.services.access import thread_filters, visible_thread
+from server.services.budget_decisions import budget_decision
 from tools import TOOLS
 from tools.spec import Risk
 
@@ -65,6 +67,9 @@ def decisions(
     rows: list[DecisionRecord] = []
     for interrupt_id, answer in answers.items():
         value = (pending.get(interrupt_id) or {}).get("value")
+        if is_budget(value):
+            rows.append(budget_decision(access, thread_id, interrupt_id, value, answer))
+            continue
         if not is_approval(value):
             continue
         calls = approval_calls(value)
@@ -84,6 +89,8 @@ def discards(access: Access, thread_id: uuid.UUID, pending: Mapping[str, Interru
     rows: list[DecisionRecord] = []
     for interrupt_id, item in pending.items():
         value = item.get("value")
+        if is_budget(value):
+            rows.append(budget_decision(access, thread_id, interrupt_id, value, None))
         if is_approval(value):
             for index, call in enumerate(approval_calls(value)):
                 check_decider(access, interrupt_id, call, None)

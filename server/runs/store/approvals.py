@@ -18,7 +18,8 @@ from typing_extensions import TypedDict
 from server.db.pool import Connection
 from server.errors import Conflict
 
-DecisionKind = Literal["accept", "edit", "reject", "respond", "discard", "resolved"]
+# extend and stop answer a budget interrupt (tool `budget`; final_args: an extend's amounts).
+DecisionKind = Literal["accept", "edit", "reject", "respond", "discard", "resolved", "extend", "stop"]
 
 
 class DecisionRecord(TypedDict):
