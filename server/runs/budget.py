@@ -11,7 +11,7 @@ Spend, per scope:
 This run's own spend is live: model calls, tokens and cost (UsageCollector), tool calls, wall time since it first
 started (`elapsed_s` across hand-backs).
 
-Extensions are read from keel.approvals (a budget decision is audited as tool `budget`, decision `extend` with
+Extensions are read from the approvals audit (a budget decision is audited as tool `budget`, decision `extend` with
 `final_args` = the amounts): a run-scope extension holds for its chain (`budget.extended` in `usage`, plus the
 decisions this run carries), a thread-scope one for the thread's later runs too. An extension raises the limit of
 every scope that has one for that quantity, so "5 more model calls" are 5 more, whichever scope stopped the run.
@@ -33,6 +33,7 @@ from server.db.pool import Connection
 from server.errors import InvalidInput
 from server.observability.usage import UsageCollector
 from server.records import StartedRun
+from server.runs.store import approvals as audit
 from server.runs.store import budget as store
 from server.settings import BudgetLimits, RunSettings
 
@@ -188,7 +189,7 @@ async def load(
     conn: Connection, run: StartedRun, limits: Limits, usage: UsageCollector, resumed: uuid.UUID | None
 ) -> RunBudget:
     """The meter of `run` (`resumed`: the run it answers, when it resumes one)."""
-    decided = await store.budget_decisions(conn, run["thread_id"])
+    decided = await audit.budget_decisions(conn, run["thread_id"])
     mine = [row for row in decided if row["run_id"] == run["run_id"]]
     carried, run_extended = _zero(), _zero()
     if resumed is not None:

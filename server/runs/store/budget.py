@@ -1,4 +1,4 @@
-"""What budgets read (server/runs/budget.py): runs' usage, and the budget decisions on a thread."""
+"""What budgets read from keel.runs (server/runs/budget.py): runs' usage. (Their decisions: store/approvals.py.)"""
 
 from __future__ import annotations
 
@@ -28,13 +28,3 @@ async def thread_spend(conn: Connection, thread_id: uuid.UUID, run_id: uuid.UUID
     ).fetchone()
     assert row is not None
     return {key: float(value) for key, value in row.items()}
-
-
-async def budget_decisions(conn: Connection, thread_id: uuid.UUID) -> list[dict[str, Any]]:
-    """The thread's budget decisions in effect (keel.approvals rows of tool `budget`, not superseded), oldest first."""
-    cur = await conn.execute(
-        """SELECT interrupt_id, run_id, decision, final_args, reason, decider FROM keel.approvals
-           WHERE thread_id = %s AND tool = 'budget' AND superseded_at IS NULL ORDER BY decided_at, approval_id""",
-        (thread_id,),
-    )
-    return [dict(row) for row in await cur.fetchall()]
