@@ -35,6 +35,7 @@ from nodes.approval import (
     needs_two_people,
     parse_answer,
 )
+from nodes.budget import PERMISSION as BUDGET_PERMISSION
 from nodes.budget import is_budget
 from server.auth.access import Access
 from server.auth.filters import metadata_clause
@@ -45,7 +46,7 @@ from server.runs.store import approvals as audit
 from server.runs.store.approvals import DecisionRecord
 from server.serialize import to_json_compatible
 from server.services.access import thread_filters, visible_thread
-from server.services.budget_decisions import budget_decision
+from server.services.budget_decisions import budget_decision, budget_pending_json
 from tools import TOOLS
 from tools.spec import Risk
 
@@ -187,6 +188,8 @@ def pending_json(row: audit.PendingRow) -> dict[str, Any]:
     `description`, `tool_call_id` and `permission` are its first call's, `two_person` holds if it holds for any, and
     `calls` lists them all (answered by one decisions list, in order)."""
     value = row["value"]
+    if is_budget(value):
+        return budget_pending_json(row)
     calls = approval_calls(value)
     first = calls[0]
     shown = {
@@ -257,7 +260,7 @@ async def list_approvals(
             clause,
             keys=PAYLOAD_KEYS,
             batch_keys=BATCH_KEYS,
-            permissions=_tool_permissions(),
+            permissions=_tool_permissions() | {"budget": BUDGET_PERMISSION},
             allowed=user.permissions if access.enforced else None,
             decider=user.identity if access.enforced and user.is_authenticated and user.identity else None,
             limit=limit,

@@ -14,7 +14,7 @@ from typing import Any
 from nodes.budget import PERMISSION
 from server.auth.access import Access
 from server.errors import Forbidden
-from server.runs.store.approvals import DecisionKind, DecisionRecord
+from server.runs.store.approvals import DecisionKind, DecisionRecord, PendingRow
 from server.serialize import to_json_compatible
 
 
@@ -51,3 +51,29 @@ def budget_decision(
         decider_name=user.display_name or user.identity,
         requested_by=requested_by if isinstance(requested_by, str) else "",
     )
+
+
+def budget_pending_json(row: PendingRow) -> dict[str, Any]:
+    """An inbox entry for a budget interrupt: tool `budget`, no call, and `budget` saying what was reached."""
+    value = row["value"]
+    shown: dict[str, Any] = {
+        "interrupt_id": row["interrupt_id"],
+        "thread_id": row["thread_id"],
+        "tool": "budget",
+        "args": {},
+        "agent": value.get("agent"),
+        "reason": None,
+        "description": value.get("description"),
+        "tool_call_id": None,
+        "permission": value.get("permission") or PERMISSION,
+        "two_person": False,
+        "requested_by": value.get("requested_by") or "",
+        "waiting_since": row["waiting_since"],
+        "calls": [],
+        "action_requests": None,
+        "review_configs": None,
+        "budget": {key: value.get(key) for key in ("exceeded", "spent", "left", "limits", "error")},
+    }
+    result = to_json_compatible(shown)
+    assert isinstance(result, dict)
+    return result

@@ -100,6 +100,13 @@ async def test_a_budget_pauses_at_the_limit_extend_continues_and_stop_ends_with_
         assert [item["id"] for item in await pending(alice, thread_id)] == [paused["id"]]
         assert len(await alice.runs.list(thread_id)) == 1
         assert audit_rows(keel.env["DATABASE_URL"], thread_id) == []
+        # The inbox lists it for who may answer it, not for who may not.
+        inbox = await bob.http.get("/approvals", params={"status": "pending", "limit": 100})
+        [listed] = [item for item in inbox if item["interrupt_id"] == paused["id"]]
+        assert (listed["tool"], listed["budget"]["exceeded"]) == ("budget", value["exceeded"])
+        assert [
+            item for item in await alice.http.get("/approvals", params={"limit": 100}) if item["tool"] == "budget"
+        ] == []
 
         # Extend by one model call: exactly one more is made, then the extended limit pauses it again.
         extend = {"type": "extend", "by": {"model_calls": 1}}
