@@ -8,14 +8,22 @@ from typing import Any
 
 import pytest
 from langchain_core.callbacks import AsyncCallbackHandler
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, StateGraph
+from langgraph.runtime import Runtime
 from langgraph.types import Command
 from typing_extensions import TypedDict
 
 from nodes.budget import answer_problem, gate, is_budget
+from nodes.classifier import classifier
+from nodes.context import Context
 from nodes.guardrails import EVENT
+from nodes.planner import planner
+from nodes.report import report
+from nodes.supervisor import make_supervisor
+from nodes.tool_agent import tool_agent
 
 REACHED = {"exceeded": [{"scope": "run", "limit": "model_calls", "max": 2, "spent": 2}]}
 
@@ -126,3 +134,35 @@ async def test_without_a_meter_or_under_the_limit_the_gate_lets_the_call_through
     config: RunnableConfig = {"configurable": {"thread_id": str(uuid.uuid4())}}
     assert await graph(meter).ainvoke({}, config) == {"calls": 1}
     assert await gate(None, config, "node") is False
+
+
+class Stopped(FakeMeter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stopped = True
+
+
+class NoModels:
+    def chat(self, role: Any) -> Any:
+        raise AssertionError(f"a stopped run calls no model ({role})")
+
+
+async def test_a_stopped_run_calls_no_model_in_the_onboarding_nodes_and_still_answers():
+    runtime = Runtime(context=Context(db=None, models=NoModels(), budget=Stopped()))
+    state: Any = {"messages": [HumanMessage("Onboard cus_globex"), ToolMessage("found cus_globex", tool_call_id="t")]}
+    config: RunnableConfig = {}
+
+    routed = await classifier(state, runtime, config)
+    assert routed.goto == "__end__"
+    [stopped] = routed.update["messages"]  # type: ignore[index]
+    assert isinstance(stopped, AIMessage) and "found cus_globex" in str(stopped.content)
+
+    planned = await planner(state, runtime, config)
+    assert planned.goto == "executor" and planned.update["plan"] == []  # type: ignore[index]
+
+    [answer] = (await report(state, runtime, config))["messages"]
+    assert isinstance(answer, AIMessage) and not answer.tool_calls
+
+    for agent in (make_supervisor([]), tool_agent(prompt="p", tools=[])):
+        [reply] = (await agent(state, runtime, config))["messages"]
+        assert isinstance(reply, AIMessage) and not reply.tool_calls
