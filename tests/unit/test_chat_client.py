@@ -150,3 +150,22 @@ def test_a_turn_with_several_calls_is_answered_as_one_list_even_beside_keels_fie
     single, shown = answered({**value, "action_requests": value["action_requests"][:1]}, "a")
     assert single == {"type": "accept"}  # one call: keel's own vocabulary
     assert "needs a second person: not alice" in shown
+
+
+BUDGET: dict[str, Any] = {
+    "type": "budget",
+    "exceeded": [{"scope": "run", "limit": "model_calls", "max": 2, "spent": 2}],
+    "spent": {"run": {"model_calls": 2, "dollars": 0.01}, "thread": {"model_calls": 2}},
+    "left": {"run": {"model_calls": 0}, "thread": {}},
+    "agent": "billing",
+    "error": None,
+}
+
+
+def test_a_budget_pause_is_shown_with_its_spend_and_answered_extend_or_stop():
+    extend, shown = answered(BUDGET, "?", "x", "tokens=5", "x", "model_calls=3 dollars=0.5")
+    assert extend == {"type": "extend", "by": {"model_calls": 3, "dollars": 0.5}}
+    assert "budget reached (agent: billing)" in shown and "run model_calls: 2 of 2" in shown
+    assert "must raise model_calls" in shown  # what keel would refuse is refused here first
+    assert answered(BUDGET, "s", "too costly")[0] == {"type": "stop", "reason": "too costly"}
+    assert answered(BUDGET, "s", "")[0] == {"type": "stop"}
