@@ -164,6 +164,14 @@ async def gate(meter: BudgetMeter | None, config: RunnableConfig, agent: str) ->
     return False
 
 
+def agent_of(config: RunnableConfig) -> str:
+    """Which agent a node runs for: the parent node of an agent loop's sub-graph (a worker, e.g. `billing`), else
+    the node itself."""
+    metadata = config.get("metadata") or {}
+    names = [part.split(":")[0] for part in str(metadata.get("langgraph_checkpoint_ns") or "").split("|") if part]
+    return names[-2] if len(names) > 1 else str(metadata.get("langgraph_node") or "")
+
+
 def stop_answer(messages: Sequence[Any], meter: BudgetMeter | None) -> AIMessage:
     """The honest last answer of a run a person stopped at its budget: what was spent, and what was found."""
     found = [m.content for m in messages if isinstance(m, ToolMessage)]

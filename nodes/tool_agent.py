@@ -10,7 +10,7 @@ from langchain_core.messages import AIMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
-from nodes.budget import gate, stop_answer
+from nodes.budget import agent_of, gate, stop_answer
 from nodes.context import Context, Role
 from nodes.state import AgentState
 from tools import TOOLS
@@ -37,7 +37,7 @@ def tool_agent(*, prompt: str, tools: Sequence[str], role: Role = "worker") -> A
         turns = state.get("turns", 0)
         if turns >= runtime.context.max_steps:
             return {"messages": [step_limit_reply(turns)], "turns": turns}
-        if await gate(runtime.context.budget, config, str((config.get("metadata") or {}).get("langgraph_node", ""))):
+        if await gate(runtime.context.budget, config, agent_of(config)):
             return {"messages": [stop_answer(state["messages"], runtime.context.budget)], "turns": turns}
         model = runtime.context.models.chat(role)
         bound = model.bind_tools(tool_schemas(tools)) if tools else model

@@ -81,6 +81,7 @@ async def test_a_budget_pauses_at_the_limit_extend_continues_and_stop_ends_with_
         assert value["spent"]["run"]["model_calls"] == 2
         assert value["left"]["run"] == {"model_calls": 0}
         assert (value["permission"], value["requested_by"]) == ("approvals:decide", "alice")
+        assert value["agent"] == "billing"  # paused before the billing worker's first model call
         first = await last_run(alice, thread_id)
         assert (first["status"], first["usage"]["model_calls"]) == ("interrupted", 2)
 
