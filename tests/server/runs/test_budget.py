@@ -138,6 +138,8 @@ async def test_a_budget_pauses_at_the_limit_extend_continues_and_stop_ends_with_
         assert sorted(item["decision"] for item in listed) == ["extend", "stop"]
 
     after = budget_events(keel)
+    # The spend in Prometheus: the model calls of the three runs, 2 + 1 + 0.
+    assert delta(before, after, "keel_llm_calls_total", model="offline") == 3
     assert (moved(before, after, "paused"), moved(before, after, "extended"), moved(before, after, "stopped")) == (
         2,
         1,
