@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Literal, cast, get_args
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+from nodes.budget import gate, stop_answer
 from nodes.context import Context
 from nodes.intake import request_of
 from nodes.spec import NodeSpec
@@ -45,7 +47,11 @@ def chosen(reply: AIMessage) -> Route:
     return "standard_setup"
 
 
-async def classifier(state: OnboardingState, runtime: Runtime[Context]) -> Command[Route]:
+async def classifier(
+    state: OnboardingState, runtime: Runtime[Context], config: RunnableConfig
+) -> Command[Route | Literal["__end__"]]:
+    if await gate(runtime.context.budget, config, "classifier"):  # stopped: no route runs; answer and end
+        return Command(update={"messages": [stop_answer(state["messages"], runtime.context.budget)]}, goto="__end__")
     report = next((str(m.content) for m in reversed(state["messages"]) if getattr(m, "name", None) == "intake"), "")
     question = HumanMessage(f"{request_of(state)}\n\nWhat intake found:\n{report}")
     model = runtime.context.models.chat("router").bind_tools([CHOOSE_ROUTE], tool_choice="choose_route")

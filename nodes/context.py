@@ -4,11 +4,14 @@ and the chat models, built by the server. Nodes never read the environment or op
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from langchain_core.language_models import BaseChatModel
 
 from tools.limits import Limits
+
+if TYPE_CHECKING:
+    from nodes.budget import BudgetMeter
 
 # router: cheap classification/delegation; worker: tool-using agents; synthesis: final answers.
 Role = Literal["router", "worker", "synthesis"]
@@ -29,3 +32,4 @@ class Context:
     max_idle_turns: int = 3
     # The deployment's amounts for tools (KEEL_TWO_PERSON_REFUND_USD), from the server's settings; never a run's.
     limits: Limits = field(default_factory=Limits)
+    budget: BudgetMeter | None = None  # the run's spend limits (nodes/budget.py); None: no budget

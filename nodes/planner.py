@@ -9,9 +9,11 @@ import json
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+from nodes.budget import gate
 from nodes.context import Context
 from nodes.intake import request_of
 from nodes.plan_rules import PLANNABLE, step_problem
@@ -43,7 +45,11 @@ def step_key(step: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(step, sort_keys=True, default=str).encode()).hexdigest()
 
 
-async def planner(state: OnboardingState, runtime: Runtime[Context]) -> Command[Literal["planner", "executor"]]:
+async def planner(
+    state: OnboardingState, runtime: Runtime[Context], config: RunnableConfig
+) -> Command[Literal["planner", "executor"]]:
+    if await gate(runtime.context.budget, config, "planner"):  # stopped: nothing runs; the report says why
+        return Command(update={"plan": [], "plan_errors": ["a person stopped the run at its budget"]}, goto="executor")
     revisions = state.get("revisions", 0)
     customer, checks = state.get("customer", {}), state.get("checks", {})
     exchange = list(state.get("planner", []))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from langchain_core.messages import AIMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
+from nodes.budget import gate, stop_answer
 from nodes.context import Context
 from nodes.output_guard import guard_answer
 from nodes.spec import NodeSpec
@@ -14,7 +16,11 @@ PROMPT = """Reply to the customer-desk request in a few sentences: what was set 
 a person declined, and what is still open."""
 
 
-async def report(state: OnboardingState, runtime: Runtime[Context]) -> dict[str, list[AIMessage]]:
+async def report(
+    state: OnboardingState, runtime: Runtime[Context], config: RunnableConfig
+) -> dict[str, list[AIMessage]]:
+    if await gate(runtime.context.budget, config, "report"):
+        return {"messages": [stop_answer(state["messages"], runtime.context.budget)]}
     reply = await runtime.context.models.chat("synthesis").ainvoke([SystemMessage(PROMPT), *state["messages"]])
     errors = state.get("plan_errors", [])
     if errors:

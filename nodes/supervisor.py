@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
+from nodes.budget import gate, stop_answer
 from nodes.context import Context
 from nodes.output_guard import guard_answer
 from nodes.progress import stop_if_stalled
@@ -65,12 +67,15 @@ def make_supervisor(workers: Sequence[NodeSpec]) -> Any:
     tools = [*tool_schemas(TOOLS), *(handoff_schema(w) for w in workers)]
     prompt = prompt_for(workers)
 
-    async def supervisor(state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
+    async def supervisor(state: SupportState, runtime: Runtime[Context], config: RunnableConfig) -> dict[str, Any]:
         turns = state.get("turns", 0)
         if turns >= runtime.context.max_steps:
             answer = await guard_answer(step_limit_answer(state, turns), state["messages"], runtime.context.db)
             return {"messages": [answer]}
         if stop := await stop_if_stalled(state["messages"], runtime.context, "supervisor"):
+            return {"messages": [await guard_answer(stop, state["messages"], runtime.context.db)]}
+        if await gate(runtime.context.budget, config, "supervisor"):
+            stop = stop_answer(state["messages"], runtime.context.budget)
             return {"messages": [await guard_answer(stop, state["messages"], runtime.context.db)]}
         model = runtime.context.models.chat("router").bind_tools(tools)
         reply = await model.ainvoke([SystemMessage(prompt), *state["messages"]])

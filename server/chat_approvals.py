@@ -13,6 +13,8 @@ import json
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from nodes.budget import is_budget
+from server import chat_budget
 from server.chat_render import compact
 
 Ask = Callable[[str], str]  # input(): raises EOFError / KeyboardInterrupt when the person leaves
@@ -27,6 +29,8 @@ def resume_map(interrupts: list[dict[str, Any]], ask: Ask, out: TextIO) -> dict[
 
 
 def answer(value: Any, ask: Ask, out: TextIO) -> Any:
+    if is_budget(value):
+        return chat_budget.decision(value, ask, out)
     requests = value.get("action_requests") if isinstance(value, dict) else None
     several = isinstance(requests, list) and len(requests) > 1
     if isinstance(value, dict) and "tool" in value and isinstance(value.get("args"), dict) and not several:

@@ -35,6 +35,7 @@ class RunKwargs(TypedDict, total=False):
     on_disconnect: Literal["cancel", "continue"]
     on_completion: Literal["delete", "keep"]
     timeout_s: float  # a named assistant's `run_timeout_s`
+    budget: dict[str, Any]  # a named assistant's `budget` (server/runs/budget.py)
     after_seconds: float  # a delayed run: due this long after its creation
     webhook: str  # POSTed the run when it ends
 

@@ -166,6 +166,21 @@ class RunLimitOverride(BaseModel):
     active: int | None = Field(default=None, ge=0)
 
 
+class BudgetLimits(BaseModel):
+    """Spend limits of one scope (a run, or a thread); a limit left out or null is no limit (nodes/budget.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model_calls: int | None = Field(default=None, ge=0)
+    tokens: int | None = Field(default=None, ge=0)
+    dollars: float | None = Field(default=None, ge=0)
+    tool_calls: int | None = Field(default=None, ge=0)
+    wall_s: float | None = Field(default=None, ge=0)
+
+    def set(self) -> dict[str, float]:
+        return {name: float(value) for name, value in self.model_dump().items() if value is not None}
+
+
 class RunSettings(BaseSettings):
     model_config = _ENV
 
@@ -194,6 +209,16 @@ class RunSettings(BaseSettings):
     def tool_limits(self) -> Limits:
         """The amounts the tools are handed (tools never read the environment)."""
         return Limits(two_person_refund_usd=self.two_person_refund_usd)
+
+    # Budgets (nodes/budget.py): a run (with the runs that resume it) and a thread pause for a person at these.
+    # Generous: far above what keel's graphs need (a supervisor turn is one model call, max_steps 12 per agent).
+    budget_run: BudgetLimits = Field(
+        default_factory=lambda: BudgetLimits(model_calls=200, tool_calls=400, dollars=5.0),
+        validation_alias="KEEL_BUDGET_RUN",
+    )
+    budget_thread: BudgetLimits = Field(
+        default_factory=lambda: BudgetLimits(dollars=50.0), validation_alias="KEEL_BUDGET_THREAD"
+    )
 
     @property
     def heartbeat_s(self) -> float:

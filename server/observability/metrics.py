@@ -47,6 +47,9 @@ GUARDRAIL_EVENTS = Counter(
 LLM_TOKENS = Counter(
     "keel_llm_tokens", "LLM tokens by model and kind (input or output).", ["model", "kind"], registry=REGISTRY
 )
+LLM_CALLS = Counter(
+    "keel_llm_calls", "LLM calls by model (what budgets count as model_calls).", ["model"], registry=REGISTRY
+)
 LLM_COST = Counter("keel_llm_cost_dollars", "LLM cost in US dollars by model.", ["model"], registry=REGISTRY)
 SSE_CLIENTS = Gauge("keel_sse_clients", "SSE clients connected to this process.", registry=REGISTRY)
 QUEUE_DEPTH = Gauge("keel_queue_depth", "Runs waiting in the queue (pending), database-wide.", registry=REGISTRY)

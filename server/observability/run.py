@@ -10,7 +10,7 @@ import datetime as dt
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from server.observability import metrics, tracing
 from server.observability.callbacks import StepMetrics
@@ -55,7 +55,9 @@ class RunObservation:
         self.usage = UsageCollector(_prices)
         self.steps = StepMetrics(self.graph)
         self._started = time.monotonic()
+        self._elapsed_before = float(cast(Mapping[str, Any], run).get("elapsed_s") or 0.0)
         self._first_event_seen = False
+        self.budget_carry: dict[str, Any] | None = None  # what the run resuming this one carries (runs/budget.py)
 
     def run_metadata(self) -> dict[str, str]:
         """Kept on the run (and sent in the SSE `metadata` event): how to find its trace and its origin."""
@@ -94,7 +96,10 @@ class RunObservation:
             metrics.TIME_TO_FIRST_EVENT.labels(graph=self.graph).observe(max(waited, 0.0))
 
     def usage_summary(self) -> dict[str, Any]:
-        return self.usage.summary()
+        """The run's tokens, cost, model and tool calls and wall time (since it first started), and its budget carry."""
+        wall_s = round(self._elapsed_before + time.monotonic() - self._started, 3)
+        carry = {"budget": self.budget_carry} if self.budget_carry else {}
+        return self.usage.summary() | {"wall_s": wall_s} | carry
 
     def finished(self, status: EndStatus) -> None:
         metrics.RUNS.labels(graph=self.graph, status=status).inc()

@@ -41,9 +41,12 @@ class UsageCollector(BaseCallbackHandler):
     def __init__(self, prices: Mapping[str, ModelPrice]) -> None:
         self.prices = prices
         self.by_model: dict[str, ModelUsage] = {}
+        self.model_calls = 0  # what budgets count (server/runs/budget.py), with tool_calls
+        self.tool_calls = 0
         self._lock = threading.Lock()  # sync callbacks of parallel branches may run on executor threads
 
     def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:  # noqa: ARG002 -- LangChain's signature
+        self._count_call(response)
         for generations in response.generations:
             for generation in generations:
                 if not isinstance(generation, ChatGeneration):
@@ -52,6 +55,17 @@ class UsageCollector(BaseCallbackHandler):
                 if not usage:
                     continue
                 self.add(_model_name(generation.message, response), usage["input_tokens"], usage["output_tokens"])
+
+    def _count_call(self, response: LLMResult) -> None:
+        message = next((g.message for gs in response.generations for g in gs if isinstance(g, ChatGeneration)), None)
+        model = _model_name(message, response) if message is not None else "unknown"
+        with self._lock:
+            self.model_calls += 1
+        metrics.LLM_CALLS.labels(model=model).inc()
+
+    def on_tool_start(self, serialized: dict[str, Any] | None, input_str: str, **kwargs: Any) -> None:  # noqa: ARG002
+        with self._lock:
+            self.tool_calls += 1
 
     def add(self, model: str, input_tokens: int, output_tokens: int) -> None:
         with self._lock:
@@ -81,5 +95,7 @@ class UsageCollector(BaseCallbackHandler):
             "output_tokens": sum(m["output_tokens"] for m in models.values()),
             "total_tokens": sum(m["total_tokens"] for m in models.values()),
             "cost": round(sum(m["cost"] for m in models.values()), 8),
+            "model_calls": self.model_calls,
+            "tool_calls": self.tool_calls,
             "models": models,
         }

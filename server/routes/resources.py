@@ -204,7 +204,9 @@ class ApprovalDecision(BaseModel):
     )
     tool: str
     proposed_args: Json
-    decision: Literal["accept", "edit", "reject", "respond", "discard", "resolved"]
+    decision: Literal["accept", "edit", "reject", "respond", "discard", "resolved", "extend", "stop"] = Field(
+        description="extend and stop answer a budget interrupt (tool `budget`; final_args: an extend's amounts)"
+    )
     final_args: Json | None = Field(description="what the tool runs with; null when it does not run")
     reason: str | None = Field(description="a reject's reason")
     message: str | None = Field(description="a respond's message")
@@ -239,6 +241,11 @@ class PendingApproval(BaseModel):
     untrusted: list[Json] = Field(
         description="outside text the agent had read before proposing: {tool, source, agent, injection} each "
         "(empty: none)"
+    )
+    budget: Json | None = Field(
+        default=None,
+        description="for a budget interrupt (tool `budget`): the limits reached (`exceeded`), `spent`, `left`, "
+        "`limits` per scope, answered with {'type': 'extend', 'by': {...}} or {'type': 'stop'}",
     )
 
 

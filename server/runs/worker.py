@@ -27,7 +27,8 @@ from server.graph_loading import Graph, LoadedGraphs
 from server.observability.logging import log_context
 from server.observability.run import RunObservation
 from server.records import CancelAction, Run, StartedRun, ThreadStatus
-from server.runs import store
+from server.runs import budget, store
+from server.runs.budget import RunBudget
 from server.runs.events import EventLog
 from server.runs.execute import Outcome, execute, run_config
 from server.runs.notify import RUNS_CHANNEL, Notifier, wait
@@ -176,10 +177,10 @@ class Worker:
 
     async def _run_one(self, run: StartedRun) -> None:
         run_id: uuid.UUID = run["run_id"]
-        observed = await self._observe(run)
+        observed, meter = await self._observe(run)
         with log_context(**observed.log_fields()):
             events = EventLog(self.pool, run_id, next_seq=run["next_seq"], recent=self.notifier.recent)
-            task = asyncio.create_task(self._execute(run, events, observed), name=f"keel-run-{run_id}")
+            task = asyncio.create_task(self._execute(run, events, observed, meter), name=f"keel-run-{run_id}")
             self._running[run_id] = task
             try:
                 cancel, lost = await self._beat_until_done(run_id, task)
@@ -193,14 +194,16 @@ class Worker:
                 self._running.pop(run_id, None)
                 events.release()
 
-    async def _observe(self, run: StartedRun) -> RunObservation:
+    async def _observe(self, run: StartedRun) -> tuple[RunObservation, RunBudget]:
         """The run's observation: the run it resumes and the approval decisions it carries, and its trace id/URL
-        and origin recorded on the run's metadata. A run that resumes nothing and is not traced needs neither, nor
-        a connection."""
+        and origin recorded on the run's metadata; and its budget meter. A run that resumes nothing, is not traced
+        and has no thread budget needs none of them, nor a connection."""
         resumes = (run["kwargs"].get("command") or {}).get("resume") is not None
         observed = RunObservation(run)
-        if not resumes and not observed.run_metadata():
-            return observed
+        limits = budget.limits_for(self.settings, run["kwargs"].get("budget"))
+        if not resumes and not observed.run_metadata() and not limits["thread"]:
+            return observed, budget.unloaded(run, limits, observed.usage)
+        resumed = None
         async with self.pool.connection() as conn:
             if resumes:
                 resumed = await store.interrupted_before(conn, run)
@@ -209,9 +212,11 @@ class Worker:
             extra = observed.run_metadata()
             if extra:
                 await store.add_run_metadata(conn, run["run_id"], extra)
-        return observed
+            meter = await budget.load(conn, run, limits, observed.usage, resumed)
+        observed.budget_carry = meter.carry()
+        return observed, meter
 
-    async def _execute(self, run: StartedRun, events: EventLog, observed: RunObservation) -> Outcome:
+    async def _execute(self, run: StartedRun, events: EventLog, observed: RunObservation, meter: RunBudget) -> Outcome:
         graph = self.graphs.get(run["graph_id"])
         if graph is None:
             return Outcome("error", f"graph {run['graph_id']!r} is not loaded by this worker")
@@ -224,11 +229,13 @@ class Worker:
         requested = run["kwargs"].get("context")
         async with asyncio.timeout(remaining):
             if not self.graphs.is_per_run(run["graph_id"]):
-                return await execute(graph, run, events, context=self.context_for(graph, requested), observed=observed)
+                context = budget.metered(self.context_for(graph, requested), meter)
+                return await execute(graph, run, events, context=context, observed=observed)
             # A factory taking the run's config or a ServerRuntime: called for this run, as LangGraph Server does.
             config = run_config(run, resume_latest=False)
             async with self.graphs.open_for_run(run["graph_id"], config, requested) as built:
-                return await execute(built, run, events, context=self.context_for(built, requested), observed=observed)
+                context = budget.metered(self.context_for(built, requested), meter)
+                return await execute(built, run, events, context=context, observed=observed)
 
     async def _beat_until_done(
         self, run_id: uuid.UUID, task: asyncio.Task[Outcome]

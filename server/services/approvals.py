@@ -36,6 +36,8 @@ from nodes.approval import (
     needs_two_people,
     parse_answer,
 )
+from nodes.budget import PERMISSION as BUDGET_PERMISSION
+from nodes.budget import is_budget
 from server.auth.access import Access
 from server.auth.filters import metadata_clause
 from server.db.pool import Connection, Pool
@@ -45,6 +47,7 @@ from server.runs.store import approvals as audit
 from server.runs.store.approvals import DecisionRecord
 from server.serialize import to_json_compatible
 from server.services.access import thread_filters, visible_thread
+from server.services.budget_decisions import budget_decision, budget_pending_json
 from tools import TOOLS
 from tools.limits import Limits
 from tools.spec import Risk
@@ -71,6 +74,9 @@ def decisions(
     rows: list[DecisionRecord] = []
     for interrupt_id, answer in answers.items():
         value = (pending.get(interrupt_id) or {}).get("value")
+        if is_budget(value):
+            rows.append(budget_decision(access, thread_id, interrupt_id, value, answer))
+            continue
         if not is_approval(value):
             continue
         calls = approval_calls(value)
@@ -90,6 +96,8 @@ def discards(access: Access, thread_id: uuid.UUID, pending: Mapping[str, Interru
     rows: list[DecisionRecord] = []
     for interrupt_id, item in pending.items():
         value = item.get("value")
+        if is_budget(value):
+            rows.append(budget_decision(access, thread_id, interrupt_id, value, None))
         if is_approval(value):
             for index, call in enumerate(approval_calls(value)):
                 check_decider(access, interrupt_id, call, None, _PAYLOAD_SAYS)
@@ -186,6 +194,8 @@ def pending_json(row: audit.PendingRow) -> dict[str, Any]:
     `description`, `tool_call_id` and `permission` are its first call's, `two_person` holds if it holds for any, and
     `calls` lists them all (answered by one decisions list, in order)."""
     value = row["value"]
+    if is_budget(value):
+        return budget_pending_json(row)
     calls = approval_calls(value)
     first = calls[0]
     shown = {
@@ -257,7 +267,7 @@ async def list_approvals(
             clause,
             keys=PAYLOAD_KEYS,
             batch_keys=BATCH_KEYS,
-            permissions=_tool_permissions(),
+            permissions=_tool_permissions() | {"budget": BUDGET_PERMISSION},
             allowed=user.permissions if access.enforced else None,
             decider=user.identity if access.enforced and user.is_authenticated and user.identity else None,
             limit=limit,

@@ -9,6 +9,7 @@ gives to those interrupts and no other (with strict resume on, see `server.runs.
 - nothing pending (the thread never ran, finished, or is busy): 409 naming the thread's state;
 - a map must name pending interrupts only (409 listing the pending ids); an un-keyed value is allowed only
   when exactly one is pending (409 listing them otherwise);
+- an answer to a budget interrupt (nodes/budget.py) must be an extend raising every limit reached, or a stop (422);
 - an answer to one of keel's own approvals must be a valid decision for that tool (422): an accept carries
   no arguments, an edit's arguments pass the tool's schema (as it coerces them: "49" is a number); an approval of
   several calls (one model turn's) takes LangChain's `{"decisions": [...]}`, one per call in order.
@@ -34,6 +35,8 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic.errors import PydanticSchemaGenerationError
 
 from nodes.approval import decision_problem, is_approval
+from nodes.budget import answer_problem as budget_answer_problem
+from nodes.budget import is_budget
 from server.db.pool import Connection
 from server.errors import Conflict, InvalidInput, NotFound
 from server.graph_loading import Graph
@@ -168,6 +171,8 @@ def resolve_resume(
         value = by_id[interrupt_id].get("value")
         if is_approval(value) and (problem := decision_problem(answer, value)):
             raise InvalidInput(f"command.resume for interrupt {interrupt_id}: {problem}")
+        if is_budget(value) and (problem := budget_answer_problem(answer, value)):
+            raise InvalidInput(f"command.resume for budget interrupt {interrupt_id}: {problem}")
     return answers
 
 

@@ -27,6 +27,7 @@ from server.errors import Conflict, InvalidInput, NotFound
 from server.graph_loading import LoadedGraphs
 from server.records import ActiveStatus, CancelAction, Run, RunKwargs, RunStatus
 from server.runs import limits, store
+from server.runs.budget import assistant_budget
 from server.runs.context import mirrored, requested_config_and_context
 from server.runs.events import follow_batches
 from server.runs.limits import UNLIMITED, Limit
@@ -166,6 +167,8 @@ class RunService:
             }
         if assistant.run_timeout_s is not None:
             kwargs["timeout_s"] = assistant.run_timeout_s
+        if (limits := assistant_budget(assistant.metadata, stored_context)) is not None:
+            kwargs["budget"] = limits  # the assistant's, never the caller's: a run cannot raise its own budget
         return kwargs
 
     async def _insert(

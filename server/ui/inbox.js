@@ -85,6 +85,7 @@ function loadDraft(interruptId) {
 }
 
 async function approvalCard(item, value, context) {
+  if (value.type === "budget") return budgetCard(item, value, context);
   const interruptId = item.interrupt_id;
   const { several, actions } = actionsOf(value);
   const draft = loadDraft(interruptId);
@@ -181,6 +182,53 @@ function untrustedView(read) {
         : null))));
 }
 
+// A run paused at its budget (nodes/budget.py): what was spent and what is left; extend the limits reached by
+// the amounts typed, or stop the run with what it found so far.
+function budgetCard(item, value, context) {
+  const interruptId = item.interrupt_id;
+  const problem = h("p", { class: "problem", role: "alert" });
+  const outcome = h("div", { class: "outcome" });
+  const spend = (scope, kind) => Object.entries((value[kind] || {})[scope] || {}).map(([name, amount]) => `${name} ${amount}`).join(", ") || "-";
+  const amounts = (value.exceeded || []).map((reached) => h("input", {
+    type: "number", min: "0", step: "any", name: reached.limit, value: String(reached.max || 1),
+    "aria-label": `Extend ${reached.limit} by`,
+  }));
+  const note = h("textarea", { name: "note", rows: 2, placeholder: "Your reason to stop (optional)" });
+  const resume = (kind) => {
+    if (kind === "stop") return note.value.trim() ? { type: "stop", reason: note.value.trim() } : { type: "stop" };
+    const by = {};
+    for (const input of amounts) by[input.name] = Number(input.value);
+    return { type: "extend", by };
+  };
+  const buttons = {};
+  const card = h("article", { class: "approval budget", "data-interrupt": interruptId, "data-thread": context.threadId });
+  const decide = (kind) => send(card, kind, { several: true, forms: [], problem, outcome, buttons, context, interruptId, resume });
+  buttons.extend = h("button", { type: "button", "data-decision": "extend", onclick: () => decide("extend") }, "Extend");
+  buttons.stop = h("button", { type: "button", "data-decision": "stop", onclick: () => decide("stop") }, "Stop the run");
+  add(
+    card,
+    h("header", {},
+      h("h3", {}, "Budget reached"),
+      h("p", { class: "meta" },
+        `agent ${value.agent || "?"} · thread ${context.threadId} · waiting since ${new Date(item.waiting_since).toLocaleString()}`,
+        item.requested_by ? ` · asked by ${item.requested_by}` : "")),
+    h("ul", {}, (value.exceeded || []).map((reached) => h("li", {}, `${reached.scope} ${reached.limit}: ${reached.spent} of ${reached.max}`))),
+    h("p", {}, `Spent in this run: ${spend("run", "spent")}; left: ${spend("run", "left")}`),
+    h("p", {}, `Spent in this thread: ${spend("thread", "spent")}; left: ${spend("thread", "left")}`),
+    value.error ? h("p", { class: "problem" }, `The last answer was refused: ${value.error}`) : null,
+    h("details", { class: "conversation" },
+      h("summary", {}, `Conversation so far (${context.messages.length} messages)`),
+      context.messages.map(messageView)),
+    h("fieldset", { class: "action" }, h("legend", {}, "Extend by"),
+      amounts.map((input) => h("label", {}, `${input.name} `, input))),
+    h("div", { class: "field" }, h("label", {}, "Reason"), note),
+    h("div", { class: "buttons" }, Object.values(buttons)),
+    problem,
+    outcome,
+  );
+  return card;
+}
+
 // Approve sends the call as proposed, so it is off once the form differs; "Approve with edits" only then.
 function enableButtons(buttons, forms, several) {
   for (const button of Object.values(buttons)) button.disabled = false;
@@ -212,7 +260,7 @@ async function send(card, kind, parts) {
   problem.textContent = "";
   let resume;
   try {
-    resume = resumeOf(kind, parts);
+    resume = parts.resume ? parts.resume(kind) : resumeOf(kind, parts);
   } catch (error) {
     problem.textContent = error.message;
     return;

@@ -171,3 +171,22 @@ def test_an_approval_proposed_after_untrusted_content_shows_the_sources_and_find
     _, shown = answered(several, "r", "no", "r", "no")
     assert shown.count("UNTRUSTED CONTENT") == 1  # once for the turn
     assert "UNTRUSTED" not in answered(REFUND, "a")[1]
+
+
+BUDGET: dict[str, Any] = {
+    "type": "budget",
+    "exceeded": [{"scope": "run", "limit": "model_calls", "max": 2, "spent": 2}],
+    "spent": {"run": {"model_calls": 2, "dollars": 0.01}, "thread": {"model_calls": 2}},
+    "left": {"run": {"model_calls": 0}, "thread": {}},
+    "agent": "billing",
+    "error": None,
+}
+
+
+def test_a_budget_pause_is_shown_with_its_spend_and_answered_extend_or_stop():
+    extend, shown = answered(BUDGET, "?", "x", "tokens=5", "x", "model_calls=3 dollars=0.5")
+    assert extend == {"type": "extend", "by": {"model_calls": 3, "dollars": 0.5}}
+    assert "budget reached (agent: billing)" in shown and "run model_calls: 2 of 2" in shown
+    assert "must raise model_calls" in shown  # what keel would refuse is refused here first
+    assert answered(BUDGET, "s", "too costly")[0] == {"type": "stop", "reason": "too costly"}
+    assert answered(BUDGET, "s", "")[0] == {"type": "stop"}

@@ -18,7 +18,8 @@ from typing_extensions import TypedDict
 from server.db.pool import Connection
 from server.errors import Conflict
 
-DecisionKind = Literal["accept", "edit", "reject", "respond", "discard", "resolved"]
+# extend and stop answer a budget interrupt (tool `budget`; final_args: an extend's amounts).
+DecisionKind = Literal["accept", "edit", "reject", "respond", "discard", "resolved", "extend", "stop"]
 
 
 class DecisionRecord(TypedDict):
@@ -133,7 +134,8 @@ async def pending_approvals(
 ) -> list[PendingRow]:
     """Approval interrupts waiting on the threads `thread_clause` admits, that a decider may decide, newest first.
 
-    `keys` are those every approval payload of one call has, `batch_keys` those of several calls (in `calls`);
+    `keys` are those every approval payload of one call has, `batch_keys` those of several calls (in `calls`); a
+    budget interrupt (nodes/budget.py) counts as one call to tool `budget` (give `permissions` its permission);
     `permissions` maps each approval tool to the permission its
     approvals need when the payload names none; `allowed` is the decider's permissions (None: not checked, auth is
     off); `decider` the decider's identity (None: no identity, so no two-person approval is decidable), left out
@@ -161,11 +163,15 @@ async def pending_approvals(
                 jsonb_array_elements(CASE jsonb_typeof(e.value) WHEN 'array' THEN e.value
                                      ELSE jsonb_build_array(e.value) END) i(item),
                 LATERAL (SELECT CASE WHEN jsonb_typeof(i.item->'value') <> 'object' THEN '[]'::jsonb
+                                     WHEN i.item->'value'->>'type' = 'budget' AND i.item->'value' ? 'exceeded'
+                                     THEN jsonb_build_array(jsonb_build_object(
+                                          'tool', 'budget', 'permission', i.item->'value'->'permission'))
                                      WHEN i.item->'value' ? 'tool' THEN jsonb_build_array(i.item->'value')
                                      WHEN jsonb_typeof(i.item->'value'->'calls') = 'array' THEN i.item->'value'->'calls'
                                      ELSE '[]'::jsonb END AS calls) v
            WHERE t.status = 'interrupted' AND {} AND jsonb_typeof(i.item->'value') = 'object'
-             AND (i.item->'value' ?& {} OR i.item->'value' ?& {}) AND jsonb_array_length(v.calls) > 0
+             AND (i.item->'value' ?& {} OR i.item->'value' ?& {} OR i.item->'value'->>'type' = 'budget')
+             AND jsonb_array_length(v.calls) > 0
              AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(v.calls) c(call)
                              WHERE jsonb_typeof(c.call) <> 'object' OR NOT coalesce(({}), false))
            ORDER BY t.updated_at DESC, t.thread_id, interrupt_id LIMIT {} OFFSET {}"""
@@ -178,3 +184,13 @@ async def pending_approvals(
         sql.Literal(offset),
     )
     return cast(list[PendingRow], await (await conn.execute(query)).fetchall())
+
+
+async def budget_decisions(conn: Connection, thread_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The thread's budget decisions in effect (keel.approvals rows of tool `budget`, not superseded), oldest first."""
+    cur = await conn.execute(
+        """SELECT interrupt_id, run_id, decision, final_args, reason, decider FROM keel.approvals
+           WHERE thread_id = %s AND tool = 'budget' AND superseded_at IS NULL ORDER BY decided_at, approval_id""",
+        (thread_id,),
+    )
+    return [dict(row) for row in await cur.fetchall()]
