@@ -21,9 +21,11 @@ It does not understand language. It follows these rules, and nothing else:
    evidence (else the one marked "(default)"); an optional one only its default. Then the schema's defaults.
    A required argument it cannot fill is left out, and the tool's validation says so. A request that names a
    customer by address or name but by no `cus_…` id gets the look-up tool alone first (when one is bound), so the
-   other calls can use the id it finds.
-5. With no call to make, it answers: a summary of this turn's tool results if there are any, otherwise a short
-   direct reply that says what it can do. Answers stream word by word; `usage_metadata` counts words.
+   other calls can use the id it finds. A call still missing a required id (`customer_id`, `invoice_id`…) is not
+   made: with nothing else to do, the reply asks which customer is meant and names what each such call needs.
+5. With no call to make, it answers: a summary of this turn's tool results if there are any, otherwise that
+   question for a missing id, or a short direct reply that says what it can do. Answers stream word by word;
+   `usage_metadata` counts words.
 """
 
 from __future__ import annotations

@@ -144,6 +144,7 @@ class Conversation:
         self.turn = list(messages[last_human + 1 :])
         self.evidence = "\n".join(text_of(m) for m in messages if isinstance(m, HumanMessage | ToolMessage))
         self._ids: dict[tuple[str, bool], list[str]] = {}
+        self.held: dict[str, list[str]] = {}  # calls not made for want of an id: tool -> its missing arguments
         self._numbers: dict[str, str | None] = {}
         self.assignments: dict[str, str] = {}
         for m in messages:
@@ -345,6 +346,8 @@ def decide_calls(tools: list[dict[str, Any]], tool_choice: Any, conv: Conversati
         elif any(c["id"] in failed for c in tried):  # rule 3: retry when the conversation now gives new arguments
             seen = {_canonical(c["args"]) for c in tried}
             wanted.extend((name, a) for a in arg_sets if _canonical(a) not in seen)
+    schemas = {t["function"]["name"]: t["function"].get("parameters", {}) for t in tools}
+    wanted = [(name, args) for name, args in wanted if not _held(name, args, schemas[name], conv)]
     lookup = _lookup_tool(tools)
     if lookup and not made and not conv.ids("cus") and (conv.request_emails or conv.names):
         # Rule 4b: a customer named without an id is looked up first; the other calls wait for the id it finds.
@@ -353,6 +356,16 @@ def decide_calls(tools: list[dict[str, Any]], tool_choice: Any, conv: Conversati
         ToolCall(name=name, args=args, id=_call_id(name, args, salt + i), type="tool_call")
         for i, (name, args) in enumerate(wanted)
     ]
+
+
+def _held(name: str, args: dict[str, Any], schema: dict[str, Any], conv: Conversation) -> bool:
+    """Rule 4c: a call without a required id (`customer_id`, `invoice_id`) is not made, since no id in the
+    conversation says which one is meant; the reply asks for what is missing instead."""
+    required = [p for p in schema.get("required", []) if p not in args]
+    if not any(p.endswith("_id") for p in required):
+        return False
+    conv.held[name] = required
+    return True
 
 
 def _schema(tools: list[dict[str, Any]], name: str) -> dict[str, Any]:
@@ -377,6 +390,9 @@ def answer(tools: list[dict[str, Any]], conv: Conversation) -> str:
     if results:
         lines = [f"{r.name or 'tool'}{' failed' if r.status == 'error' else ''}: {_summarise(r)}" for r in results]
         return lines[0] if len(lines) == 1 else "Here is what I found:\n" + "\n".join(f"- {line}" for line in lines)
+    if conv.held:
+        needs = "; ".join(f"{tool} needs {', '.join(missing)}" for tool, missing in conv.held.items())
+        return f"Which customer do you mean? I need more to go on: {needs}."
     can = "; ".join(f"{t['function']['name']} ({t['function'].get('description', '').split('.')[0]})" for t in tools)
     opening = "Hello! " if GREETING.match(conv.request) else "I found nothing to look up or change for that. "
     help_text = f"I can help with: {can}." if can else "I answer directly; I have no tools here."

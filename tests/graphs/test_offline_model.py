@@ -161,3 +161,16 @@ async def test_a_hand_off_carries_the_id_of_the_customer_looked_up() -> None:
     assert [(c["name"], c["args"]) for c in second.tool_calls] == [
         ("ask_billing", {"request": "What is the billing status of Initech? (cus_initech)"})
     ]
+
+
+async def test_a_call_without_the_id_it_needs_is_not_made_and_the_reply_asks_for_it() -> None:
+    reply = await OfflineChatModel().bind_tools(REFUND).ainvoke([HumanMessage("I want a refund.")])
+    assert reply.tool_calls == []
+    assert reply.content == (
+        "Which customer do you mean? I need more to go on: issue_refund needs customer_id, invoice_id, amount."
+    )
+
+
+async def test_a_call_missing_only_other_arguments_is_made_and_its_validation_says_what_is_wrong() -> None:
+    reply = await OfflineChatModel().bind_tools(WORKSPACE).ainvoke([HumanMessage("Create a workspace for cus_acme")])
+    assert [(c["name"], c["args"]) for c in reply.tool_calls] == [("create_workspace", {"customer_id": "cus_acme"})]

@@ -227,3 +227,9 @@ async def test_a_customer_named_without_an_id_or_quotes_is_looked_up_and_handed_
     values, results = await support.ask_and_trace(thread(), "What is the billing status of Initech?")
     assert tool_calls(values) == ["lookup_customer", "ask_billing"]
     assert result(results, "check_billing_status").artifact["balance_due"] == 98.0
+
+
+async def test_an_ambiguous_request_gets_a_question_not_a_tool_error(support: Desk) -> None:
+    values, results = await support.ask_and_trace(thread(), "I want a refund.")
+    assert [m.name for m in results] == ["ask_billing"]  # the billing agent called no tool
+    assert "Which customer do you mean?" in answer(values)
