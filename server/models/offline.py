@@ -16,9 +16,10 @@ It does not understand language. It follows these rules, and nothing else:
    (one call per quoted name; an apostrophe quotes nothing); `subject`/`title` from the request's first line;
    `expression` from the arithmetic in the request; a look-up `query` from the id, address or capitalised name in
    the request (not a sentence's first word); a hand-off `request` "with every id" is the request plus the id of
-   the customer looked up this turn; other free text (query, message, body, reason…) is the request's first
-   paragraph; a required enum takes the first value whose declared keywords appear in the
-   evidence (else the one marked "(default)"); an optional one only its default. Then the schema's defaults.
+   the customer looked up this turn (or, naming none, of the latest turns); other free text (query, message,
+   body, reason…) is the request's first paragraph; a required enum takes the first value whose declared keywords
+   appear in the evidence (else the one marked "(default)"); an optional one only its default. Then the schema's
+   defaults.
    A required argument it cannot fill is left out, and the tool's validation says so. A request that names a
    customer by address or name but by no `cus_…` id gets the look-up tool alone first (when one is bound), so the
    other calls can use the id it finds. A call still missing a required id (`customer_id`, `invoice_id`…) is not

@@ -279,8 +279,10 @@ def _fill(name: str, prop: dict[str, Any], required: bool, conv: Conversation) -
         found = conv.request_emails + conv.ids("cus") + conv.names  # a look-up: the id, address or name asked about
         return found[0] if found else (quoted[0] if quoted else conv.request)
     first_paragraph = conv.first_paragraph
-    if name == "request" and "id" in about.split():  # a hand-off "with every id": add the customer found this turn
+    if name == "request" and "id" in about.split():  # a hand-off "with every id": add the customer it is about
         found = [i for i in _ids("cus", "\n".join(text_of(r) for r in conv.results())) if i not in conv.request]
+        if not found and not conv.ids("cus"):  # a follow-up ("upgrade them"): the customer of the latest turns
+            found = conv.ids("cus", evidence=True)[-1:]
         return f"{first_paragraph} ({found[0]})" if found else first_paragraph
     if name in {"subject", "title"}:
         return first_paragraph.split("\n")[0][:77]

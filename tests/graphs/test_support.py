@@ -233,3 +233,14 @@ async def test_an_ambiguous_request_gets_a_question_not_a_tool_error(support: De
     values, results = await support.ask_and_trace(thread(), "I want a refund.")
     assert [m.name for m in results] == ["ask_billing"]  # the billing agent called no tool
     assert "Which customer do you mean?" in answer(values)
+
+
+async def test_a_follow_up_about_the_same_customer_is_handed_on_with_its_id(support: Desk) -> None:
+    t = thread()
+    await support.ask(t, "Who is cus_soylent?")
+    await support.ask(t, "Please upgrade them to the starter plan")
+    [pending] = await support.interrupts(t)
+    assert (pending.value["tool"], pending.value["args"]) == (
+        "enable_paid_plan",
+        {"customer_id": "cus_soylent", "plan": "starter"},
+    )
