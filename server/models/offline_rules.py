@@ -99,16 +99,16 @@ def _quoted(text: str) -> list[str]:
 
 def _names(text: str) -> list[str]:
     """Capitalised word runs that may name a customer ("What is the status of Initech?" names "Initech"). A
-    sentence's first word is capitalised anyway, so it is dropped from its run."""
-    found = []
+    sentence's first word is capitalised anyway, so it is dropped from its run, and runs inside a sentence come
+    first ("Acme Corp was charged twice, refund Acme Corp" names "Acme Corp", not "Corp")."""
+    inside, opening = [], []
     for m in CAPITALISED.finditer(text):
-        run = m.group()
         before = text[max(0, m.start() - 3) : m.start()].rstrip()
-        if not before or before[-1] in SENTENCE_END:
-            run = run.partition(" ")[2]
-        if run:
-            found.append(run)
-    return found
+        if before and before[-1] not in SENTENCE_END:
+            inside.append(m.group())
+        elif rest := m.group().partition(" ")[2]:
+            opening.append(rest)
+    return inside + opening
 
 
 def _expressions(text: str) -> list[str]:

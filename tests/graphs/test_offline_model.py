@@ -114,6 +114,8 @@ async def test_a_customer_named_without_an_id_is_looked_up_first_then_its_id_is_
     for request, query in (
         ("What is the billing status of Initech?", "Initech"),
         ("Billing status please, for Tyrell Systems", "Tyrell Systems"),
+        ("Upgrade Soylent Foods: what is their billing status?", "Soylent Foods"),
+        ("Acme Corp was charged twice; check the billing status of Acme Corp", "Acme Corp"),
         ("rachael@tyrell.example asks about her billing status", "rachael@tyrell.example"),
     ):
         model = OfflineChatModel().bind_tools(LOOKUP_AND_BILLING)
