@@ -32,10 +32,9 @@ CATEGORIES = {
     "approvals",
     "guardrails",
 }
-# Guardrails the offline model cannot provoke against the shipped desk: the knowledge base holds no injected
-# article (`injection`), and the model only repeats tool results about the customers the user named (`output_leak`).
-# Their graph tests plant what they need (tests/graphs/test_untrusted.py, test_output_guard.py).
-NOT_PROVOKED = {"injection", "output_leak"}
+# A guardrail no task can provoke against the shipped desk: its knowledge base holds no injected article. Its graph
+# test plants one (tests/graphs/test_untrusted.py).
+NOT_PROVOKED = {"injection"}
 UNKNOWN_ON_PURPOSE = {"cus_nobody"}  # ids a task names to see them refused
 
 
