@@ -1,5 +1,5 @@
 """`support`: a supervisor with read-only tools delegates to worker agents (account, billing, provisioning,
-knowledge; each its own sub-graph and tool allowlist) until it can answer the request."""
+knowledge, contracts; each its own sub-graph and tool allowlist) until it can answer the request."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from langgraph.graph import START, StateGraph
 
 from graphs.agent_loop import after_model, build_agent_loop
-from nodes import account, billing, knowledge, provisioning
+from nodes import account, billing, contracts, knowledge, provisioning
 from nodes.context import Context
 from nodes.delegate import delegate_to
 from nodes.run_tools import make_tool_runner
@@ -22,6 +22,7 @@ WORKERS: tuple[NodeSpec, ...] = (
     billing.SPEC,
     provisioning.SPEC,
     knowledge.SPEC,
+    contracts.SPEC,
 )
 
 

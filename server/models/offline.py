@@ -12,14 +12,21 @@ It does not understand language. It follows these rules, and nothing else:
    `use name=value`). `tool_choice` set to a tool name (or "any"/"required") forces a call on a turn's first reply.
 4. Arguments come from the tool's JSON schema, filled from the conversation: an explicit `name=value` (the latest
    wins); ids by their prefix (`cus_…`, `inv_…`, from the schema's pattern or description); e-mail addresses;
-   `$` amounts and "<number> <name>" ("25 seats"); `name` from quoted strings (one call per quoted name);
-   `subject`/`title` from the request's first line; `expression` from the arithmetic in the request; a look-up
-   `query` from the id or address in the request; other free text (query, message, body, reason…) is the
-   request's first paragraph; a required enum takes the first value whose declared keywords appear in the
-   evidence (else the one marked "(default)"); an optional one only its default. Then the schema's defaults.
-   A required argument it cannot fill is left out, and the tool's validation says so.
-5. With no call to make, it answers: a summary of this turn's tool results if there are any, otherwise a short
-   direct reply that says what it can do. Answers stream word by word; `usage_metadata` counts words.
+   `$` amounts and "<number> <name>" ("25 seats"); `name` from quoted strings, straight or curly, double or single
+   (one call per quoted name; an apostrophe quotes nothing); `subject`/`title` from the request's first line;
+   `expression` from the arithmetic in the request; a look-up `query` from the id, address or capitalised name in
+   the request (not a sentence's first word); a hand-off `request` "with every id" is the request plus the id of
+   the customer looked up this turn (or, naming none, of the latest turns); other free text (query, message,
+   body, reason…) is the request's first paragraph; a required enum takes the first value whose declared keywords
+   appear in the evidence (else the one marked "(default)"); an optional one only its default. Then the schema's
+   defaults.
+   A required argument it cannot fill is left out, and the tool's validation says so. A request that names a
+   customer by address or name but by no `cus_…` id gets the look-up tool alone first (when one is bound), so the
+   other calls can use the id it finds. A call still missing a required id (`customer_id`, `invoice_id`…) is not
+   made: with nothing else to do, the reply asks which customer is meant and names what each such call needs.
+5. With no call to make, it answers: a summary of this turn's tool results if there are any, otherwise that
+   question for a missing id, or a short direct reply that says what it can do. Answers stream word by word;
+   `usage_metadata` counts words.
 """
 
 from __future__ import annotations

@@ -28,8 +28,14 @@ ASSIGNMENT = re.compile(r"\b([a-z_][a-z0-9_]*)=(\"[^\"]*\"|'[^']*'|[^\s,;)]+)")
 EMAIL_RUN = re.compile(r"[\w.+-]+(@[\w-]+\.[\w.-]+)?")  # an address, or a run of its characters to skip
 # `(?<!\d)`: a number is read from its first digit only (a later start in the same run ends the same way).
 MONEY = re.compile(r"\$\s?(\d+(?:\.\d+)?)|(?<!\d)(\d+(?:\.\d+)?)\s?(?:usd|dollars)\b", re.IGNORECASE)
+# A run of capitalised words, a company's name perhaps ("Tyrell Systems"); all-caps words (SSO, EU) are not names.
+CAPITALISED = re.compile(r"(?<![\w@.'])[A-Z][a-z][\w&-]*(?: [A-Z][a-z][\w&-]*)*")
+SENTENCE_END = frozenset(".!?:;\n")
 GREETING = re.compile(r"^\s*(hi|hello|hey|thanks|thank you|good (morning|afternoon|evening))\b", re.IGNORECASE)
-QUOTED = re.compile('"([^"]+)"|\u201c([^\u201d]+)\u201d')
+# Straight or curly, double or single quotes. A straight single quote opens only after a non-word character and
+# closes only before one, so the apostrophes of "Wayne's" or "don't" quote nothing; every start is a quote, and
+# each scans at most to the next quote, so the scans never overlap.
+QUOTED = re.compile("\"([^\"]+)\"|\u201c([^\u201d]+)\u201d|\u2018([^\u2019]+)\u2019|(?<!\\w)'([^'\\n]+)'(?!\\w)")
 
 
 def text_of(message: BaseMessage) -> str:
@@ -81,12 +87,28 @@ def _emails(text: str) -> list[str]:
 
 
 def _quoted(text: str) -> list[str]:
-    """The non-empty strings between straight or curly double quotes, in order. A curly opening quote after the
-    last closing one can close nothing; hidden from the pattern (same length, so the spans hold), it no longer
-    costs a scan to the end of the text each."""
-    cut = text.rfind("\u201d") + 1
-    scanned = text[:cut] + text[cut:].replace("\u201c", "\0")
-    return [text[m.start(g) : m.end(g)] for m in QUOTED.finditer(scanned) for g in (1, 2) if m.start(g) >= 0]
+    """The non-empty strings between straight or curly quotes, double or single, in order. A curly opening quote
+    after the last closing one of its kind can close nothing; hidden from the pattern (same length, so the spans
+    hold), it no longer costs a scan to the end of the text each."""
+    scanned = text
+    for opening, closing in (("\u201c", "\u201d"), ("\u2018", "\u2019")):
+        cut = scanned.rfind(closing) + 1
+        scanned = scanned[:cut] + scanned[cut:].replace(opening, "\0")
+    return [text[m.start(g) : m.end(g)] for m in QUOTED.finditer(scanned) for g in (1, 2, 3, 4) if m.start(g) >= 0]
+
+
+def _names(text: str) -> list[str]:
+    """Capitalised word runs that may name a customer ("What is the status of Initech?" names "Initech"). A
+    sentence's first word is capitalised anyway, so it is dropped from its run, and runs inside a sentence come
+    first ("Acme Corp was charged twice, refund Acme Corp" names "Acme Corp", not "Corp")."""
+    inside, opening = [], []
+    for m in CAPITALISED.finditer(text):
+        before = text[max(0, m.start() - 3) : m.start()].rstrip()
+        if before and before[-1] not in SENTENCE_END:
+            inside.append(m.group())
+        elif rest := m.group().partition(" ")[2]:
+            opening.append(rest)
+    return inside + opening
 
 
 def _expressions(text: str) -> list[str]:
@@ -122,6 +144,7 @@ class Conversation:
         self.turn = list(messages[last_human + 1 :])
         self.evidence = "\n".join(text_of(m) for m in messages if isinstance(m, HumanMessage | ToolMessage))
         self._ids: dict[tuple[str, bool], list[str]] = {}
+        self.held: dict[str, list[str]] = {}  # calls not made for want of an id: tool -> its missing arguments
         self._numbers: dict[str, str | None] = {}
         self.assignments: dict[str, str] = {}
         for m in messages:
@@ -149,6 +172,10 @@ class Conversation:
     @cached_property
     def quoted(self) -> list[str]:
         return _quoted(self.request)
+
+    @cached_property
+    def names(self) -> list[str]:
+        return _names(self.request)
 
     @cached_property
     def money(self) -> str | None:
@@ -248,10 +275,15 @@ def _fill(name: str, prop: dict[str, Any], required: bool, conv: Conversation) -
     if name == "expression":
         sums = [m.strip() for m in _expressions(conv.request) if OPERATION.search(m)]
         return max(sums, key=len) if sums else None
-    if name == "query" and ("email" in about or "id" in about.split()):
-        found = conv.request_emails + conv.ids("cus")  # a look-up: the id or address asked about
+    if name == "query" and _is_lookup(about):
+        found = conv.request_emails + conv.ids("cus") + conv.names  # a look-up: the id, address or name asked about
         return found[0] if found else (quoted[0] if quoted else conv.request)
     first_paragraph = conv.first_paragraph
+    if name == "request" and "id" in about.split():  # a hand-off "with every id": add the customer it is about
+        found = [i for i in _ids("cus", "\n".join(text_of(r) for r in conv.results())) if i not in conv.request]
+        if not found and not conv.ids("cus"):  # a follow-up ("upgrade them"): the customer of the latest turns
+            found = conv.ids("cus", evidence=True)[-1:]
+        return f"{first_paragraph} ({found[0]})" if found else first_paragraph
     if name in {"subject", "title"}:
         return first_paragraph.split("\n")[0][:77]
     if name == "name":
@@ -259,6 +291,20 @@ def _fill(name: str, prop: dict[str, Any], required: bool, conv: Conversation) -
     if name in FREE_TEXT_ARGS:
         return first_paragraph
     return prop.get("default")
+
+
+def _is_lookup(about: str) -> bool:
+    """Whether a `query` argument described so is a look-up by id, address or name (not a free-text search)."""
+    return "email" in about or "id" in about.split()
+
+
+def _lookup_tool(tools: list[dict[str, Any]]) -> str | None:
+    """The bound tool that finds a customer by id, address or name, if any."""
+    for tool in tools:
+        query = tool["function"].get("parameters", {}).get("properties", {}).get("query", {})
+        if _is_lookup(str(query.get("description", ""))):
+            return str(tool["function"]["name"])
+    return None
 
 
 def _arguments(schema: dict[str, Any], conv: Conversation) -> list[dict[str, Any]]:
@@ -302,10 +348,30 @@ def decide_calls(tools: list[dict[str, Any]], tool_choice: Any, conv: Conversati
         elif any(c["id"] in failed for c in tried):  # rule 3: retry when the conversation now gives new arguments
             seen = {_canonical(c["args"]) for c in tried}
             wanted.extend((name, a) for a in arg_sets if _canonical(a) not in seen)
+    schemas = {t["function"]["name"]: t["function"].get("parameters", {}) for t in tools}
+    wanted = [(name, args) for name, args in wanted if not _held(name, args, schemas[name], conv)]
+    lookup = _lookup_tool(tools)
+    if lookup and not made and not conv.ids("cus") and (conv.request_emails or conv.names):
+        # Rule 4b: a customer named without an id is looked up first; the other calls wait for the id it finds.
+        wanted = [(n, a) for n, a in wanted if n == lookup] or [(lookup, _arguments(_schema(tools, lookup), conv)[0])]
     return [
         ToolCall(name=name, args=args, id=_call_id(name, args, salt + i), type="tool_call")
         for i, (name, args) in enumerate(wanted)
     ]
+
+
+def _held(name: str, args: dict[str, Any], schema: dict[str, Any], conv: Conversation) -> bool:
+    """Rule 4c: a call without a required id (`customer_id`, `invoice_id`) is not made, since no id in the
+    conversation says which one is meant; the reply asks for what is missing instead."""
+    required = [p for p in schema.get("required", []) if p not in args]
+    if not any(p.endswith("_id") for p in required):
+        return False
+    conv.held[name] = required
+    return True
+
+
+def _schema(tools: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return next(dict(t["function"].get("parameters", {})) for t in tools if t["function"]["name"] == name)
 
 
 def _summarise(result: ToolMessage) -> str:
@@ -326,6 +392,9 @@ def answer(tools: list[dict[str, Any]], conv: Conversation) -> str:
     if results:
         lines = [f"{r.name or 'tool'}{' failed' if r.status == 'error' else ''}: {_summarise(r)}" for r in results]
         return lines[0] if len(lines) == 1 else "Here is what I found:\n" + "\n".join(f"- {line}" for line in lines)
+    if conv.held:
+        needs = "; ".join(f"{tool} needs {', '.join(missing)}" for tool, missing in conv.held.items())
+        return f"Which customer do you mean? I need more to go on: {needs}."
     can = "; ".join(f"{t['function']['name']} ({t['function'].get('description', '').split('.')[0]})" for t in tools)
     opening = "Hello! " if GREETING.match(conv.request) else "I found nothing to look up or change for that. "
     help_text = f"I can help with: {can}." if can else "I answer directly; I have no tools here."

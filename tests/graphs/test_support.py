@@ -213,3 +213,34 @@ async def test_two_approvals_in_one_turn_are_one_interrupt_decided_in_order(supp
     assert [r["amount_cents"] for r in refunds] == [200]
     plan = await support.rows("SELECT plan_tier FROM desk.customers WHERE customer_id = 'cus_tyrell'")
     assert plan == [{"plan_tier": "starter"}]
+
+
+async def test_contract_terms_are_answered_by_the_contracts_agent(support: Desk) -> None:
+    values, results = await support.ask_and_trace(thread(), "What are the contract terms of cus_globex?")
+    assert tool_calls(values) == ["ask_contracts"]
+    terms = result(results, "lookup_contract_terms").artifact
+    assert (terms["sla_uptime"], terms["payment_terms"]) == ("99.95%", "net 45")
+    assert "net 45" in answer(values)
+
+
+async def test_a_customer_named_without_an_id_or_quotes_is_looked_up_and_handed_on_by_id(support: Desk) -> None:
+    values, results = await support.ask_and_trace(thread(), "What is the billing status of Initech?")
+    assert tool_calls(values) == ["lookup_customer", "ask_billing"]
+    assert result(results, "check_billing_status").artifact["balance_due"] == 98.0
+
+
+async def test_an_ambiguous_request_gets_a_question_not_a_tool_error(support: Desk) -> None:
+    values, results = await support.ask_and_trace(thread(), "I want a refund.")
+    assert [m.name for m in results] == ["ask_billing"]  # the billing agent called no tool
+    assert "Which customer do you mean?" in answer(values)
+
+
+async def test_a_follow_up_about_the_same_customer_is_handed_on_with_its_id(support: Desk) -> None:
+    t = thread()
+    await support.ask(t, "Who is cus_soylent?")
+    await support.ask(t, "Please upgrade them to the starter plan")
+    [pending] = await support.interrupts(t)
+    assert (pending.value["tool"], pending.value["args"]) == (
+        "enable_paid_plan",
+        {"customer_id": "cus_soylent", "plan": "starter"},
+    )
