@@ -3,6 +3,8 @@ kind of mistake, and failures are counted by node and kind with their trace link
 
 from __future__ import annotations
 
+from typing import Any
+
 from evals import analysis
 from evals.dataset import Task
 from evals.evaluators import evaluate
@@ -116,7 +118,7 @@ def test_the_classifier_choosing_the_wrong_onboarding_route_is_a_route_failure()
 
 def test_failures_are_counted_by_node_and_kind():
     routed = Story().call("supervisor", "ask_knowledge").say("supervisor", "Refunds take 5 days.")
-    attempts = [
+    attempts: list[tuple[Story, dict[str, Any]]] = [
         (good_refund(), {}),
         (good_refund(), {"answer": "All done!"}),
         (good_refund(), {"answer": "Done."}),
