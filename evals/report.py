@@ -68,6 +68,7 @@ class Summary(BaseModel):
     passed: int
     total: int
     judge: str  # "facts" (offline) or the LLM judge's model
+    models: list[str]  # the chat models the runs used (from their usage), e.g. ["offline"]
     by_category: dict[str, Rate]
     pass_k: dict[str, float]  # "pass^1" .. "pass^k" (τ-bench: a task counts for k only if k repeats all pass)
     latency_p50_s: float
@@ -151,6 +152,7 @@ def summarise(judged: Sequence[tuple[Task, Observed, Verdict]], judge_name: str)
         passed=overall.passed,
         total=overall.total,
         judge=judge_name,
+        models=sorted({name for _, seen, _ in judged for run in seen.runs for name in run.usage.get("models") or {}}),
         by_category={name: _rate(group) for name, group in sorted(categories.items())},
         pass_k=pass_hat_k(outcomes),
         latency_p50_s=round(percentile([v.metrics.latency_s for v in calm], 50), 3),
@@ -226,7 +228,7 @@ def markdown(summary: Summary, judged: Sequence[tuple[Task, Observed, Verdict]])
         "# Eval report",
         "",
         f"**Success: {_pct(summary.success_rate)}** ({summary.passed}/{summary.total} attempts without chaos; "
-        f"judge: {summary.judge})",
+        f"models: {', '.join(summary.models) or 'unknown'}; judge: {summary.judge})",
         "",
         "| metric | value |",
         "|---|---|",

@@ -31,7 +31,7 @@ def status_attempt(repeat: int, latency_s: float, chaos: str | None = None, dupl
     story = Story(task_id=STATUS.id, repeat=repeat, chaos=chaos).call("supervisor", "ask_billing")
     story.call("billing", "check_billing_status", {"customer_id": "cus_initech"})
     story.say("supervisor", "cus_initech is past due.")
-    story.usage = {"model_calls": 3, "tool_calls": 1, "total_tokens": 300, "cost": 0.002}
+    story.usage = {"model_calls": 3, "tool_calls": 1, "total_tokens": 300, "cost": 0.002, "models": {"offline": {}}}
     return story.observed(
         answer="cus_initech is past due.", effects={}, latency_s=latency_s, duplicated_effects=duplicated
     )
@@ -89,7 +89,7 @@ def test_report_json_and_markdown_are_written_next_to_the_observed_attempts(tmp_
     assert failed["trace_url"] == "http://langfuse.local/trace/abc123"
     assert {c["name"] for c in failed["checks"] if not c["passed"]} == {"rubric"}
     text = (tmp_path / "report.md").read_text()
-    assert "**Success: 83.3 %** (5/6 attempts without chaos; judge: facts)" in text
+    assert "**Success: 83.3 %** (5/6 attempts without chaos; models: offline; judge: facts)" in text
     assert "| pass^3 | 50.0 % |" in text
     assert "| supervisor | unsupported_claim | 1 |" in text
     assert "| refund-partial-acme | 2 | - | supervisor | unsupported_claim |" in text
