@@ -4,11 +4,13 @@ stays exactly-once."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import pytest
+from langchain_core.messages import HumanMessage
 from langgraph.runtime import ExecutionInfo, Runtime
 
 from nodes.context import Context
@@ -17,7 +19,7 @@ from nodes.run_tools import execute
 from nodes.state import ToolCallDict
 from server.runs.context import context_builder
 from server.settings import SettingsError, get_settings
-from tests.graphs.harness import OfflineModels, open_pool
+from tests.graphs.harness import OfflineModels, answer, open_desk, open_pool, registered
 from tools import TOOLS
 from tools.limits import Limits
 
@@ -123,3 +125,17 @@ def test_the_setting_is_checked_and_handed_to_graphs_through_context(monkeypatch
 
 def test_no_setting_means_no_faults():
     assert get_settings().runs.faults is None
+
+
+async def test_the_support_graph_meets_an_injected_fault_with_an_answer_not_a_crash(database_url: str):
+    faults = always("check_billing_status", "error")
+    async with open_desk(database_url, registered("support")) as desk:
+        context = dataclasses.replace(desk.context, faults=faults)
+        config = desk.config("thread-faulted")
+        values = await desk.graph.ainvoke(
+            {"messages": [HumanMessage("What is the billing status of cus_initech?")]},
+            config,
+            context=context,
+            durability="sync",
+        )
+    assert "upstream 503" in answer(values)  # the worker reports the failure it met; nothing raised
