@@ -131,6 +131,8 @@ def _missing_tool(task: Task, observed: Observed, tool: str) -> _Candidate:
     """A needed tool never called: the router's fault if no agent that has it was reached, else that agent's."""
     owners = [agent for agent, tools in AGENT_TOOLS[task.graph].items() if tool in tools]
     reached = [agent for agent in owners if first_step(observed, agent) is not None]
+    if not owners:  # the task asks for a tool this graph has no agent for: the task, not a node, is wrong
+        return _Candidate(_late(observed), "unknown", task.graph, f"no agent of {task.graph} has {tool}")
     if not reached:
         router = ROUTERS[task.graph]
         at = first_step(observed, router)
