@@ -12,6 +12,7 @@ from tools.limits import Limits
 
 if TYPE_CHECKING:
     from nodes.budget import BudgetMeter
+    from nodes.faults import ToolFaults
 
 # router: cheap classification/delegation; worker: tool-using agents; synthesis: final answers.
 Role = Literal["router", "worker", "synthesis"]
@@ -33,3 +34,6 @@ class Context:
     # The deployment's amounts for tools (KEEL_TWO_PERSON_REFUND_USD), from the server's settings; never a run's.
     limits: Limits = field(default_factory=Limits)
     budget: BudgetMeter | None = None  # the run's spend limits (nodes/budget.py); None: no budget
+    # Injected tool failures for chaos evals (KEEL_TOOL_FAULTS, nodes/faults.py), from the server's settings; never a
+    # run's. None: no tool fails on purpose.
+    faults: ToolFaults | None = None

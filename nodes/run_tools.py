@@ -28,7 +28,7 @@ from langgraph.runtime import ExecutionInfo, Runtime
 from langgraph.types import Command, Send
 from pydantic import BaseModel, ValidationError
 
-from nodes import untrusted
+from nodes import faults, untrusted
 from nodes.context import Context
 from nodes.policy_gate import refusal
 from nodes.progress import refused_repeat
@@ -100,6 +100,8 @@ async def execute(call: ToolCallDict, spec: ToolSpec, runtime: Runtime[Context],
     context = tool_context(runtime, call, agent)
     callbacks = await _report_tool_start(call, spec)
     try:
+        # A chaos eval's injected fault fails the call the way a real one would, before the tool (and its write) runs.
+        faults.strike(runtime.context.faults, spec.name, context.thread_id, call["id"])
         result = await asyncio.wait_for(spec.run(args, context), timeout=spec.timeout_s)
     except ToolError as exc:
         await callbacks.on_tool_error(exc)

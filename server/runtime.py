@@ -76,7 +76,9 @@ async def open_runtime(
                 pool=pool,
                 notifier=notifier,
                 graphs=loaded,
-                context_for=context_builder(pool, ModelFactory(settings.model), settings.runs.tool_limits),
+                context_for=context_builder(
+                    pool, ModelFactory(settings.model), settings.runs.tool_limits, settings.runs.faults
+                ),
                 settings=settings.runs,
             )
             await worker.start(size)

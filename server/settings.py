@@ -14,9 +14,20 @@ from urllib.parse import urlsplit
 
 import pydantic_settings
 from psycopg.conninfo import conninfo_to_dict
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from nodes.faults import FaultRates, ToolFaults
+from tools import TOOLS
 from tools.limits import Limits
 
 # An empty variable (`OPENAI_API_KEY=` in compose or .env) means "not set".
@@ -166,6 +177,27 @@ class RunLimitOverride(BaseModel):
     active: int | None = Field(default=None, ge=0)
 
 
+class ToolFaultRates(BaseModel):
+    """One tool's injected failure rates (KEEL_TOOL_FAULTS): probabilities per call, summing to at most 1."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timeout: float = Field(default=0.0, ge=0, le=1)
+    error: float = Field(default=0.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _at_most_certain(self) -> ToolFaultRates:
+        if self.timeout + self.error > 1:
+            raise ValueError("timeout + error is a probability: at most 1")
+        return self
+
+
+def _known_tools(faults: dict[str, ToolFaultRates]) -> dict[str, ToolFaultRates]:
+    if unknown := sorted(set(faults) - set(TOOLS)):
+        raise ValueError(f"unknown tools {unknown}; tools are {', '.join(sorted(TOOLS))}")
+    return faults
+
+
 class BudgetLimits(BaseModel):
     """Spend limits of one scope (a run, or a thread); a limit left out or null is no limit (nodes/budget.py)."""
 
@@ -219,6 +251,21 @@ class RunSettings(BaseSettings):
     budget_thread: BudgetLimits = Field(
         default_factory=lambda: BudgetLimits(dollars=50.0), validation_alias="KEEL_BUDGET_THREAD"
     )
+
+    # Chaos evals only: tools that fail on purpose, e.g. {"check_billing_status": {"timeout": 0.2, "error": 0.2}},
+    # each call drawn from a hash of KEEL_TOOL_FAULTS_SEED, the thread and the call (nodes/faults.py). Empty: none.
+    tool_faults: Annotated[dict[str, ToolFaultRates], AfterValidator(_known_tools)] = Field(
+        default_factory=dict, validation_alias="KEEL_TOOL_FAULTS"
+    )
+    tool_faults_seed: int = Field(default=0, validation_alias="KEEL_TOOL_FAULTS_SEED")
+
+    @property
+    def faults(self) -> ToolFaults | None:
+        """The injected tool faults the graphs are handed (through Context.faults); None when none are set."""
+        if not self.tool_faults:
+            return None
+        rates = {name: FaultRates(timeout=r.timeout, error=r.error) for name, r in self.tool_faults.items()}
+        return ToolFaults(rates=rates, seed=self.tool_faults_seed)
 
     @property
     def heartbeat_s(self) -> float:

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from nodes.context import Context, ModelProvider
+from nodes.faults import ToolFaults
 from server.db.pool import Pool
 from server.errors import BadRequest
 from server.graph_loading import Graph
@@ -55,13 +56,13 @@ def mirrored(config: dict[str, Any] | None, context: dict[str, Any] | None) -> t
 OVERRIDABLE = ("max_steps", "max_repeated_calls", "max_idle_turns")
 
 
-def context_builder(pool: Pool, models: ModelProvider, limits: Limits) -> ContextFor:
+def context_builder(pool: Pool, models: ModelProvider, limits: Limits, faults: ToolFaults | None = None) -> ContextFor:
     def build(graph: Graph, requested: Any) -> Any:
         requested = {} if requested is None else requested
         if graph.context_schema is not Context:
             return for_schema(graph.context_schema, requested)
         overrides = {key: requested[key] for key in OVERRIDABLE if isinstance(requested, dict) and key in requested}
-        return Context(db=pool, models=models, limits=limits, **overrides)
+        return Context(db=pool, models=models, limits=limits, faults=faults, **overrides)
 
     return build
 
