@@ -1,0 +1,96 @@
+"""Chaos phases: the suite run again while something breaks, on the keel the eval started.
+
+- `tools`: the workers are restarted with `KEEL_TOOL_FAULTS` (nodes/faults.py): every desk tool times out or
+  answers 503 on a share of its calls, drawn from a hash of the seed, thread and call (so a replay meets the same
+  fault). The fault strikes before the tool runs, so a write is never half-done.
+- `worker-kill`: while the phase runs, whenever a run is executing, one worker is SIGKILLed and a new one started;
+  the killed worker's runs are retried from their last checkpoint once their lease runs out.
+- `pg-restart`: while the phase runs, whenever a run is executing, PostgreSQL is restarted (`pg_ctl restart -m fast`).
+
+What each phase must show: duplicated effects 0 (a write replayed by a retry is written once); its success rate is
+reported apart from the clean run's."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Literal, get_args
+
+import psycopg
+
+from evals.cluster import Cluster
+
+Chaos = Literal["tools", "worker-kill", "pg-restart"]
+KINDS: tuple[Chaos, ...] = get_args(Chaos)
+# Every tool that reaches the desk fails now and then: reads (the agent must retry or say so) and writes (the
+# fault strikes before the write, so a retried write must still land once).
+TOOL_FAULTS = {
+    name: {"timeout": 0.15, "error": 0.15}
+    for name in (
+        "lookup_customer",
+        "check_billing_status",
+        "check_admin_permissions",
+        "create_workspace",
+        "open_ticket",
+        "enable_paid_plan",
+        "issue_refund",
+        "send_external_message",
+    )
+}
+TOOL_FAULTS_ENV = {"KEEL_TOOL_FAULTS": json.dumps(TOOL_FAULTS), "KEEL_TOOL_FAULTS_SEED": "17"}
+DISRUPTIONS = 3  # kills or restarts per phase: enough to land mid-task, few enough that tasks can still finish
+
+
+def _running(url: str) -> bool:
+    try:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            row = conn.execute("SELECT count(*) FROM keel.runs WHERE status = 'running'").fetchone()
+    except psycopg.OperationalError:  # PostgreSQL is restarting
+        return False
+    return bool(row and row[0])
+
+
+async def _disrupt(cluster: Cluster, kind: Chaos, size: int, gap_s: float) -> None:
+    for _ in range(DISRUPTIONS):
+        while not await asyncio.to_thread(_running, cluster.database_url):
+            await asyncio.sleep(0.2)
+        if kind == "worker-kill":
+            cluster.kill_worker()
+            await asyncio.to_thread(cluster.start_worker, size)
+        else:
+            await asyncio.to_thread(cluster.restart_postgres)
+        await asyncio.sleep(gap_s)  # let the suite make progress between disruptions
+
+
+@contextlib.asynccontextmanager
+async def phase(cluster: Cluster, kind: Chaos, *, size: int, gap_s: float = 5.0) -> AsyncIterator[None]:
+    """The cluster disrupted by `kind` for as long as the body runs (the workers restored afterwards)."""
+    if kind == "tools":
+        live = [w for w in cluster.workers if w.proc.poll() is None]
+        saved = dict(cluster.env)
+        cluster.env.update(TOOL_FAULTS_ENV)
+        for _ in live:
+            await asyncio.to_thread(cluster.start_worker, size)
+        for worker in live:
+            await asyncio.to_thread(worker.stop)
+        try:
+            yield
+        finally:
+            cluster.env = saved
+            faulty = [w for w in cluster.workers if w.proc.poll() is None]
+            for _ in faulty:
+                await asyncio.to_thread(cluster.start_worker, size)
+            for worker in faulty:
+                await asyncio.to_thread(worker.stop)
+        return
+    disruptor = asyncio.create_task(_disrupt(cluster, kind, size, gap_s))
+    try:
+        yield
+    finally:
+        disruptor.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await disruptor
+        if kind == "worker-kill" and not any(w.proc.poll() is None for w in cluster.workers):
+            await asyncio.to_thread(cluster.start_worker, size)
