@@ -70,6 +70,7 @@ async def _suite(args: argparse.Namespace, tasks: list[Task], results: Path) -> 
         return Options(url, database_url, args.concurrency, args.repeat, args.task_timeout, kind)
 
     observed: list[Observed] = []
+    made: dict[str, list[str]] = {}  # chaos kind: the disruptions it made (chaos.json)
     with out:
         if args.url:
             if kinds:
@@ -91,8 +92,12 @@ async def _suite(args: argparse.Namespace, tasks: list[Task], results: Path) -> 
             observed += await run_all(tasks, options(cluster.base_url, cluster.database_url, None), record)
             for kind in kinds:
                 print(f"chaos: {kind}")
-                async with chaos.phase(cluster, kind, size=args.worker_size):
+                async with chaos.phase(cluster, kind, size=args.worker_size) as disruptions:
                     observed += await run_all(tasks, options(cluster.base_url, cluster.database_url, kind), record)
+                print(f"chaos {kind}: {len(disruptions)} disruption(s)")
+                made[kind] = list(disruptions)
+            if made:
+                (results / "chaos.json").write_text(json.dumps(made, indent=2) + "\n", encoding="utf-8")
     return observed
 
 

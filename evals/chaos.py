@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
 from collections.abc import AsyncIterator
 from typing import Literal, get_args
 
@@ -43,30 +44,44 @@ TOOL_FAULTS_ENV = {"KEEL_TOOL_FAULTS": json.dumps(TOOL_FAULTS), "KEEL_TOOL_FAULT
 DISRUPTIONS = 3  # kills or restarts per phase: enough to land mid-task, few enough that tasks can still finish
 
 
-def _running(url: str) -> bool:
+def _wait_for_a_running_run(url: str, stop: threading.Event) -> bool:
+    """Block until some run is executing (True), or `stop` is set (False). Polls often: offline runs are short."""
+    while not stop.is_set():
+        try:
+            with psycopg.connect(url, connect_timeout=5, autocommit=True) as conn:
+                while not stop.is_set():
+                    row = conn.execute("SELECT count(*) FROM keel.runs WHERE status = 'running'").fetchone()
+                    if row and row[0]:
+                        return True
+                    stop.wait(0.02)
+        except psycopg.OperationalError:  # PostgreSQL is restarting
+            stop.wait(0.5)
+    return False
+
+
+async def _disrupt(cluster: Cluster, kind: Chaos, size: int, gap_s: float, done: list[str]) -> None:
+    stop = threading.Event()
     try:
-        with psycopg.connect(url, connect_timeout=5) as conn:
-            row = conn.execute("SELECT count(*) FROM keel.runs WHERE status = 'running'").fetchone()
-    except psycopg.OperationalError:  # PostgreSQL is restarting
-        return False
-    return bool(row and row[0])
-
-
-async def _disrupt(cluster: Cluster, kind: Chaos, size: int, gap_s: float) -> None:
-    for _ in range(DISRUPTIONS):
-        while not await asyncio.to_thread(_running, cluster.database_url):
-            await asyncio.sleep(0.2)
-        if kind == "worker-kill":
-            cluster.kill_worker()
-            await asyncio.to_thread(cluster.start_worker, size)
-        else:
-            await asyncio.to_thread(cluster.restart_postgres)
-        await asyncio.sleep(gap_s)  # let the suite make progress between disruptions
+        for _ in range(DISRUPTIONS):
+            if not await asyncio.to_thread(_wait_for_a_running_run, cluster.database_url, stop):
+                return
+            if kind == "worker-kill":
+                cluster.kill_worker()
+                done.append("worker SIGKILLed while a run was executing")
+                await asyncio.to_thread(cluster.start_worker, size)
+            else:
+                await asyncio.to_thread(cluster.restart_postgres)
+                done.append("PostgreSQL restarted while a run was executing")
+            await asyncio.sleep(gap_s)  # let the suite make progress between disruptions
+    finally:
+        stop.set()
 
 
 @contextlib.asynccontextmanager
-async def phase(cluster: Cluster, kind: Chaos, *, size: int, gap_s: float = 5.0) -> AsyncIterator[None]:
-    """The cluster disrupted by `kind` for as long as the body runs (the workers restored afterwards)."""
+async def phase(cluster: Cluster, kind: Chaos, *, size: int, gap_s: float = 3.0) -> AsyncIterator[list[str]]:
+    """The cluster disrupted by `kind` for as long as the body runs (the workers restored afterwards); yields the
+    list of disruptions made, filled in as they happen."""
+    done: list[str] = []
     if kind == "tools":
         live = [w for w in cluster.workers if w.proc.poll() is None]
         saved = dict(cluster.env)
@@ -75,8 +90,9 @@ async def phase(cluster: Cluster, kind: Chaos, *, size: int, gap_s: float = 5.0)
             await asyncio.to_thread(cluster.start_worker, size)
         for worker in live:
             await asyncio.to_thread(worker.stop)
+        done.append(f"workers restarted with KEEL_TOOL_FAULTS={TOOL_FAULTS_ENV['KEEL_TOOL_FAULTS']}")
         try:
-            yield
+            yield done
         finally:
             cluster.env = saved
             faulty = [w for w in cluster.workers if w.proc.poll() is None]
@@ -85,9 +101,9 @@ async def phase(cluster: Cluster, kind: Chaos, *, size: int, gap_s: float = 5.0)
             for worker in faulty:
                 await asyncio.to_thread(worker.stop)
         return
-    disruptor = asyncio.create_task(_disrupt(cluster, kind, size, gap_s))
+    disruptor = asyncio.create_task(_disrupt(cluster, kind, size, gap_s, done))
     try:
-        yield
+        yield done
     finally:
         disruptor.cancel()
         with contextlib.suppress(asyncio.CancelledError):

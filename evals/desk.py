@@ -12,7 +12,10 @@ added to a table beyond the distinct successful calls of the tool that writes it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import ParamSpec, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -32,6 +35,28 @@ WRITES: Mapping[str, str] = {
     "send_external_message": "outbox",
     "enable_paid_plan": "invoices",
 }
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+RETRY_S = 90.0  # a chaos phase restarts PostgreSQL under the eval: desk reads and resets wait it out
+
+
+def retrying(fn: Callable[P, R]) -> Callable[P, R]:
+    """`fn`, tried again while PostgreSQL cannot be reached (a restart), for up to RETRY_S seconds."""
+
+    @functools.wraps(fn)
+    def again(*args: P.args, **kwargs: P.kwargs) -> R:
+        deadline = time.monotonic() + RETRY_S
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    return again
 
 
 def load_seed(url: str) -> None:
@@ -56,6 +81,7 @@ def drop_seed(url: str) -> None:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(SEED_SCHEMA)))
 
 
+@retrying
 def seed_customers(url: str) -> list[str]:
     with psycopg.connect(url) as conn:
         rows = conn.execute(f"SELECT customer_id FROM {SEED_SCHEMA}.customers ORDER BY customer_id").fetchall()
@@ -71,6 +97,7 @@ def _columns(conn: psycopg.Connection, table: str) -> list[str]:
     return [row[0] for row in rows]
 
 
+@retrying
 def reset(url: str, customers: Sequence[str]) -> None:
     """Put `customers`' desk rows back to the seed, in one transaction."""
     if not customers:
@@ -116,6 +143,7 @@ def _counts(url: str, schema: str, customers: Sequence[str]) -> dict[str, int]:
         }
 
 
+@retrying
 def effects(url: str, customers: Sequence[str]) -> dict[str, int]:
     """Desk rows the attempt added per table (tables it left alone are left out)."""
     if not customers:

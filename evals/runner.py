@@ -19,10 +19,12 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+import httpx
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
+from langgraph_sdk.errors import APIConnectionError, APIStatusError
 from langgraph_sdk.schema import StreamMode
 
 from evals import desk
@@ -30,6 +32,7 @@ from evals.dataset import Task
 from evals.records import Approval, Observed, RunSeen, Step, ToolCallSeen
 from nodes.guardrails import EVENT
 
+T = TypeVar("T")
 STREAM_MODE: list[StreamMode] = ["updates", "events"]
 
 
@@ -88,6 +91,23 @@ class CustomerLocks:
             self.busy.difference_update(task.customers)
             self.alone = False if not task.customers else self.alone
             self.changed.notify_all()
+
+
+READ_RETRY_S = 90.0  # a chaos phase restarts PostgreSQL: keel answers 5xx ("retry in a few seconds") meanwhile
+
+
+async def _read(call: Callable[[], Awaitable[T]]) -> T:
+    """`call` (a request that changes nothing, or whose repeat is harmless), tried again on 5xx and lost connections
+    while PostgreSQL restarts. Run creates are never retried: a second one would be a second run."""
+    deadline = time.monotonic() + READ_RETRY_S
+    while True:
+        try:
+            return await call()
+        except (APIStatusError, APIConnectionError, httpx.TransportError) as exc:
+            retryable = not isinstance(exc, APIStatusError) or exc.status_code >= 500
+            if not retryable or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
 
 
 def _text(content: Any) -> str:
@@ -155,21 +175,32 @@ async def _stream_run(
     started = time.monotonic()
     first: float | None = None
     run_id = ""
-    async for part in client.runs.stream(
-        thread_id, assistant_id, stream_mode=STREAM_MODE, stream_subgraphs=True, **request
-    ):
-        if first is None and part.event != "metadata":
-            first = time.monotonic() - started
-        if part.event == "metadata" and isinstance(part.data, dict):
-            run_id = str(part.data.get("run_id", run_id))
-        elif part.event.startswith("updates"):
-            recorder.update(run_id, _namespace(part.event), part.data)
-        elif part.event.startswith("events"):
-            recorder.event(part.data)
-        elif part.event == "error":
-            raise RuntimeError(f"run {run_id} streamed an error: {part.data}")
+    last_event: str | None = None
+    parts = client.runs.stream(thread_id, assistant_id, stream_mode=STREAM_MODE, stream_subgraphs=True, **request)
+    while True:
+        try:
+            async for part in parts:
+                last_event = part.id or last_event
+                if first is None and part.event != "metadata":
+                    first = time.monotonic() - started
+                if part.event == "metadata" and isinstance(part.data, dict):
+                    run_id = str(part.data.get("run_id", run_id))
+                elif part.event.startswith("updates"):
+                    recorder.update(run_id, _namespace(part.event), part.data)
+                elif part.event.startswith("events"):
+                    recorder.event(part.data)
+                elif part.event == "error":
+                    raise RuntimeError(f"run {run_id} streamed an error: {part.data}")
+            break
+        except (APIStatusError, APIConnectionError, httpx.TransportError):
+            # The stream broke (PostgreSQL restarting under the API): once the run exists, rejoin it after the last
+            # event seen (keel replays its event log from there); before that, nothing was created to rejoin.
+            if not run_id or time.monotonic() - started > READ_RETRY_S:
+                raise
+            await asyncio.sleep(0.5)
+            parts = client.runs.join_stream(thread_id, run_id, stream_mode=STREAM_MODE, last_event_id=last_event)
     latency = time.monotonic() - started
-    run: dict[str, Any] = dict(await client.runs.get(thread_id, run_id))
+    run: dict[str, Any] = dict(await _read(lambda: client.runs.get(thread_id, run_id)))
     metadata = run.get("metadata") or {}
     recorder.observed.runs.append(
         RunSeen(
@@ -199,16 +230,16 @@ async def attempt(client: LangGraphClient, task: Task, observed: Observed) -> No
     recorder = _Recorder(observed)
     assistant_id: str = task.graph
     if task.assistant is not None:
-        created = await client.assistants.create(task.graph, **task.assistant)
+        created = await _read(lambda: client.assistants.create(task.graph, **(task.assistant or {})))
         assistant_id = created["assistant_id"]
-    thread = await client.threads.create(metadata={"eval_task": task.id, "eval_repeat": repeat})
+    thread = await _read(lambda: client.threads.create(metadata={"eval_task": task.id, "eval_repeat": repeat}))
     observed.thread_id = thread_id = thread["thread_id"]
     decisions = list(task.decisions)
     for text in task.messages:
         request: dict[str, Any] = {"input": {"messages": [{"role": "human", "content": text}]}}
         while True:
             await _stream_run(client, thread_id, assistant_id, recorder, **request)
-            pending = _pending(dict(await client.threads.get_state(thread_id)))
+            pending = _pending(dict(await _read(lambda: client.threads.get_state(thread_id))))
             if not pending:
                 break
             interrupt = pending[0]
@@ -222,7 +253,7 @@ async def attempt(client: LangGraphClient, task: Task, observed: Observed) -> No
             request = {"command": {"resume": resume}}
         if observed.approvals and observed.approvals[-1].answer is None:
             break
-    state = await client.threads.get_state(thread_id)
+    state = await _read(lambda: client.threads.get_state(thread_id))
     values = state.get("values") or {}
     messages = values.get("messages", []) if isinstance(values, dict) else []
     observed.messages = [m for m in messages if isinstance(m, dict)]
