@@ -98,7 +98,7 @@ READ_RETRY_S = 90.0  # a chaos phase restarts PostgreSQL: keel answers 5xx ("ret
 
 async def _read(call: Callable[[], Awaitable[T]]) -> T:
     """`call` (a request that changes nothing, or whose repeat is harmless), tried again on 5xx and lost connections
-    while PostgreSQL restarts. Run creates are never retried: a second one would be a second run."""
+    while PostgreSQL restarts. Run creates are not sent through here (see `_stream_run`)."""
     deadline = time.monotonic() + READ_RETRY_S
     while True:
         try:
@@ -192,13 +192,24 @@ async def _stream_run(
                 elif part.event == "error":
                     raise RuntimeError(f"run {run_id} streamed an error: {part.data}")
             break
-        except (APIStatusError, APIConnectionError, httpx.TransportError):
-            # The stream broke (PostgreSQL restarting under the API): once the run exists, rejoin it after the last
-            # event seen (keel replays its event log from there); before that, nothing was created to rejoin.
-            if not run_id or time.monotonic() - started > READ_RETRY_S:
+        except (APIStatusError, APIConnectionError, httpx.TransportError) as exc:
+            # The stream broke (PostgreSQL restarting under the API). Rejoin the run after the last event seen (keel
+            # replays its event log from there). If the create itself failed, the thread's run list tells whether
+            # the run exists (rejoin it) or not (create it again): never two runs for one request.
+            server_side = not isinstance(exc, APIStatusError) or exc.status_code >= 500
+            if not server_side or time.monotonic() - started > READ_RETRY_S:
                 raise
             await asyncio.sleep(0.5)
-            parts = client.runs.join_stream(thread_id, run_id, stream_mode=STREAM_MODE, last_event_id=last_event)
+            if not run_id:
+                seen = {run.run_id for run in recorder.observed.runs}
+                runs = await _read(lambda: client.runs.list(thread_id, limit=100))
+                run_id = next((str(r["run_id"]) for r in runs if str(r["run_id"]) not in seen), "")
+            if run_id:
+                parts = client.runs.join_stream(thread_id, run_id, stream_mode=STREAM_MODE, last_event_id=last_event)
+            else:
+                parts = client.runs.stream(
+                    thread_id, assistant_id, stream_mode=STREAM_MODE, stream_subgraphs=True, **request
+                )
     latency = time.monotonic() - started
     run: dict[str, Any] = dict(await _read(lambda: client.runs.get(thread_id, run_id)))
     metadata = run.get("metadata") or {}
