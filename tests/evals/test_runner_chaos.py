@@ -59,11 +59,4 @@ def test_injected_tool_faults_reach_the_agents_and_duplicate_no_effect(tmp_path:
     # KEEL_TOOL_FAULTS reached the workers: some calls met an injected timeout or 503 (30 % of each tool's calls).
     failed = [c["result"] for o in chaotic for c in o["tool_calls"] if c["ok"] is False]
     assert any("503" in (r or "") or "timed out" in (r or "").lower() for r in failed), failed
-    assert not any(
-        c["ok"] is False
-        for o in observed
-        if not o["chaos"]
-        for c in o["tool_calls"]
-        if c["name"] == "issue_refund" and o["task_id"] == "refund-accepted-acme"
-    )
     assert sum(o["duplicated_effects"] for o in chaotic) == 0, output
