@@ -38,7 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--repeat", type=int, default=1, help="attempts per task, for pass^k (default 1)")
     parser.add_argument("--gate", type=float, default=GATE, help=f"least success rate to exit 0 (default {GATE})")
     parser.add_argument("--url", help="drive this running keel instead of starting one")
-    parser.add_argument("--database-url", help="with --url: its database, to reset and measure the desk")
+    parser.add_argument(
+        "--database-url",
+        help="with --url: its database, to reset and measure the desk (resets the tasks' customers to the seed: a demo"
+        " database only)",
+    )
     parser.add_argument("--config", type=Path, default=REPO / "langgraph.json", help="graphs of the keel it starts")
     parser.add_argument("--workers", type=int, default=2, help="keel worker processes it starts (default 2)")
     parser.add_argument("--worker-size", type=int, default=4, help="runs each worker executes at once (default 4)")
@@ -78,7 +82,10 @@ async def _suite(args: argparse.Namespace, tasks: list[Task], results: Path) -> 
             if args.database_url:
                 await asyncio.to_thread(desk.load_seed, args.database_url)
             else:
-                print("no --database-url: desk effects are neither reset nor measured", file=sys.stderr)
+                print(
+                    "no --database-url: the desk is neither reset nor measured, so tasks that expect desk rows fail",
+                    file=sys.stderr,
+                )
             observed += await run_all(tasks, options(args.url, args.database_url, None), record)
             if args.database_url:
                 await asyncio.to_thread(desk.drop_seed, args.database_url)
