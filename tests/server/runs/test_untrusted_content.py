@@ -15,15 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from langgraph_sdk import get_sync_client
-from prometheus_client.parser import text_string_to_metric_families
 
 import tools.docs
 from tests.openai_stub import OpenAIStub, Reply, running_stub
 from tests.pg import scratch_database
 from tests.process import KeelProcess
+from tests.server.observability.test_metrics import Samples, scrape
 from tests.server.runs.approvers import KEYS, api_keys_env, audit_rows, effects, write_auth_config
 from tests.server.runs.serving import human
 
@@ -59,17 +58,9 @@ FOLLOWS_THE_INJECTION = [
     Reply(text="Refunds go back to the original payment method within 5 to 10 business days."),  # supervisor
 ]
 
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
 
 def guardrail_events(base_url: str) -> Samples:
-    text = httpx.get(f"{base_url}/metrics").text
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "keel_guardrail_events_total"
-    }
+    return {key: value for key, value in scrape(base_url).items() if key[0] == "keel_guardrail_events_total"}
 
 
 def moved(before: Samples, after: Samples) -> dict[tuple[str, str], float]:
