@@ -86,6 +86,9 @@ async def _grow(graph: Any, pool: AsyncConnectionPool[AsyncConnection[DictRow]])
         }
     small, large = out[str(CHECKPOINTS[0])]["total"], out[str(CHECKPOINTS[1])]["total"]
     out["ratio"] = round(large / small, 2)
+    # Linear growth: each message from 50 to 200 costs what each of the first 50 cost (item 4: within 1 %).
+    first, later = small / CHECKPOINTS[0], (large - small) / (CHECKPOINTS[1] - CHECKPOINTS[0])
+    out["marginal_change_pct"] = round((later / first - 1) * 100, 2)
     return out
 
 

@@ -208,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _work(settings, args)
         elif args.command == "db":
             with database_url(settings.database) as url:
-                asyncio.run(_upgrade(url))
+                asyncio.run(_upgrade(settings.database.direct_url or url))
     except (SettingsError, CommandError, MigrationError) as exc:
         print(f"keel: {exc}", file=sys.stderr)
         return 2

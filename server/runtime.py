@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.store.postgres import AsyncPostgresStore
 from langgraph_sdk import Auth
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
 
 from server.configurable_headers import HeaderFilter, header_filter
 from server.db.migrate import upgrade
-from server.db.pool import Pool, create_pool
+from server.db.pool import CONNECT_TIMEOUT_S, Connection, Pool, create_pool
 from server.graph_loading import LoadedGraphs, load_graphs
 from server.models.factory import ModelFactory
 from server.observability import run as observability
@@ -28,6 +30,19 @@ from server.services.crons import cron_scheduler
 from server.services.runs import RunService
 from server.settings import Settings
 from server.store_config import open_store, store_config
+
+
+@asynccontextmanager
+async def _session(pool: Pool, database_url: str, direct_url: str) -> AsyncIterator[Connection]:
+    """A pooled connection, or one of its own to `direct_url` when that differs from the pool's URL."""
+    if direct_url == database_url:
+        async with pool.connection() as conn:
+            yield conn
+        return
+    async with await AsyncConnection.connect(
+        direct_url, autocommit=True, row_factory=dict_row, connect_timeout=CONNECT_TIMEOUT_S
+    ) as conn:
+        yield conn
 
 
 @dataclass(frozen=True)
@@ -60,13 +75,16 @@ async def open_runtime(
         stack.push_async_callback(pool.close)
         source = graphs if graphs is not None else load_graphs(settings.server.config, required=False)
         stored = store_config(source.config_path, settings.model)
-        async with pool.connection() as conn:
+        # LISTEN and the migration lock need a session of their own: a transaction-mode pooler would hand the
+        # session's next statement (and its notifications) to another server connection.
+        direct_url = settings.database.direct_url or database_url
+        async with _session(pool, database_url, direct_url) as conn:
             await upgrade(conn, store_index=stored.index)
         saver = AsyncPostgresSaver(pool)
         store = await stack.enter_async_context(open_store(pool, stored))
         loaded = source.with_checkpointer(saver, store)
         await register_system_assistants(pool, loaded)
-        notifier = Notifier(database_url)
+        notifier = Notifier(direct_url)
         await notifier.start()
         stack.push_async_callback(notifier.stop)
         size = settings.runs.workers if workers is None else workers

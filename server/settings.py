@@ -54,6 +54,10 @@ class DatabaseSettings(BaseSettings):
     model_config = _ENV
 
     url: PostgresUrl = Field(default=None, validation_alias="DATABASE_URL")
+    # A session-mode connection straight to PostgreSQL, for what a transaction-mode pooler (PgBouncer) in
+    # DATABASE_URL's path breaks: LISTEN (run and event notifications) and the migration's advisory lock.
+    # Unset: DATABASE_URL serves for both.
+    direct_url: PostgresUrl = Field(default=None, validation_alias="KEEL_DIRECT_DATABASE_URL")
     data_dir: Path = Field(default=Path(".keel"), validation_alias="KEEL_DATA_DIR")
     pool_min_size: int = Field(default=2, ge=1, validation_alias="KEEL_DB_POOL_MIN")
     pool_max_size: int = Field(default=20, ge=1, validation_alias="KEEL_DB_POOL_MAX")
@@ -381,7 +385,14 @@ def read_group(group: type[_Group]) -> _Group:
 # Values that may carry credentials are never echoed back.
 # KEEL_API_KEYS: a plaintext key pasted where its digest belongs.
 _SENSITIVE = frozenset(
-    {"DATABASE_URL", "OPENAI_API_KEY", "LANGFUSE_SECRET_KEY", "KEEL_WEBHOOK_SECRET", "KEEL_API_KEYS"}
+    {
+        "DATABASE_URL",
+        "KEEL_DIRECT_DATABASE_URL",
+        "OPENAI_API_KEY",
+        "LANGFUSE_SECRET_KEY",
+        "KEEL_WEBHOOK_SECRET",
+        "KEEL_API_KEYS",
+    }
 )
 
 

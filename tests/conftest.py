@@ -15,6 +15,7 @@ from tests.pg import drop_database, durable_no_more, migrated_template, scratch_
 # Settings the developer's shell or .env might carry must not leak into tests.
 _KEEL_ENV = (
     "DATABASE_URL",
+    "KEEL_DIRECT_DATABASE_URL",
     "KEEL_DATA_DIR",
     "OPENAI_API_KEY",
     "OPENAI_BASE_URL",

@@ -34,6 +34,13 @@ def test_database_url_is_not_echoed_because_it_may_hold_a_password(monkeypatch: 
     assert "s3cret" not in str(caught.value)
 
 
+def test_direct_database_url_is_checked_and_not_echoed(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("KEEL_DIRECT_DATABASE_URL", "postgresql://keel:s3cret@h:port/db")
+    with pytest.raises(SettingsError, match=r"^invalid setting KEEL_DIRECT_DATABASE_URL: not a valid") as caught:
+        Settings()
+    assert "s3cret" not in str(caught.value)
+
+
 def test_other_bad_values_name_their_variable(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("KEEL_PORT", "eighty")
     with pytest.raises(SettingsError, match=r"^invalid setting KEEL_PORT: .*integer.*'eighty'"):
