@@ -222,7 +222,7 @@ async def claim_run(
     The pending runs and the orphaned ones are two queries, each ordered and limited on its own: together (an OR)
     PostgreSQL could not walk `runs_pending_idx` in order and stop at the first free run, and compared every
     active run with every other before sorting them (a claim cost ~16 ms with 10,000 pending; bench/scale.py). The
-    head of each is locked; the one not taken is unlocked when the statement ends."""
+    head of each is locked; the one not taken is unlocked when the claim commits (right after this statement)."""
     row = await (
         await conn.execute(
             f"""
