@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import floor, offline, resume, served, storage, streaming
+from bench import floor, offline, peers, resume, served, storage, streaming
 from bench.harness import fresh_database, keel_server, postgres_server
 from bench.report import markdown
 
@@ -28,6 +28,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short loops (seconds, not minutes) for iterating")
     parser.add_argument("--only", nargs="+", choices=MEASUREMENTS, default=list(MEASUREMENTS))
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="keel, the LangGraph dev server and Aegra side by side (bench/peers.py); writes peers.json and peers.md",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where latest.json and latest.md go")
     return parser
 
@@ -73,8 +78,34 @@ async def _run(admin_url: str, only: list[str], quick: bool) -> dict[str, Any]:
     return results
 
 
+def _peers(args: argparse.Namespace) -> int:
+    count, slice_s = (2, 3.0) if args.quick else (6, 8.0)
+    started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load = os.getloadavg()
+    with peers.debian_postgres() as admin_url:
+        results = asyncio.run(peers.measure(admin_url, count=count, slice_s=slice_s))
+    results["meta"] = {
+        "started_at": started,
+        "cpus": os.cpu_count(),
+        "load_avg_at_start": tuple(round(value, 2) for value in load),
+        "load_avg_at_end": tuple(round(value, 2) for value in os.getloadavg()),
+        "slices": count,
+        "slice_s": slice_s,
+        "versions": results.pop("versions"),
+        "blocked": results.pop("blocked"),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "peers.json").write_text(json.dumps(results, indent=2) + "\n")
+    text = peers.markdown(results)
+    (args.out / "peers.md").write_text(text)
+    print(text)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.peers:
+        return _peers(args)
     # The offline model's measurement needs no database.
     needs_postgres = any(name != "offline" for name in args.only)
     with postgres_server() if needs_postgres else contextlib.nullcontext("") as admin_url:
