@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from server.db.pool import Connection, Pool
 from server.records import ACTIVE
+from server.runs.deltas import Differ
 from server.runs.notify import EVENTS_CHANNEL, Notifier, Waker, wait
 from server.runs.recent import Event, RecentEvents
 from server.runs.store.events import APPEND_EVENTS, append_params, read_events
@@ -58,7 +59,8 @@ class EventLog:
         self._flush_s = flush_s
         self._burst_s = burst_s
         self._max_batch = max_batch
-        self._buffer: list[tuple[int, str, str]] = []
+        self._buffer: list[Event] = []
+        self._differ = Differ()
         self._lock = asyncio.Lock()
         self._flusher: asyncio.Task[None] | None = None
         self._now = asyncio.Event()  # set: the flusher should stop waiting for more tokens
@@ -80,7 +82,7 @@ class EventLog:
         """Buffer an event without writing it (see `flush(conn)` to commit it with other changes)."""
         seq = self._seq
         self._seq += 1
-        self._buffer.append((seq, event, data))
+        self._buffer.append(Event(seq, event, data, self._differ.store(seq, event, data)))
         return seq
 
     async def append(self, event: str, data: str) -> int:
@@ -119,10 +121,9 @@ class EventLog:
     async def flush(self, conn: Connection | None = None) -> None:
         """Write what is buffered: on `conn` (inside the caller's transaction) or on a pooled connection."""
         async with self._lock:
-            buffered, self._buffer = self._buffer, []
-            if not buffered:
+            batch, self._buffer = self._buffer, []
+            if not batch:
                 return
-            batch = [Event(*event) for event in buffered]
             if conn is not None:
                 await self._insert(conn, batch)  # committed with the caller's transaction, read back from there
                 return
@@ -164,7 +165,7 @@ class EventLog:
             self.add(event, data)
         async with self._lock:
             batch, self._buffer = self._buffer, []
-        return [Event(*event) for event in batch]
+        return batch
 
     def published(self, final: list[Event]) -> None:
         """`final` (from `seal`) has committed: this process's followers may take it from memory."""
