@@ -15,16 +15,16 @@ from server.runs.recent import Event
 # Appending one run's events, for the log's own writes and for the statement that finishes a run (with
 # `append_params`). The arrays go in binary (`%b`): psycopg escapes a text-format array element by element in
 # Python, ~25 µs per JSON event. A large event may be stored as a difference (server/runs/deltas.py).
-APPEND_EVENTS = """INSERT INTO keel.run_events (run_id, seq, event, data, base, head, tail)
+APPEND_EVENTS = """INSERT INTO keel.run_events (run_id, seq, event, data, base, copies)
     SELECT %(run_id)s, * FROM unnest(%(seqs)b::bigint[], %(names)b::text[], %(datas)b::text[],
-                                     %(bases)b::bigint[], %(heads)b::integer[], %(tails)b::integer[])"""
+                                     %(bases)b::bigint[], %(copies)b::text[])"""
 # An event's chain of differences back to the nearest whole event: newest first.
 _CHAIN = """WITH RECURSIVE chain AS (
-        SELECT seq, data, base, head, tail FROM keel.run_events WHERE run_id = %(run_id)s AND seq = %(seq)s
+        SELECT seq, data, base, copies FROM keel.run_events WHERE run_id = %(run_id)s AND seq = %(seq)s
         UNION ALL
-        SELECT e.seq, e.data, e.base, e.head, e.tail FROM chain c
+        SELECT e.seq, e.data, e.base, e.copies FROM chain c
         JOIN keel.run_events e ON e.run_id = %(run_id)s AND e.seq = c.base)
-    SELECT seq, data, base, head, tail FROM chain"""
+    SELECT seq, data, base, copies FROM chain"""
 
 
 def append_params(run_id: uuid.UUID, events: Sequence[Event]) -> dict[str, Any]:
@@ -33,10 +33,9 @@ def append_params(run_id: uuid.UUID, events: Sequence[Event]) -> dict[str, Any]:
         "run_id": run_id,
         "seqs": [event.seq for event in events],
         "names": [event.event for event in events],
-        "datas": [event.data if event.stored is None else event.stored.middle for event in events],
+        "datas": [event.data if event.stored is None else event.stored.literals for event in events],
         "bases": [0 if event.stored is None else event.stored.base for event in events],
-        "heads": [0 if event.stored is None else event.stored.head for event in events],
-        "tails": [0 if event.stored is None else event.stored.tail for event in events],
+        "copies": ["" if event.stored is None else event.stored.copies for event in events],
         "channel": EVENTS_CHANNEL,
         "payload": f"{run_id} {events[-1].seq}" if events else None,
     }
@@ -51,9 +50,9 @@ async def read_events(
     async with pool.connection() as conn:
         rows = await (
             await conn.execute(
-                """SELECT r.status, e.seq, e.event, e.data, e.base, e.head, e.tail FROM keel.runs r
+                """SELECT r.status, e.seq, e.event, e.data, e.base, e.copies FROM keel.runs r
                    LEFT JOIN LATERAL (
-                       SELECT seq, event, data, base, head, tail FROM keel.run_events
+                       SELECT seq, event, data, base, copies FROM keel.run_events
                        WHERE run_id = r.run_id AND seq > %s ORDER BY seq LIMIT %s) e ON true
                    WHERE r.run_id = %s""",
                 (after, limit, run_id),
@@ -70,7 +69,7 @@ async def read_events(
             if row["base"]:
                 if row["base"] not in texts:  # from before `after`: rebuild it from its chain
                     texts[row["base"]] = await _text_of(conn, run_id, row["base"])
-                text = rebuild(texts[row["base"]], row["head"], row["tail"], text)
+                text = rebuild(texts[row["base"]], row["copies"], text)
             texts[row["seq"]] = text
             events.append(Event(row["seq"], row["event"], text))
     return events, rows[0]["status"]
@@ -82,7 +81,7 @@ async def _text_of(conn: Connection, run_id: uuid.UUID, seq: int) -> str:
         raise LookupError(f"run {run_id}: event {seq} or an event it is stored against is missing")
     text: str = chain[-1]["data"]
     for link in reversed(chain[:-1]):
-        text = rebuild(text, link["head"], link["tail"], link["data"])
+        text = rebuild(text, link["copies"], link["data"])
     return text
 
 
