@@ -32,6 +32,16 @@ def check(results: dict[str, Any]) -> list[Check]:
     if storage := results.get("storage"):
         ratio = storage["keel"]["ratio"]
         checks.append(("bytes(200 msgs) ≤ 4 x bytes(50 msgs)", f"{ratio:.2f} x", "4 x", ratio <= 4))
+        if log := storage.get("event_log"):
+            over = log["log_over_input"]
+            checks.append(
+                (
+                    "event log of a 1 MB-input run ≤ 1.5 x its input, replay exact",
+                    f"{over:.2f} x" + ("" if log["replay_exact"] else ", replay NOT exact"),
+                    "1.5 x",
+                    over <= 1.5 and log["replay_exact"],
+                )
+            )
     if offline := results.get("offline"):
         worst, shape = offline["worst_ms"], offline["worst_shape"]
         checks.append(
