@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 MIN_CHARS = 2048  # below this an event is stored whole: a difference would save little and cost a lookup
 MAX_CHAIN = 32  # a reader rebuilds at most this many links from the nearest whole event
+KEEP = 8  # large events kept per event log as bases (a sub-graph's events are named per task: many names)
 _PROBE = 64  # characters looked up in the base to find a match
 _DEPTH = 4  # levels of matching around a probe: at most 2**_DEPTH - 1 copies
 _BLOCK = 4096  # the first block the common prefix is compared in; blocks double after each match
@@ -53,7 +54,10 @@ class Differ:
             if last is not None and last[2] < MAX_CHAIN and (stored := difference(last[0], last[1], text)):
                 links = last[2] + 1
                 break
+        self._last.pop(name, None)  # re-inserted last: the dict's order is from least to most recently used
         self._last[name] = (seq, text, links)
+        if len(self._last) > KEEP:
+            del self._last[next(iter(self._last))]
         self._latest = name
         return stored
 

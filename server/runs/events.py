@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from server.db.pool import Connection, Pool
 from server.records import ACTIVE
-from server.runs.deltas import Differ
+from server.runs.deltas import KEEP, MIN_CHARS, Differ
 from server.runs.notify import EVENTS_CHANNEL, Notifier, Waker, wait
 from server.runs.recent import Event, RecentEvents
 from server.runs.store.events import APPEND_EVENTS, append_params, read_events
@@ -188,6 +188,7 @@ async def follow_batches(
     in the batches they were read in (a stream sends each batch as one write)."""
     async with notifier.subscribe(EVENTS_CHANNEL, str(run_id)) as wake:
         announced: int | None = None  # the newest seq a notification announced; None: unknown, read
+        known: dict[int, str] = {}  # the last large events sent: what the next ones are likely stored against
         while True:
             events = notifier.recent.after(run_id, after)
             over = False
@@ -198,7 +199,7 @@ async def follow_batches(
                 if not events or events[-1].seq < announced:
                     announced = None  # not (all) in memory: read
             if announced is None:
-                events, status = await read_events(pool, run_id, after=after, limit=limit)
+                events, status = await read_events(pool, run_id, after=after, limit=limit, known=known)
                 over = status is None or status not in ACTIVE  # ended without `end` (cancelled while pending)
             ended = next((i for i, event in enumerate(events) if event.event == "end"), None)
             if ended is not None:
@@ -207,6 +208,7 @@ async def follow_batches(
             if events:
                 yield events
                 after = events[-1].seq
+                _remember(known, events)
             if len(events) == limit:
                 announced = None
                 continue  # more are waiting
@@ -214,6 +216,12 @@ async def follow_batches(
                 return
             # The run is still writing: anything appended after this read notifies (or the poll re-reads).
             announced = _announced(wake) if await wait(wake, poll_s) else None
+
+
+def _remember(known: dict[int, str], events: list[Event]) -> None:
+    known.update((event.seq, event.data) for event in events if len(event.data) >= MIN_CHARS)
+    for seq in sorted(known)[:-KEEP]:
+        del known[seq]
 
 
 def _announced(wake: Waker) -> int | None:

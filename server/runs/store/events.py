@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from server.db.pool import Connection, Pool
@@ -42,11 +42,11 @@ def append_params(run_id: uuid.UUID, events: Sequence[Event]) -> dict[str, Any]:
 
 
 async def read_events(
-    pool: Pool, run_id: uuid.UUID, *, after: int, limit: int = 1000
+    pool: Pool, run_id: uuid.UUID, *, after: int, limit: int = 1000, known: Mapping[int, str] | None = None
 ) -> tuple[list[Event], RunStatus | None]:
     """Events after `after`, with their exact text, and the run's status in the same snapshot (None: no such
     run). The final events commit with the final status, so a terminal status with no `end` here means there is
-    none to wait for."""
+    none to wait for. `known`: texts of earlier events the caller has (seq -> text), saving their rebuild."""
     async with pool.connection() as conn:
         rows = await (
             await conn.execute(
@@ -60,7 +60,7 @@ async def read_events(
         ).fetchall()
         if not rows:
             return [], None
-        texts: dict[int, str] = {}  # seq -> text, of the differences' bases
+        texts = dict(known or {})  # seq -> text, of the differences' bases
         events: list[Event] = []
         for row in rows:
             if row["seq"] is None:

@@ -4,6 +4,7 @@ Last-Event-ID from any event, in any process, with the thread's checkpoints gone
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -16,10 +17,13 @@ import pytest
 from server.db.pool import Pool
 from server.runs import store
 from server.runs.deltas import MAX_CHAIN, MIN_CHARS, Differ, common_prefix, rebuild
-from server.runs.events import EventLog
+from server.runs.events import EventLog, follow_batches
+from server.runs.notify import Notifier
+from server.runs.store import events as stored_events
 from tests.process import KeelProcess
 from tests.server.runs.cluster import Cluster
 from tests.server.runs.serving import human
+from tests.waiting import scaled, wait_until_async
 
 BIG = 88_000  # characters in the large input message (KEEL_MAX_MESSAGE_CHARS is 100,000; the bench uses 1 MB)
 
@@ -146,6 +150,46 @@ async def test_reading_from_any_event_gives_every_later_event_exactly(pool: Pool
         events, _ = await store.read_events(pool, run_id, after=after, limit=5)
         assert [(e.event, e.data) for e in events] == sent[after : after + 5], f"after {after}"
         assert [e.seq for e in events] == list(range(after + 1, after + 1 + len(events)))
+
+
+async def test_a_follower_of_a_run_written_elsewhere_gets_exact_texts_without_rebuilding_chains(
+    pool: Pool, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id = await _new_run(pool)
+    rebuilt: list[int] = []
+    real = stored_events._text_of
+
+    async def counted(conn: Any, run: uuid.UUID, seq: int) -> str:
+        rebuilt.append(seq)
+        return await real(conn, run, seq)
+
+    monkeypatch.setattr(stored_events, "_text_of", counted)
+    notifier = Notifier(database_url)
+    await notifier.start()
+    try:
+        got: list[str] = []
+        follower = asyncio.create_task(_collect(follow_batches(pool, notifier, run_id, after=0, poll_s=5.0), got))
+        log = EventLog(pool, run_id, next_seq=1)  # no RecentEvents: as if written by another process
+        rng = random.Random(9)
+        messages, sent = [_words(rng, 3000)], []
+        for _ in range(12):
+            messages.append(_words(rng, 4))
+            sent.append('{"messages":["' + '","'.join(messages) + '"]}')
+            await log.append("values", sent[-1])
+            await wait_until_async(lambda: len(got) == len(sent), what="the event to reach the follower")
+        final = await log.seal([("end", "{}")])
+        async with pool.connection() as conn:
+            assert await store.finish_run(conn, run_id, status="success", events=final)
+        await asyncio.wait_for(follower, timeout=scaled(30))
+    finally:
+        await notifier.stop()
+    assert got == [*sent, "{}"]
+    assert rebuilt == [], "each base is one the follower has just sent"
+
+
+async def _collect(batches: AsyncIterator[list[Any]], into: list[str]) -> None:
+    async for batch in batches:
+        into.extend(event.data for event in batch)
 
 
 def _frames(body: bytes) -> list[bytes]:
