@@ -6,7 +6,9 @@ it follows a write within `burst_s` (then it waits that long: a run's quick step
 statement both inserts the batch and NOTIFYs followers. A write failure is raised to the run at its next
 append. Readers replay from any sequence number and then follow live, so any API process can serve any
 run's stream, and a reconnect with Last-Event-ID gets exactly what it missed. Followers in the process that
-writes the run take its committed batches from memory (`RecentEvents`) instead of reading them back.
+writes the run take its committed batches from memory (`RecentEvents`) instead of reading them back. A large
+event (a `values` event is the whole state) is stored as a difference from an earlier one of the run
+(server/runs/deltas.py) and read back whole.
 """
 
 from __future__ import annotations
