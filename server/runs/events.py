@@ -123,6 +123,10 @@ class EventLog:
     async def flush(self, conn: Connection | None = None) -> None:
         """Write what is buffered: on `conn` (inside the caller's transaction) or on a pooled connection."""
         async with self._lock:
+            if self._failure is not None:
+                # A batch was lost: what follows may be stored against its events, and must not be written
+                # without them (nor with a gap in the sequence).
+                raise self._failure
             batch, self._buffer = self._buffer, []
             if not batch:
                 return

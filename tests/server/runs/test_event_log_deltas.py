@@ -180,6 +180,28 @@ async def test_a_follower_of_a_run_written_elsewhere_gets_exact_texts_without_re
     assert rebuilt == [], "each base is one the follower has just sent"
 
 
+async def test_after_a_lost_batch_nothing_stored_against_it_is_written(
+    pool: Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id = await _new_run(pool)
+    log = EventLog(pool, run_id, next_seq=1)
+
+    async def lost(conn: Any, batch: Any) -> None:
+        raise ConnectionError("the database went away mid-write")
+
+    monkeypatch.setattr(log, "_insert", lost)
+    text = _words(random.Random(11), 1000)
+    await log.append("values", text)  # written in the background: the write fails there
+    with pytest.raises(ConnectionError):
+        await log.close()
+    monkeypatch.undo()
+    log.add("values", text + " more")  # stored against the lost event
+    with pytest.raises(ConnectionError):
+        await log.flush()
+    events, _ = await store.read_events(pool, run_id, after=0)
+    assert events == []
+
+
 async def _collect(batches: AsyncIterator[list[Any]], into: list[str]) -> None:
     async for batch in batches:
         into.extend(event.data for event in batch)
