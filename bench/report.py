@@ -100,6 +100,14 @@ def _storage_table(storage: dict[str, Any]) -> list[str]:
                 )
             )
         lines.append(_row(variant, "200 / 50", "", "", "", f"{storage[variant]['ratio']} x", "", ""))
+    if log := storage.get("event_log"):
+        lines += [
+            "",
+            f"Event log of one run with a {log['input_bytes'] / 1e6:.1f} MB input message ({log['events']} events): "
+            f"its events carry {log['sent_bytes']:,} bytes, its rows store {log['raw_bytes']:,} "
+            f"({log['log_over_input']} x the input; {log['stored_bytes']:,} after compression); "
+            f"replay exact: {'yes' if log['replay_exact'] else 'NO'}.",
+        ]
     return [*lines, ""]
 
 

@@ -33,6 +33,16 @@ def check(results: dict[str, Any]) -> list[Check]:
         # Issue 18 restates "bytes(200) ≤ 4 x bytes(50)" as linear growth (4.02 x is +0.5 % per message).
         change = storage["keel"]["marginal_change_pct"]
         checks.append(("bytes per message, 50→200 vs 0→50, within 1 %", f"{change:+.2f} %", "±1 %", abs(change) <= 1))
+        if log := storage.get("event_log"):
+            over = log["log_over_input"]
+            checks.append(
+                (
+                    "event log of a 1 MB-input run ≤ 1.5 x its input, replay exact",
+                    f"{over:.2f} x" + ("" if log["replay_exact"] else ", replay NOT exact"),
+                    "1.5 x",
+                    over <= 1.5 and log["replay_exact"],
+                )
+            )
     if offline := results.get("offline"):
         worst, shape = offline["worst_ms"], offline["worst_shape"]
         checks.append(

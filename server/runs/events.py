@@ -6,7 +6,9 @@ it follows a write within `burst_s` (then it waits that long: a run's quick step
 statement both inserts the batch and NOTIFYs followers. A write failure is raised to the run at its next
 append. Readers replay from any sequence number and then follow live, so any API process can serve any
 run's stream, and a reconnect with Last-Event-ID gets exactly what it missed. Followers in the process that
-writes the run take its committed batches from memory (`RecentEvents`) instead of reading them back.
+writes the run take its committed batches from memory (`RecentEvents`) instead of reading them back. A large
+event (a `values` event is the whole state) is stored as a difference from an earlier one of the run
+(server/runs/deltas.py) and read back whole.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from server.db.pool import Connection, Pool
 from server.records import ACTIVE
+from server.runs.deltas import KEEP, MIN_CHARS, Differ
 from server.runs.notify import EVENTS_CHANNEL, Notifier, Waker, wait
 from server.runs.recent import Event, RecentEvents
 from server.runs.store.events import APPEND_EVENTS, append_params, read_events
@@ -58,7 +61,8 @@ class EventLog:
         self._flush_s = flush_s
         self._burst_s = burst_s
         self._max_batch = max_batch
-        self._buffer: list[tuple[int, str, str]] = []
+        self._buffer: list[Event] = []
+        self._differ = Differ()
         self._lock = asyncio.Lock()
         self._flusher: asyncio.Task[None] | None = None
         self._now = asyncio.Event()  # set: the flusher should stop waiting for more tokens
@@ -80,7 +84,7 @@ class EventLog:
         """Buffer an event without writing it (see `flush(conn)` to commit it with other changes)."""
         seq = self._seq
         self._seq += 1
-        self._buffer.append((seq, event, data))
+        self._buffer.append(Event(seq, event, data, self._differ.store(seq, event, data)))
         return seq
 
     async def append(self, event: str, data: str) -> int:
@@ -119,10 +123,13 @@ class EventLog:
     async def flush(self, conn: Connection | None = None) -> None:
         """Write what is buffered: on `conn` (inside the caller's transaction) or on a pooled connection."""
         async with self._lock:
-            buffered, self._buffer = self._buffer, []
-            if not buffered:
+            if self._failure is not None:
+                # A batch was lost: what follows may be stored against its events, and must not be written
+                # without them (nor with a gap in the sequence).
+                raise self._failure
+            batch, self._buffer = self._buffer, []
+            if not batch:
                 return
-            batch = [Event(*event) for event in buffered]
             if conn is not None:
                 await self._insert(conn, batch)  # committed with the caller's transaction, read back from there
                 return
@@ -164,7 +171,7 @@ class EventLog:
             self.add(event, data)
         async with self._lock:
             batch, self._buffer = self._buffer, []
-        return [Event(*event) for event in batch]
+        return batch
 
     def published(self, final: list[Event]) -> None:
         """`final` (from `seal`) has committed: this process's followers may take it from memory."""
@@ -187,6 +194,7 @@ async def follow_batches(
     in the batches they were read in (a stream sends each batch as one write)."""
     async with notifier.subscribe(EVENTS_CHANNEL, str(run_id)) as wake:
         announced: int | None = None  # the newest seq a notification announced; None: unknown, read
+        known: dict[int, str] = {}  # the last large events sent: what the next ones are likely stored against
         while True:
             events = notifier.recent.after(run_id, after)
             over = False
@@ -197,7 +205,7 @@ async def follow_batches(
                 if not events or events[-1].seq < announced:
                     announced = None  # not (all) in memory: read
             if announced is None:
-                events, status = await read_events(pool, run_id, after=after, limit=limit)
+                events, status = await read_events(pool, run_id, after=after, limit=limit, known=known)
                 over = status is None or status not in ACTIVE  # ended without `end` (cancelled while pending)
             ended = next((i for i, event in enumerate(events) if event.event == "end"), None)
             if ended is not None:
@@ -206,6 +214,7 @@ async def follow_batches(
             if events:
                 yield events
                 after = events[-1].seq
+                _remember(known, events)
             if len(events) == limit:
                 announced = None
                 continue  # more are waiting
@@ -213,6 +222,12 @@ async def follow_batches(
                 return
             # The run is still writing: anything appended after this read notifies (or the poll re-reads).
             announced = _announced(wake) if await wait(wake, poll_s) else None
+
+
+def _remember(known: dict[int, str], events: list[Event]) -> None:
+    known.update((event.seq, event.data) for event in events if len(event.data) >= MIN_CHARS)
+    for seq in sorted(known)[:-KEEP]:
+        del known[seq]
 
 
 def _announced(wake: Waker) -> int | None:

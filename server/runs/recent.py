@@ -14,12 +14,15 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 
+from server.runs.deltas import Stored
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
     seq: int
     event: str
     data: str  # JSON text, sent as is
+    stored: Stored | None = None  # how the log stores it, when not whole (only the writer knows)
 
 
 class RecentEvents:

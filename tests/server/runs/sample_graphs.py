@@ -10,6 +10,8 @@
 - `hog`: an async node that records an execution and then blocks the event loop itself for `block_s` seconds
   (as a CPU-bound node holding the GIL would): nothing else in its process runs meanwhile, heartbeats included.
 - `fail`: a node that raises an error quoting the last human message (what lands in the log when a run fails).
+- `grow`: `first`, a sub-graph `inner` (two nodes) and `last` each append a short reply to the messages: with a
+  large input, every `values` event repeats it (the event log stores such events as differences).
 """
 
 from __future__ import annotations
@@ -141,3 +143,25 @@ def quote_and_fail(state: EchoState) -> dict[str, Any]:
 fail = StateGraph(EchoState)
 fail.add_node("quote_and_fail", quote_and_fail)
 fail.add_edge(START, "quote_and_fail")
+
+
+def _append(text: str) -> Any:
+    def node(state: EchoState) -> dict[str, Any]:
+        return {"messages": [AIMessage(content=f"{text} after {len(state['messages'])} message(s)")]}
+
+    return node
+
+
+_inner = StateGraph(EchoState)
+_inner.add_node("inner_a", _append("inner a"))
+_inner.add_node("inner_b", _append("inner b"))
+_inner.add_edge(START, "inner_a")
+_inner.add_edge("inner_a", "inner_b")
+
+grow = StateGraph(EchoState)
+grow.add_node("first", _append("first"))
+grow.add_node("inner", _inner.compile())
+grow.add_node("last", _append("last"))
+grow.add_edge(START, "first")
+grow.add_edge("first", "inner")
+grow.add_edge("inner", "last")

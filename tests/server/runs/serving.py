@@ -21,6 +21,7 @@ CONFIG = {
         "stuck": "./sample_graphs.py:stuck",
         "hog": "./sample_graphs.py:hog",
         "fail": "./sample_graphs.py:fail",
+        "grow": "./sample_graphs.py:grow",
     }
 }
 

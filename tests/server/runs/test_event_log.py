@@ -96,11 +96,9 @@ def _counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     reads: list[int] = []
     real = events_module.read_events
 
-    async def counted(
-        pool: Pool, run_id: uuid.UUID, *, after: int, limit: int = 1000
-    ) -> tuple[list[Event], str | None]:
+    async def counted(pool: Pool, run_id: uuid.UUID, *, after: int, **options: Any) -> tuple[list[Event], str | None]:
         reads.append(after)
-        return await real(pool, run_id, after=after, limit=limit)
+        return await real(pool, run_id, after=after, **options)
 
     monkeypatch.setattr(events_module, "read_events", counted)
     return reads
