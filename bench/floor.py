@@ -37,14 +37,19 @@ async def _timed_runs(graph: Any, count: int, concurrency: int) -> tuple[list[fl
     return latencies, time.perf_counter() - start
 
 
-async def measure(database_url: str, *, runs: int, concurrency: int) -> dict[str, Any]:
-    pool: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
+def floor_pool(database_url: str, concurrency: int) -> AsyncConnectionPool[AsyncConnection[DictRow]]:
+    """The floor's pool (unopened): one connection per concurrent run, as AsyncPostgresSaver wants them."""
+    return AsyncConnectionPool(
         database_url,
         min_size=concurrency,
         max_size=concurrency,
         open=False,
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
     )
+
+
+async def measure(database_url: str, *, runs: int, concurrency: int) -> dict[str, Any]:
+    pool = floor_pool(database_url, concurrency)
     async with pool:
         graph = build_linear().compile(checkpointer=AsyncPostgresSaver(pool))
         await _timed_runs(graph, WARMUP_RUNS, 1)

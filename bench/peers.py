@@ -29,11 +29,9 @@ from typing import Any
 import httpx
 import psutil
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-from psycopg import AsyncConnection
-from psycopg.rows import DictRow, dict_row
-from psycopg_pool import AsyncConnectionPool
 
 from bench import served
+from bench.floor import floor_pool
 from bench.graphs import build_linear
 from bench.harness import fresh_database, latency_summary, start_keel
 from tests.process import free_port
@@ -256,13 +254,7 @@ class Floor:
 
 @contextlib.asynccontextmanager
 async def open_floor(database_url: str, concurrency: int) -> AsyncIterator[Floor]:
-    pool: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
-        database_url,
-        min_size=concurrency,
-        max_size=concurrency,
-        open=False,
-        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
-    )
+    pool = floor_pool(database_url, concurrency)
     async with pool:
         floor = Floor(build_linear().compile(checkpointer=AsyncPostgresSaver(pool)))
         await floor.slice(1, 1.0)  # warm up

@@ -18,6 +18,7 @@ from server.runs.deltas import MAX_CHAIN, MIN_CHARS, Differ, common_prefix, rebu
 from server.runs.events import EventLog, follow_batches
 from server.runs.notify import Notifier
 from server.runs.store import events as stored_events
+from tests.server.runs.test_event_log import _new_run
 from tests.waiting import scaled, wait_until_async
 
 
@@ -89,23 +90,6 @@ def test_small_events_are_stored_whole() -> None:
     text = "x" * (MIN_CHARS - 10)
     assert differ.store(1, "values", text) is None
     assert differ.store(2, "values", text + "y") is None
-
-
-async def _new_run(pool: Pool) -> uuid.UUID:
-    thread_id = uuid.uuid4()
-    async with pool.connection() as conn, conn.transaction():
-        await store.ensure_thread(conn, thread_id, if_not_exists="create", graph_id="g", assistant_id="a")
-        run = await store.create_run(
-            conn,
-            thread_id=thread_id,
-            assistant_id="g",
-            graph_id="g",
-            kwargs={},
-            metadata={},
-            multitask_strategy="enqueue",
-        )
-    run_id: uuid.UUID = run["run_id"]
-    return run_id
 
 
 async def test_reading_from_any_event_gives_every_later_event_exactly(pool: Pool) -> None:
