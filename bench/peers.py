@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 import psutil
+import psycopg
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from bench import served
@@ -224,11 +225,32 @@ def _cpu_s(pid: int) -> float:
         return 0.0
 
 
+def postgres_cpu_s(postmaster: psutil.Process) -> float:
+    """CPU seconds of the PostgreSQL server: the postmaster, its live processes, and those it has reaped."""
+    times = postmaster.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in postmaster.children():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child_times = child.cpu_times()
+            total += child_times.user + child_times.system
+    return total
+
+
+async def postmaster_of(database_url: str) -> psutil.Process:
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        row = await (await conn.execute("SELECT pg_backend_pid()")).fetchone()
+    assert row is not None
+    parent = psutil.Process(row[0]).parent()
+    assert parent is not None
+    return parent
+
+
 @dataclass
 class Floor:
     """The in-process floor of bench/floor.py (durability sync), kept open so it can take its slices too."""
 
     graph: Any
+    postgres: psutil.Process  # the postmaster, whose CPU each slice also counts
 
     async def slice(self, concurrency: int, duration_s: float) -> dict[str, float]:
         latencies: list[float] = []
@@ -241,14 +263,16 @@ class Floor:
                 await self.graph.ainvoke({"x": 0}, config, durability="sync")
                 latencies.append(time.perf_counter() - start)
 
-        start, cpu = time.perf_counter(), time.process_time()
+        start, cpu, pg = time.perf_counter(), time.process_time(), postgres_cpu_s(self.postgres)
         await asyncio.gather(*(loop() for _ in range(concurrency)))
         wall = time.perf_counter() - start
+        runs = max(len(latencies), 1)
         return {
             "runs_per_s": len(latencies) / wall,
             "p50_ms": latency_summary(latencies)["p50_ms"],
             # This process runs nothing else meanwhile: its CPU is the graph's own with its checkpointer.
-            "cpu_ms_per_run": 1000 * (time.process_time() - cpu) / max(len(latencies), 1),
+            "cpu_ms_per_run": 1000 * (time.process_time() - cpu) / runs,
+            "pg_cpu_ms_per_run": 1000 * (postgres_cpu_s(self.postgres) - pg) / runs,
         }
 
 
@@ -256,21 +280,28 @@ class Floor:
 async def open_floor(database_url: str, concurrency: int) -> AsyncIterator[Floor]:
     pool = floor_pool(database_url, concurrency)
     async with pool:
-        floor = Floor(build_linear().compile(checkpointer=AsyncPostgresSaver(pool)))
+        graph = build_linear().compile(checkpointer=AsyncPostgresSaver(pool))
+        floor = Floor(graph, await postmaster_of(database_url))
         await floor.slice(1, 1.0)  # warm up
         yield floor
 
 
-async def _served_slice(server: Served, concurrency: int, duration_s: float) -> dict[str, float]:
-    before = _cpu_s(server.pid)
+async def _served_slice(
+    server: Served, postgres: psutil.Process, concurrency: int, duration_s: float
+) -> dict[str, float]:
+    before, client, pg = _cpu_s(server.pid), time.process_time(), postgres_cpu_s(postgres)
     result = await served.measure(server.base_url, concurrency=concurrency, duration_s=duration_s, warmup_runs=2)
     runs = max(result["runs"], 1)
+    # The client (this process: the floor is idle meanwhile) and PostgreSQL share the two cores with the server.
+    client_ms, pg_ms = 1000 * (time.process_time() - client) / runs, 1000 * (postgres_cpu_s(postgres) - pg) / runs
     return {
         "runs_per_s": result["runs_per_s"],
         "p50_ms": result["run"]["p50_ms"],
         "total_p50_ms": result["total"]["p50_ms"],
         "first_event_ms": result["first_event"]["p50_ms"],
         "cpu_ms_per_run": 1000 * (_cpu_s(server.pid) - before) / runs,
+        "client_cpu_ms_per_run": client_ms,
+        "pg_cpu_ms_per_run": pg_ms,
         "errors": result["errors"],
     }
 
@@ -305,7 +336,7 @@ async def slices(
             if turn is None:
                 found["floor"].append(await floor.slice(concurrency, slice_s))
             else:
-                found[turn.name].append(await _served_slice(turn, concurrency, slice_s))
+                found[turn.name].append(await _served_slice(turn, floor.postgres, concurrency, slice_s))
         print(f"bench --peers: c{concurrency} round {index + 1}/{count} done", file=sys.stderr)
     return {name: _median(rows) for name, rows in found.items() if rows}
 
@@ -368,8 +399,28 @@ def markdown(results: dict[str, Any]) -> str:
         "CPU per run counts the server's process tree only (not PostgreSQL, not the client). "
         "keel: durability `sync`; LangGraph dev: in memory; Aegra: its defaults.",
         "",
+        *cpu_budget(c20, results["meta"]["cpus"]),
     ]
     return "\n".join(lines)
+
+
+def cpu_budget(c20: dict[str, Any], cpus: int) -> list[str]:
+    """Where each run's CPU goes at c20, every process on the host counted, and the most runs/s the host's cores
+    allow at that cost: no server can be faster than its cores, whatever it waits on."""
+    lines = [
+        f"All CPU per run at c20 (the host has {cpus} cores, shared by the server, its client and PostgreSQL):",
+        "",
+        "| at c20 | server ms | client ms | PostgreSQL ms | total ms | cores allow runs/s | measured runs/s |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, found in c20.items():
+        server, client = found["cpu_ms_per_run"], found.get("client_cpu_ms_per_run", 0.0)
+        total = server + client + found["pg_cpu_ms_per_run"]
+        lines.append(
+            f"| {name} | {server} | {client if name != 'floor' else '(in the server)'} | {found['pg_cpu_ms_per_run']} "
+            f"| {total:.2f} | {1000 * cpus / total:.0f} | {found['runs_per_s']} |"
+        )
+    return [*lines, ""]
 
 
 async def measure(admin_url: str, *, count: int, slice_s: float) -> dict[str, Any]:

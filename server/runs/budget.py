@@ -33,7 +33,6 @@ from server.db.pool import Connection
 from server.errors import InvalidInput
 from server.observability.usage import UsageCollector
 from server.records import StartedRun
-from server.runs.store import approvals as audit
 from server.runs.store import budget as store
 from server.settings import BudgetLimits, RunSettings
 
@@ -189,16 +188,16 @@ async def load(
     conn: Connection, run: StartedRun, limits: Limits, usage: UsageCollector, resumed: uuid.UUID | None
 ) -> RunBudget:
     """The meter of `run` (`resumed`: the run it answers, when it resumes one)."""
-    decided = await audit.budget_decisions(conn, run["thread_id"])
+    read = await store.meter_reads(conn, run["thread_id"], run["run_id"], resumed)
+    decided = read.decisions
     mine = [row for row in decided if row["run_id"] == run["run_id"]]
     carried, run_extended = _zero(), _zero()
     if resumed is not None:
-        before = await store.run_usage(conn, resumed)
-        chain = before.get("budget") or {}
-        carried = _add(chain.get("carried") or {}, own_spend(before))
+        chain = read.resumed_usage.get("budget") or {}
+        carried = _add(chain.get("carried") or {}, own_spend(read.resumed_usage))
         run_extended = _add(chain.get("extended") or {})
     run_extended = _add(run_extended, *_extensions(mine))
-    thread_before = await store.thread_spend(conn, run["thread_id"], run["run_id"]) if limits["thread"] else _zero()
+    thread_before = read.thread_spend if limits["thread"] else _zero()
     return RunBudget(
         limits=limits,
         carried=carried,

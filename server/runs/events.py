@@ -55,7 +55,7 @@ class EventLog:
         self._pool = pool
         self._recent = recent
         if recent is not None:
-            recent.open(run_id)
+            recent.open(run_id, next_seq)
         self._run_id = run_id
         self._seq = next_seq
         self._flush_s = flush_s
@@ -68,6 +68,7 @@ class EventLog:
         self._now = asyncio.Event()  # set: the flusher should stop waiting for more tokens
         self._failure: BaseException | None = None
         self._flushed_at = -burst_s  # when a batch was last written
+        self._sealing = False  # set by seal(): what is still buffered goes with the run's final status
 
     @classmethod
     async def open(cls, pool: Pool, run_id: uuid.UUID) -> EventLog:
@@ -115,7 +116,7 @@ class EventLog:
                 await self._now.wait()
         self._now.clear()
         try:
-            while self._buffer:
+            while self._buffer and not self._sealing:
                 await self.flush()
         except Exception as exc:  # kept, and raised to the run by its next append or by close()
             self._failure = exc
@@ -163,9 +164,12 @@ class EventLog:
             self._recent.done_writing(self._run_id)
 
     async def seal(self, last: Sequence[tuple[str, str]]) -> list[Event]:
-        """Wait for the background writes, then hand back what is still unwritten plus the `last` events,
+        """Wait for a background write under way, then hand back what is still unwritten plus the `last` events,
         numbered, for the caller to write with the run's final status in one statement (whoever sees `end`
-        sees the finished run). Call `published()` once that statement has committed."""
+        sees the finished run). Events still waiting for company are not written on their own: they go with
+        the final status (one statement, one notification and one SSE write fewer per run). Call `published()`
+        once that statement has committed."""
+        self._sealing = True
         await self._drain()
         for event, data in last:
             self.add(event, data)
@@ -198,13 +202,21 @@ async def follow_batches(
         while True:
             events = notifier.recent.after(run_id, after)
             over = False
-            if announced is not None and announced > after and (not events or events[-1].seq < announced):
+            # From memory alone when this process writes the run from `after` on (the common case: a run streamed
+            # by the process running it, which then needs no read and no notification), or memory has its `end`.
+            from_memory = notifier.recent.covers(run_id, after) or (bool(events) and events[-1].event == "end")
+            if (
+                not from_memory
+                and announced is not None
+                and announced > after
+                and (not events or events[-1].seq < announced)
+            ):
                 # Announced, not yet in memory: if this process writes the run, its publish is on the way.
                 if await notifier.recent.published_up_to(run_id, announced, _PUBLISH_WAIT_S):
                     events = notifier.recent.after(run_id, after)
                 if not events or events[-1].seq < announced:
                     announced = None  # not (all) in memory: read
-            if announced is None:
+            if not from_memory and announced is None:
                 events, status = await read_events(pool, run_id, after=after, limit=limit, known=known)
                 over = status is None or status not in ACTIVE  # ended without `end` (cancelled while pending)
             ended = next((i for i, event in enumerate(events) if event.event == "end"), None)
@@ -220,6 +232,11 @@ async def follow_batches(
                 continue  # more are waiting
             if over:
                 return
+            if notifier.recent.covers(run_id, after):
+                if not notifier.recent.after(run_id, after):  # nothing published while the last batch was sent
+                    await notifier.recent.next_publish(run_id, poll_s)
+                announced = None  # should it stop being written here without `end`: read what became of it
+                continue
             # The run is still writing: anything appended after this read notifies (or the poll re-reads).
             announced = _announced(wake) if await wait(wake, poll_s) else None
 

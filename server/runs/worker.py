@@ -143,13 +143,17 @@ class Worker:
                 self._free.release()
 
     def _spawn(self, run: StartedRun) -> None:
-        slot = asyncio.create_task(self._run_in_slot(run), name=f"keel-slot-{run['run_id']}")
+        # The log opens now, before the run's task starts: a follower arriving first (the stream of the request
+        # that created the run) then takes its events from memory as they commit, instead of reading them back.
+        events = EventLog(self.pool, run["run_id"], next_seq=run["next_seq"], recent=self.notifier.recent)
+        slot = asyncio.create_task(self._run_in_slot(run, events), name=f"keel-slot-{run['run_id']}")
+        slot.add_done_callback(lambda _: events.release())  # however the slot ends, even cancelled before it ran
         self._slots.add(slot)
         slot.add_done_callback(self._slots.discard)
 
-    async def _run_in_slot(self, run: StartedRun) -> None:
+    async def _run_in_slot(self, run: StartedRun, events: EventLog) -> None:
         try:
-            await self._run_one(run)
+            await self._run_one(run, events)
         except _DATABASE_DOWN as exc:
             # The run keeps its lease until it expires; then it is retried from its checkpoint.
             log.warning("worker %s: database unavailable during run %s (%s)", self.worker_id, run["run_id"], exc)
@@ -175,11 +179,10 @@ class Worker:
                 events.add("end", dumps({"run_id": str(abandoned["run_id"]), "status": "error"}))
                 await events.flush(conn)
 
-    async def _run_one(self, run: StartedRun) -> None:
+    async def _run_one(self, run: StartedRun, events: EventLog) -> None:
         run_id: uuid.UUID = run["run_id"]
         observed, meter = await self._observe(run)
         with log_context(**observed.log_fields()):
-            events = EventLog(self.pool, run_id, next_seq=run["next_seq"], recent=self.notifier.recent)
             task = asyncio.create_task(self._execute(run, events, observed, meter), name=f"keel-run-{run_id}")
             self._running[run_id] = task
             try:
@@ -192,7 +195,6 @@ class Worker:
                 if not task.cancelled():
                     task.exception()  # seen: settled, or the run failed on the same dead database
                 self._running.pop(run_id, None)
-                events.release()
 
     async def _observe(self, run: StartedRun) -> tuple[RunObservation, RunBudget]:
         """The run's observation: the run it resumes and the approval decisions it carries, and its trace id/URL

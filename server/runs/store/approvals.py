@@ -184,13 +184,3 @@ async def pending_approvals(
         sql.Literal(offset),
     )
     return cast(list[PendingRow], await (await conn.execute(query)).fetchall())
-
-
-async def budget_decisions(conn: Connection, thread_id: uuid.UUID) -> list[dict[str, Any]]:
-    """The thread's budget decisions in effect (keel.approvals rows of tool `budget`, not superseded), oldest first."""
-    cur = await conn.execute(
-        """SELECT interrupt_id, run_id, decision, final_args, reason, decider FROM keel.approvals
-           WHERE thread_id = %s AND tool = 'budget' AND superseded_at IS NULL ORDER BY decided_at, approval_id""",
-        (thread_id,),
-    )
-    return [dict(row) for row in await cur.fetchall()]
