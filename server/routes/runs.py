@@ -33,7 +33,7 @@ async def create_background(response: Response, thread_id: uuid.UUID, body: RunC
 @router.post("/threads/{thread_id}/runs/stream", response_class=EventSourceResponse, responses=SSE)
 async def create_stream(thread_id: uuid.UUID, body: RunCreate, runs: RunsDep) -> EventSourceResponse:
     run = await runs.create(thread_id, body)
-    return runs.stream(run, after=0, cancel_on_disconnect=body.on_disconnect == "cancel")
+    return runs.stream(run, after=0, cancel_on_disconnect=body.on_disconnect == "cancel", created=True)
 
 
 @router.post("/threads/{thread_id}/runs/wait", response_model=None, responses=WAITED)

@@ -60,7 +60,7 @@ async def create_batch(
 async def create_stream(body: RunCreate, runs: RunsDep) -> EventSourceResponse:
     thread_id, body = stateless(body)
     run = await runs.create(thread_id, body)
-    return runs.stream(run, after=0, cancel_on_disconnect=body.on_disconnect == "cancel")
+    return runs.stream(run, after=0, cancel_on_disconnect=body.on_disconnect == "cancel", created=True)
 
 
 @router.post("/runs/wait", response_model=None, responses=WAITED)

@@ -1,14 +1,15 @@
 """The per-run event log: every SSE event of a run, numbered, in Postgres.
 
 Writers never wait for the database on the graph's path: a background flusher writes what has accumulated,
-token events (`messages…`) and `metadata` after up to `flush_s` for company, any other event at once unless
-it follows a write within `burst_s` (then it waits that long: a run's quick steps share a write), and one
-statement both inserts the batch and NOTIFYs followers. A write failure is raised to the run at its next
-append. Readers replay from any sequence number and then follow live, so any API process can serve any
-run's stream, and a reconnect with Last-Event-ID gets exactly what it missed. Followers in the process that
-writes the run take its committed batches from memory (`RecentEvents`) instead of reading them back. A large
-event (a `values` event is the whole state) is stored as a difference from an earlier one of the run
-(server/runs/deltas.py) and read back whole.
+token events (`messages…`) after up to `flush_s` for company, `metadata` with the run's first graph event,
+any other event at once unless it follows a write within `burst_s` (then it waits that long: a run's quick
+steps share a write), and one statement both inserts the batch and NOTIFYs followers; what is still waiting
+when the run ends commits with its final status. A write failure is raised to the run at its next append.
+Readers replay from any sequence number and then follow live, so any API process can serve any run's
+stream, and a reconnect with Last-Event-ID gets exactly what it missed. Followers in the process that writes
+the run take its committed batches from memory (`RecentEvents`), neither reading them back nor waiting for
+their notification. A large event (a `values` event is the whole state) is stored as a difference from an
+earlier one of the run (server/runs/deltas.py) and read back whole.
 """
 
 from __future__ import annotations
@@ -28,12 +29,14 @@ from server.runs.store.events import APPEND_EVENTS, append_params, read_events
 
 __all__ = ["Event", "EventLog", "follow_batches", "read_events"]
 
-# Not worth a write of their own: tokens come by the hundred, and `metadata` is followed by the first
-# graph event within milliseconds (the client has the run's id from the response headers already).
-_CAN_WAIT = ("messages", "metadata")
+# Not worth a write of their own: tokens come by the hundred (they wait up to `flush_s` for company), and
+# `metadata` is followed by the run's first graph event (the client has the run's id from the response headers
+# already): it waits up to _METADATA_WAIT_S for it, long enough to share its write on a busy host too.
+_TOKENS = "messages"
+_METADATA_WAIT_S = 0.1
 # A non-token event within this long of the last write waits this long for the events that follow it (a burst
 # of quick steps becomes one write); the first event after a pause is written at once.
-_BURST_S = 0.005
+_BURST_S = 0.02
 _PUBLISH_WAIT_S = 0.25  # how long a follower waits for this process to publish a batch it was notified of
 _FORGET_S = 5.0  # a finished run's last events stay in memory this long for followers still catching up
 
@@ -94,8 +97,10 @@ class EventLog:
         seq = self.add(event, data)
         if len(self._buffer) >= self._max_batch:
             await self.flush()  # back-pressure: a slow database slows the run rather than filling memory
-        elif event.startswith(_CAN_WAIT):
+        elif event.startswith(_TOKENS):
             self._start_flusher(urgent=False)
+        elif event == "metadata":
+            self._start_flusher(urgent=False, wait_s=_METADATA_WAIT_S)
         elif time.monotonic() - self._flushed_at < self._burst_s:
             # Steps are following each other quickly: the next ones will be here within milliseconds.
             self._start_flusher(urgent=False)
@@ -104,15 +109,15 @@ class EventLog:
             self._start_flusher(urgent=True)
         return seq
 
-    def _start_flusher(self, *, urgent: bool) -> None:
+    def _start_flusher(self, *, urgent: bool, wait_s: float | None = None) -> None:
         if urgent:
             self._now.set()
         if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush_in_background())
+            self._flusher = asyncio.create_task(self._flush_in_background(self._flush_s if wait_s is None else wait_s))
 
-    async def _flush_in_background(self) -> None:
+    async def _flush_in_background(self, wait_s: float) -> None:
         with contextlib.suppress(TimeoutError):  # waiting for company is optional
-            async with asyncio.timeout(self._flush_s):  # no task per wait, unlike asyncio.wait_for
+            async with asyncio.timeout(wait_s):  # no task per wait, unlike asyncio.wait_for
                 await self._now.wait()
         self._now.clear()
         try:
@@ -192,13 +197,24 @@ class EventLog:
 
 
 async def follow_batches(
-    pool: Pool, notifier: Notifier, run_id: uuid.UUID, *, after: int, poll_s: float = 1.0, limit: int = 1000
+    pool: Pool,
+    notifier: Notifier,
+    run_id: uuid.UUID,
+    *,
+    after: int,
+    poll_s: float = 1.0,
+    limit: int = 1000,
+    created: bool = False,
 ) -> AsyncIterator[list[Event]]:
     """Events after `after`, replayed then live, until the run's `end` event (or the run is gone/ended),
-    in the batches they were read in (a stream sends each batch as one write)."""
+    in the batches they were read in (a stream sends each batch as one write). `created`: the run was just
+    created, so it has no events until a worker starts it, which notifies: nothing to read before that."""
     async with notifier.subscribe(EVENTS_CHANNEL, str(run_id)) as wake:
         announced: int | None = None  # the newest seq a notification announced; None: unknown, read
         known: dict[int, str] = {}  # the last large events sent: what the next ones are likely stored against
+        if created and not notifier.recent.covers(run_id, after):
+            # A notification sent before this subscription is remembered (Notifier.subscribe) and wakes it at once.
+            announced = _announced(wake) if await wait(wake, poll_s) else None
         while True:
             events = notifier.recent.after(run_id, after)
             over = False

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import AsyncIterator
 
 import psycopg
@@ -27,8 +27,9 @@ RUNS_CHANNEL = "keel_runs"  # payload: run id (a new or re-queued run, or a canc
 EVENTS_CHANNEL = "keel_run_events"  # payload: "<run id> <seq of the last appended event>"
 _CHANNELS = (RUNS_CHANNEL, EVENTS_CHANNEL)
 _RECONNECT_S = 0.5
-# A notification on the runs channel is remembered this long, so that a subscriber arriving just after it (a worker
-# that claimed a run the moment its cancel was requested) is still woken.
+# A notification is remembered this long, so that a subscriber arriving just after it is still woken: a worker that
+# claimed a run the moment its cancel was requested, or the stream of a run that another process started writing
+# before the stream subscribed.
 _REMEMBER_S = 10.0
 
 
@@ -46,7 +47,8 @@ class Notifier:
         self.recent = RecentEvents()
         self._waiters: dict[tuple[str, str | None], set[Waker]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
-        self._remembered: dict[tuple[str, str], float] = {}  # (channel, key) -> when it was last notified
+        # (channel, key) -> when it was last notified and its detail, oldest first
+        self._remembered: OrderedDict[tuple[str, str], tuple[float, str | None]] = OrderedDict()
         self.connected = asyncio.Event()
 
     async def start(self) -> None:
@@ -64,7 +66,9 @@ class Notifier:
     async def subscribe(self, channel: str, key: str | None = None) -> AsyncIterator[Waker]:
         """An event set on every notification on `channel` (whose payload's key is `key`, if given)."""
         event = Waker()
-        if key is not None and time.monotonic() - self._remembered.get((channel, key), -_REMEMBER_S) < _REMEMBER_S:
+        seen = self._remembered.get((channel, key)) if key is not None else None
+        if seen is not None and time.monotonic() - seen[0] < _REMEMBER_S:
+            event.detail = seen[1]
             event.set()
         self._waiters[(channel, key)].add(event)
         try:
@@ -76,11 +80,11 @@ class Notifier:
 
     def _wake(self, channel: str, payload: str) -> None:
         key, _, detail = payload.partition(" ")
-        if channel == RUNS_CHANNEL:
-            now = time.monotonic()
-            self._remembered[(channel, key)] = now
-            if len(self._remembered) > 4096:
-                self._remembered = {seen: at for seen, at in self._remembered.items() if now - at < _REMEMBER_S}
+        now = time.monotonic()
+        self._remembered[(channel, key)] = (now, detail or None)
+        self._remembered.move_to_end((channel, key))
+        while now - next(iter(self._remembered.values()))[0] >= _REMEMBER_S:
+            self._remembered.popitem(last=False)
         for wanted in (None, key):
             for event in self._waiters.get((channel, wanted), ()):
                 event.detail = detail or None

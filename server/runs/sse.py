@@ -66,6 +66,7 @@ def run_stream(
     cancel_on_disconnect: bool,
     poll_s: float,
     stream_mode: Collection[str] = (),
+    created: bool = False,
 ) -> EventSourceResponse:
     wanted = mode_filter(stream_mode)
 
@@ -74,7 +75,7 @@ def run_stream(
         SSE_CLIENTS.inc()
         try:
             try:
-                async for batch in follow_batches(pool, notifier, run_id, after=after, poll_s=poll_s):
+                async for batch in follow_batches(pool, notifier, run_id, after=after, poll_s=poll_s, created=created):
                     shown = batch if wanted is None else [event for event in batch if wanted(event)]
                     if shown:  # one write per batch: a streamed answer is hundreds of token events
                         yield b"".join(map(sse_frame, shown))

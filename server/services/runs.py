@@ -437,8 +437,15 @@ class RunService:
         )
 
     def stream(
-        self, run: Run, *, after: int, cancel_on_disconnect: bool, stream_mode: Collection[str] = ()
+        self,
+        run: Run,
+        *,
+        after: int,
+        cancel_on_disconnect: bool,
+        stream_mode: Collection[str] = (),
+        created: bool = False,
     ) -> EventSourceResponse:
+        """The run's events as SSE (`created`: the run was just created by this request, so none exist yet)."""
         return run_stream(
             self.pool,
             self.notifier,
@@ -448,4 +455,5 @@ class RunService:
             cancel_on_disconnect=cancel_on_disconnect,
             poll_s=self.settings.poll_s,
             stream_mode=stream_mode,
+            created=created,
         )

@@ -184,3 +184,9 @@ async def pending_approvals(
         sql.Literal(offset),
     )
     return cast(list[PendingRow], await (await conn.execute(query)).fetchall())
+
+
+# The thread's budget decisions in effect (rows of tool `budget`, not superseded), for the budget meter's one read at
+# a run's start (store/budget.py, which orders them by decided_at, approval_id); `%(thread)s` is the thread.
+BUDGET_DECISIONS = """SELECT * FROM keel.approvals
+    WHERE thread_id = %(thread)s AND tool = 'budget' AND superseded_at IS NULL"""

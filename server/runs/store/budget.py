@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.db.pool import Connection
+from server.runs.store.approvals import BUDGET_DECISIONS
 
 _QUANTITIES = ("model_calls", "tokens", "dollars", "tool_calls", "wall_s")
 _DECISION = ("interrupt_id", "run_id", "decision", "final_args", "reason", "decider")
@@ -25,7 +26,7 @@ async def meter_reads(
 ) -> MeterReads:
     rows = await (
         await conn.execute(
-            """WITH spend AS (
+            f"""WITH spend AS (
                    SELECT coalesce(sum((usage->>'model_calls')::float8), 0) AS model_calls,
                           coalesce(sum((usage->>'total_tokens')::float8), 0) AS tokens,
                           coalesce(sum((usage->>'cost')::float8), 0) AS dollars,
@@ -34,9 +35,7 @@ async def meter_reads(
                           (SELECT usage FROM keel.runs WHERE run_id = %(resumed)s::uuid) AS resumed_usage
                    FROM keel.runs WHERE thread_id = %(thread)s AND run_id <> %(run)s)
                SELECT spend.*, d.interrupt_id, d.run_id, d.decision, d.final_args, d.reason, d.decider
-               FROM spend LEFT JOIN LATERAL (
-                   SELECT * FROM keel.approvals
-                   WHERE thread_id = %(thread)s AND tool = 'budget' AND superseded_at IS NULL) d ON true
+               FROM spend LEFT JOIN LATERAL ({BUDGET_DECISIONS}) d ON true
                ORDER BY d.decided_at, d.approval_id""",
             {"thread": thread_id, "run": run_id, "resumed": resumed},
         )

@@ -1,4 +1,5 @@
-"""The LISTEN/NOTIFY hub: a cancel notified just before its worker subscribes still reaches it."""
+"""The LISTEN/NOTIFY hub: a cancel notified just before its worker subscribes still reaches it, and so does an
+event-log notification sent before the stream of a just-created run subscribed."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ async def test_a_cancel_notified_before_the_subscription_still_wakes_the_worker(
         run_id = uuid.uuid4()
         async with notifier.subscribe(RUNS_CHANNEL) as anything, notifier.subscribe(EVENTS_CHANNEL) as events:
             await _notify(database_url, RUNS_CHANNEL, cancel_key(run_id))
-            await _notify(database_url, EVENTS_CHANNEL, str(run_id))
+            await _notify(database_url, EVENTS_CHANNEL, f"{run_id} 3")
             await asyncio.wait_for(anything.wait(), timeout=scaled(30))  # both notifications have been delivered
             await asyncio.wait_for(events.wait(), timeout=scaled(30))
         # The worker subscribes only now (it claimed the run the moment the cancel was requested).
@@ -32,9 +33,13 @@ async def test_a_cancel_notified_before_the_subscription_still_wakes_the_worker(
             assert late.is_set(), "a recent cancel for this run wakes a subscriber that arrives after it"
         async with notifier.subscribe(RUNS_CHANNEL, cancel_key(uuid.uuid4())) as other:
             assert not other.is_set(), "another run's subscriber is not woken"
+        # The stream of a run it just created waits for the first notification instead of reading the empty log
+        # first: one sent before it subscribed (a worker elsewhere was quicker) wakes it, with what it announced.
         async with notifier.subscribe(EVENTS_CHANNEL, str(run_id)) as follower:
-            assert not follower.is_set(), "event-log followers read the log anyway; no replayed wake-ups"
-            await wait(follower, 0.05)
+            assert follower.is_set(), "a recent notification of the run's events wakes a follower that arrives after it"
+            assert follower.detail == "3"
+        async with notifier.subscribe(EVENTS_CHANNEL, str(uuid.uuid4())) as stranger:
+            assert not stranger.is_set(), "another run's follower is not woken"
     finally:
         await notifier.stop()
 
