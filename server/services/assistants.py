@@ -96,6 +96,9 @@ def _visible(graphs: LoadedGraphs, filters: Filters | None, *, system: bool) -> 
     return sql.SQL("({} OR assistant_id = ANY({}))").format(clause, sql.Literal(_system_ids(graphs)))
 
 
+_BY_ID = "SELECT * FROM keel.assistants WHERE assistant_id = %s"
+
+
 async def get_assistant(
     conn: Connection,
     graphs: LoadedGraphs,
@@ -110,12 +113,16 @@ async def get_assistant(
     `value`); `NotFound` if there is none within the handler's filters (`lock`: locked for the transaction)."""
     uid = _uid(graphs, assistant_id)
     filters = await access.authorize("assistants", action, {"assistant_id": str(uid), **(value or {})})
-    query = sql.SQL("SELECT * FROM keel.assistants WHERE assistant_id = {} AND {}{}").format(
-        sql.Literal(uid),
-        _visible(graphs, filters, system=action in ("read", "search")),
-        sql.SQL(" FOR UPDATE" if lock else ""),
-    )
-    row = await (await conn.execute(query)).fetchone()
+    if not filters and not lock:
+        # Every run's creation reads its assistant so: one statement, prepared once, nothing composed per call.
+        row = await (await conn.execute(_BY_ID, (uid,))).fetchone()
+    else:
+        query = sql.SQL("SELECT * FROM keel.assistants WHERE assistant_id = {} AND {}{}").format(
+            sql.Literal(uid),
+            _visible(graphs, filters, system=action in ("read", "search")),
+            sql.SQL(" FOR UPDATE" if lock else ""),
+        )
+        row = await (await conn.execute(query)).fetchone()
     if row is None:
         raise NotFound(f"assistant {assistant_id} not found")
     return row
