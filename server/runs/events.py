@@ -72,6 +72,7 @@ class EventLog:
         self._failure: BaseException | None = None
         self._flushed_at = -burst_s  # when a batch was last written
         self._sealing = False  # set by seal(): what is still buffered goes with the run's final status
+        self._metadata_waits = False  # the flusher is waiting up to _METADATA_WAIT_S
 
     @classmethod
     async def open(cls, pool: Pool, run_id: uuid.UUID) -> EventLog:
@@ -99,7 +100,11 @@ class EventLog:
             await self.flush()  # back-pressure: a slow database slows the run rather than filling memory
         elif event.startswith(_TOKENS):
             self._start_flusher(urgent=False)
+            if self._metadata_waits:  # the flusher waits longer, for metadata's sake: tokens wait only flush_s
+                self._metadata_waits = False
+                asyncio.get_running_loop().call_later(self._flush_s, self._now.set)
         elif event == "metadata":
+            self._metadata_waits = True
             self._start_flusher(urgent=False, wait_s=_METADATA_WAIT_S)
         elif time.monotonic() - self._flushed_at < self._burst_s:
             # Steps are following each other quickly: the next ones will be here within milliseconds.
@@ -120,6 +125,7 @@ class EventLog:
             async with asyncio.timeout(wait_s):  # no task per wait, unlike asyncio.wait_for
                 await self._now.wait()
         self._now.clear()
+        self._metadata_waits = False
         try:
             while self._buffer and not self._sealing:
                 await self.flush()

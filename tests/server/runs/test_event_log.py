@@ -133,9 +133,51 @@ async def test_a_follower_in_the_writing_process_does_not_read_back_its_batches(
     await asyncio.wait_for(follower, timeout=scaled(30))
 
     assert [(e.seq, e.event) for e in got] == [(i + 1, "values") for i in range(12)] + [(13, "end")]
-    # The first read finds the backlog; everything after comes from memory, except perhaps `end` (its
-    # notification may arrive before the worker publishes it). Without RecentEvents this is 13 reads or more.
-    assert len(reads) <= 1, reads
+    # The log was opened before the follower's first look: everything comes from memory, `end` included.
+    # Without RecentEvents this is 13 reads or more; before the log opened, the follower would read once.
+    assert reads == []
+
+
+async def test_the_stream_of_a_just_created_run_reads_nothing_before_its_first_notification(
+    pool: Pool, notifier: Notifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id = await _new_run(pool)
+    reads = _counting_reads(monkeypatch)
+    got: list[Event] = []
+
+    async def follow() -> None:
+        async for batch in follow_batches(pool, notifier, run_id, after=0, poll_s=scaled(30), created=True):
+            got.extend(batch)
+
+    follower = asyncio.create_task(follow())
+    await asyncio.sleep(0)  # it subscribes, finds nothing in memory, and waits for a notification
+    assert reads == []
+    # Another process starts the run (nothing of it in this process's memory): its notification wakes the follower.
+    elsewhere = EventLog(pool, run_id, next_seq=1)
+    await elsewhere.append("values", "0")
+    await wait_until_async(lambda: bool(got), what="the first event to reach the follower")
+    assert reads == [0], "one read, after the notification, not a read of the empty log before it"
+    await _finish(pool, run_id, elsewhere)
+    await asyncio.wait_for(follower, timeout=scaled(30))
+    assert [e.event for e in got] == ["values", "end"]
+
+
+async def test_a_notification_sent_before_the_stream_subscribed_still_wakes_it(pool: Pool, notifier: Notifier) -> None:
+    run_id = await _new_run(pool)
+    elsewhere = EventLog(pool, run_id, next_seq=1)
+    await elsewhere.append("values", "0")
+    await _finish(pool, run_id, elsewhere)
+    # Give the notifications time to arrive before the stream subscribes (a quicker worker in another process).
+    async with notifier.subscribe(events_module.EVENTS_CHANNEL, str(run_id)) as probe:
+        await asyncio.wait_for(probe.wait(), timeout=scaled(30))
+    # With a poll of an hour, only the remembered notification can wake the stream in time.
+    stream = follow_batches(pool, notifier, run_id, after=0, poll_s=3600, created=True)
+    followed = await asyncio.wait_for(_collect(stream), timeout=scaled(30))
+    assert [e.event for e in followed] == ["values", "end"]
+
+
+async def _collect(batches: AsyncIterator[list[Event]]) -> list[Event]:
+    return [event async for batch in batches for event in batch]
 
 
 async def test_events_written_by_another_process_still_reach_the_follower_in_order(
@@ -184,14 +226,7 @@ async def test_quick_steps_share_a_write_and_the_first_event_after_a_pause_goes_
 ) -> None:
     run_id = await _new_run(pool)
     log = EventLog(pool, run_id, next_seq=1, flush_s=5 * BURST_S, burst_s=BURST_S)
-    writes: list[list[int]] = []
-    insert = log._insert
-
-    async def counted(conn: Any, batch: list[Event]) -> None:
-        writes.append([event.seq for event in batch])
-        await insert(conn, batch)
-
-    monkeypatch.setattr(log, "_insert", counted)
+    writes = _counting_writes(log, monkeypatch)
 
     def written(count: int) -> bool:
         return len(writes) >= count
@@ -207,3 +242,45 @@ async def test_quick_steps_share_a_write_and_the_first_event_after_a_pause_goes_
     await wait_until_async(lambda: written(3), timeout=0.8 * BURST_S, what="the event after the pause")
     await log.close()
     assert writes == [[1], [2, 3, 4], [5]]
+
+
+async def test_metadata_shares_the_write_of_the_first_graph_event(pool: Pool, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_id = await _new_run(pool)
+    log = EventLog(pool, run_id, next_seq=1)
+    writes = _counting_writes(log, monkeypatch)
+    await log.append("metadata", "{}")
+    await log.append("values", "0")  # the first graph event: written at once, with the metadata
+    await wait_until_async(lambda: bool(writes), what="the first write")
+    await log.close()
+    assert writes == [[1, 2]]
+
+
+async def test_events_still_waiting_when_the_run_ends_go_with_its_final_status(
+    pool: Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id = await _new_run(pool)
+    log = EventLog(pool, run_id, next_seq=1, flush_s=5 * BURST_S, burst_s=BURST_S)
+    writes = _counting_writes(log, monkeypatch)
+    await log.append("values", "0")
+    await wait_until_async(lambda: bool(writes), timeout=0.8 * BURST_S, what="the first event to be written")
+    await log.append("values", "1")  # within burst_s of that write: it waits for company...
+    await log.append("messages", "[]")  # ...and so does a token
+    final = await log.seal([("end", "{}")])  # ...until the run ends
+    assert writes == [[1]], "nothing written on its own after the first write"
+    assert [(e.seq, e.event) for e in final] == [(2, "values"), (3, "messages"), (4, "end")]
+    async with pool.connection() as conn:
+        assert await store.finish_run(conn, run_id, status="success", events=final)
+    events, status = await events_module.read_events(pool, run_id, after=0)
+    assert ([e.data for e in events], status) == (["0", "1", "[]", "{}"], "success")
+
+
+def _counting_writes(log: EventLog, monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    writes: list[list[int]] = []
+    insert = log._insert
+
+    async def counted(conn: Any, batch: list[Event]) -> None:
+        writes.append([event.seq for event in batch])
+        await insert(conn, batch)
+
+    monkeypatch.setattr(log, "_insert", counted)
+    return writes
