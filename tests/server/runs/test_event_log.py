@@ -16,7 +16,7 @@ from server.db.pool import Pool
 from server.runs import events as events_module
 from server.runs import store
 from server.runs.events import Event, EventLog, follow_batches
-from server.runs.notify import Notifier
+from server.runs.notify import EVENTS_CHANNEL, Notifier
 from server.runs.recent import RecentEvents
 from server.runs.sse import sse_frame
 from tests.waiting import scaled, wait_until_async
@@ -121,12 +121,7 @@ async def test_a_follower_in_the_writing_process_does_not_read_back_its_batches(
     run_id = await _new_run(pool)
     reads = _counting_reads(monkeypatch)
     got: list[Event] = []
-
-    async def follow() -> None:
-        async for batch in follow_batches(pool, notifier, run_id, after=0, poll_s=5.0):
-            got.extend(batch)
-
-    follower = asyncio.create_task(follow())
+    follower = _following(follow_batches(pool, notifier, run_id, after=0, poll_s=5.0), got)
     log = EventLog(pool, run_id, next_seq=1, recent=notifier.recent)
     await _append_one_at_a_time(log, 12, lambda seq: bool(got) and got[-1].seq >= seq)
     await _finish(pool, run_id, log)
@@ -144,12 +139,7 @@ async def test_the_stream_of_a_just_created_run_reads_nothing_before_its_first_n
     run_id = await _new_run(pool)
     reads = _counting_reads(monkeypatch)
     got: list[Event] = []
-
-    async def follow() -> None:
-        async for batch in follow_batches(pool, notifier, run_id, after=0, poll_s=scaled(30), created=True):
-            got.extend(batch)
-
-    follower = asyncio.create_task(follow())
+    follower = _following(follow_batches(pool, notifier, run_id, after=0, poll_s=scaled(30), created=True), got)
     await asyncio.sleep(0)  # it subscribes, finds nothing in memory, and waits for a notification
     assert reads == []
     # Another process starts the run (nothing of it in this process's memory): its notification wakes the follower.
@@ -168,7 +158,7 @@ async def test_a_notification_sent_before_the_stream_subscribed_still_wakes_it(p
     await elsewhere.append("values", "0")
     await _finish(pool, run_id, elsewhere)
     # Give the notifications time to arrive before the stream subscribes (a quicker worker in another process).
-    async with notifier.subscribe(events_module.EVENTS_CHANNEL, str(run_id)) as probe:
+    async with notifier.subscribe(EVENTS_CHANNEL, str(run_id)) as probe:
         await asyncio.wait_for(probe.wait(), timeout=scaled(30))
     # With a poll of an hour, only the remembered notification can wake the stream in time.
     stream = follow_batches(pool, notifier, run_id, after=0, poll_s=3600, created=True)
@@ -178,6 +168,16 @@ async def test_a_notification_sent_before_the_stream_subscribed_still_wakes_it(p
 
 async def _collect(batches: AsyncIterator[list[Event]]) -> list[Event]:
     return [event async for batch in batches for event in batch]
+
+
+def _following(batches: AsyncIterator[list[Event]], got: list[Event]) -> asyncio.Task[None]:
+    """A follower task adding each batch to `got` as it comes."""
+
+    async def follow() -> None:
+        async for batch in batches:
+            got.extend(batch)
+
+    return asyncio.create_task(follow())
 
 
 async def test_events_written_by_another_process_still_reach_the_follower_in_order(
