@@ -45,10 +45,6 @@ class RecentEvents:
         self._first[run_id] = first_seq
         self._changed.setdefault(run_id, asyncio.Event())
 
-    def writing(self, run_id: uuid.UUID) -> bool:
-        """True while this process writes the run's events (its notifications are followed by a publish)."""
-        return run_id in self._changed
-
     def covers(self, run_id: uuid.UUID, after: int) -> bool:
         """True while this process writes the run and every event after `after` is or will be published here:
         a follower from `after` needs nothing from the database."""

@@ -7,10 +7,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from nodes.budget import QUANTITIES
 from server.db.pool import Connection
 from server.runs.store.approvals import BUDGET_DECISIONS
 
-_QUANTITIES = ("model_calls", "tokens", "dollars", "tool_calls", "wall_s")
 _DECISION = ("interrupt_id", "run_id", "decision", "final_args", "reason", "decider")
 
 
@@ -43,6 +43,6 @@ async def meter_reads(
     first = rows[0]  # one row at least: the sums
     return MeterReads(
         decisions=[{key: row[key] for key in _DECISION} for row in rows if row["decision"] is not None],
-        thread_spend={key: float(first[key]) for key in _QUANTITIES},
+        thread_spend={key: float(first[key]) for key in QUANTITIES},
         resumed_usage=dict(first["resumed_usage"] or {}),
     )
