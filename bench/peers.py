@@ -35,7 +35,7 @@ from bench import served
 from bench.floor import floor_pool
 from bench.graphs import build_linear
 from bench.harness import fresh_database, latency_summary, start_keel
-from tests.process import free_port
+from tests.process import end_process, free_port
 
 PEERS_DIR = Path(os.environ.get("KEEL_BENCH_PEERS_DIR", "/tmp/keel-bench-peers"))
 # What each peer's environment installs. sqlalchemy 2.1 made greenlet optional; Aegra's async engine needs it.
@@ -134,12 +134,7 @@ def _process(cmd: list[str], *, env: dict[str, str], cwd: Path, ready_url: str, 
             raise Blocked(f"{name}: {exc}") from exc
         yield proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end_process(proc, timeout=15)
 
 
 @contextlib.contextmanager

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from tests.process import free_port
+from tests.process import end_process, free_port
 from tests.waiting import wait_until
 
 POOL_SIZE = 40  # server connections per (database, user): enough for 4 keel processes without queueing long
@@ -97,11 +97,6 @@ ignore_startup_parameters = extra_float_digits,options
         wait_until(answers, timeout=30, what="pgbouncer to answer", interval=0.1)
         yield lambda url: _through(url, port)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end_process(proc, timeout=10)
         log.close()
         shutil.rmtree(folder, ignore_errors=True)

@@ -20,6 +20,20 @@ KEEL = [sys.executable, "-m", "server.cli"]
 REPO = Path(__file__).resolve().parent.parent
 
 
+def end_process(proc: subprocess.Popen[bytes], *, timeout: float, sig: signal.Signals = signal.SIGTERM) -> bool:
+    """Send `sig` (unless it has exited) and wait up to `timeout`; kill it if it is still running then.
+    True: it exited by itself in time."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return False
+    return True
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -89,14 +103,9 @@ class KeelProcess:
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float | None = None) -> int:
         """Send `sig` and wait for the exit code; a process still running at the deadline is killed."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout=scaled(60) if timeout is None else timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError(f"keel did not exit after {sig.name}:\n{self.output()}") from None
+        if not end_process(self.proc, timeout=scaled(60) if timeout is None else timeout, sig=sig):
+            raise AssertionError(f"keel did not exit after {sig.name}:\n{self.output()}")
+        return self.proc.returncode
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
