@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -25,7 +25,7 @@ import httpx
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import APIConnectionError, APIStatusError
-from langgraph_sdk.schema import StreamMode
+from langgraph_sdk.schema import RunCreateMetadata, StreamMode, StreamPart
 
 from evals import desk
 from evals.dataset import Task
@@ -176,8 +176,19 @@ async def _stream_run(
     first: float | None = None
     run_id = ""
     last_event: str | None = None
-    parts = client.runs.stream(thread_id, assistant_id, stream_mode=STREAM_MODE, stream_subgraphs=True, **request)
+
+    def created(run: RunCreateMetadata) -> None:  # as soon as the create is answered (its Content-Location)
+        nonlocal run_id
+        run_id = run_id or str(run["run_id"])
+
+    def create() -> AsyncIterator[StreamPart]:
+        return client.runs.stream(
+            thread_id, assistant_id, stream_mode=STREAM_MODE, stream_subgraphs=True, on_run_created=created, **request
+        )
+
+    parts = create()
     while True:
+        ended = False
         try:
             async for part in parts:
                 last_event = part.id or last_event
@@ -191,7 +202,13 @@ async def _stream_run(
                     recorder.event(part.data)
                 elif part.event == "error":
                     raise RuntimeError(f"run {run_id} streamed an error: {part.data}")
-            break
+                ended = part.event == "end"
+            if ended:
+                break
+            # Closed without `end` (the database was away longer than keel keeps a stream open, and the run ended
+            # meanwhile, so langgraph-sdk did not reconnect): the rest is in the run's log.
+            if not run_id or time.monotonic() - started > READ_RETRY_S:
+                raise RuntimeError(f"the stream of run {run_id or '(unknown)'} closed without `end`")
         except (APIStatusError, APIConnectionError, httpx.TransportError) as exc:
             # The stream broke (PostgreSQL restarting under the API). Rejoin the run after the last event seen (keel
             # replays its event log from there). If the create itself failed, the thread's run list tells whether
@@ -199,17 +216,15 @@ async def _stream_run(
             server_side = not isinstance(exc, APIStatusError) or exc.status_code >= 500
             if not server_side or time.monotonic() - started > READ_RETRY_S:
                 raise
-            await asyncio.sleep(0.5)
-            if not run_id:
-                seen = {run.run_id for run in recorder.observed.runs}
-                runs = await _read(lambda: client.runs.list(thread_id, limit=100))
-                run_id = next((str(r["run_id"]) for r in runs if str(r["run_id"]) not in seen), "")
-            if run_id:
-                parts = client.runs.join_stream(thread_id, run_id, stream_mode=STREAM_MODE, last_event_id=last_event)
-            else:
-                parts = client.runs.stream(
-                    thread_id, assistant_id, stream_mode=STREAM_MODE, stream_subgraphs=True, **request
-                )
+        await asyncio.sleep(0.5)
+        if not run_id:
+            seen = {run.run_id for run in recorder.observed.runs}
+            runs = await _read(lambda: client.runs.list(thread_id, limit=100))
+            run_id = next((str(r["run_id"]) for r in runs if str(r["run_id"]) not in seen), "")
+        if run_id:
+            parts = client.runs.join_stream(thread_id, run_id, stream_mode=STREAM_MODE, last_event_id=last_event)
+        else:
+            parts = create()
     latency = time.monotonic() - started
     run: dict[str, Any] = dict(await _read(lambda: client.runs.get(thread_id, run_id)))
     metadata = run.get("metadata") or {}

@@ -133,9 +133,14 @@ RETRY_AFTER_S = 5
 _RETRYABLE_CLASSES = ("08", "40", "53", "57")
 
 
+def database_unavailable(exc: psycopg.OperationalError) -> bool:
+    """The database is away for now (retry shortly), not an error of the request."""
+    return exc.sqlstate is None or exc.sqlstate[:2] in _RETRYABLE_CLASSES
+
+
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, psycopg.OperationalError)
-    if exc.sqlstate is not None and exc.sqlstate[:2] not in _RETRYABLE_CLASSES:
+    if not database_unavailable(exc):
         raise exc  # an ordinary unexpected error: logged and answered 500 by CatchUnexpected
     log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
     return JSONResponse(

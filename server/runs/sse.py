@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Collection
+from typing import TypeVar
 
 import psycopg
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from server.db.pool import Pool
+from server.errors import database_unavailable
 from server.observability.metrics import SSE_CLIENTS
 from server.runs import store
 from server.runs.events import follow_batches
@@ -19,6 +22,9 @@ from server.runs.recent import Event
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 10  # comment pings keep proxies from closing a quiet stream
+OUTAGE_WAIT_S = 15.0  # how long an open stream waits for the database to answer again (a restart takes seconds)
+_OUTAGE_RETRY_S = 0.5
+T = TypeVar("T")
 _ALWAYS = ("metadata", "error", "end")  # a run's own events, sent whatever the modes
 
 
@@ -56,6 +62,31 @@ def mode_filter(stream_mode: Collection[str]) -> Callable[[Event], bool] | None:
     return wanted
 
 
+async def outlasting_outages(follow: Callable[[], AsyncIterator[T]], what: str) -> AsyncIterator[T]:
+    """What `follow()` yields; when the database stops answering, `follow()` again (it resumes after what was
+    sent) until it answers, for up to OUTAGE_WAIT_S: a restart of the database is ridden out on the open stream,
+    whose pings keep it open meanwhile. A client that saw the stream end without `end` might not come back for
+    the rest (langgraph-sdk reconnects only while the run is still pending or running). Down for longer, the
+    stream ends without `end`, as a restart of keel would, and the client reconnects (503 until the database is
+    back)."""
+    outage: float | None = None  # when the database stopped answering
+    while True:
+        try:
+            async for item in follow():
+                outage = None
+                yield item
+            return
+        except psycopg.OperationalError as exc:
+            now = time.monotonic()
+            if not database_unavailable(exc) or (outage is not None and now - outage >= OUTAGE_WAIT_S):
+                log.warning("stream of %s ended: database unavailable (%s)", what, exc)
+                return
+            if outage is None:
+                outage = now
+                log.warning("stream of %s waits for the database (up to %.0f s): %s", what, OUTAGE_WAIT_S, exc)
+            await asyncio.sleep(_OUTAGE_RETRY_S)
+
+
 def run_stream(
     pool: Pool,
     notifier: Notifier,
@@ -72,17 +103,18 @@ def run_stream(
 
     async def events() -> AsyncIterator[bytes]:
         finished = False
+        sent = after
+
+        def follow() -> AsyncIterator[list[Event]]:  # from the last event sent: a just-created run only at first
+            return follow_batches(pool, notifier, run_id, after=sent, poll_s=poll_s, created=created and sent == after)
+
         SSE_CLIENTS.inc()
         try:
-            try:
-                async for batch in follow_batches(pool, notifier, run_id, after=after, poll_s=poll_s, created=created):
-                    shown = batch if wanted is None else [event for event in batch if wanted(event)]
-                    if shown:  # one write per batch: a streamed answer is hundreds of token events
-                        yield b"".join(map(sse_frame, shown))
-            except psycopg.OperationalError as exc:
-                # The database went away: end the stream without `end`, as a restart would, and the client
-                # reconnects with Last-Event-ID (answered 503 until the database is back). Its run goes on.
-                log.warning("stream of run %s ended: database unavailable (%s)", run_id, exc)
+            async for batch in outlasting_outages(follow, f"run {run_id}"):
+                shown = batch if wanted is None else [event for event in batch if wanted(event)]
+                sent = batch[-1].seq
+                if shown:  # one write per batch: a streamed answer is hundreds of token events
+                    yield b"".join(map(sse_frame, shown))
             finished = True
         finally:
             SSE_CLIENTS.dec()

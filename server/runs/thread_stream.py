@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Collection
+from dataclasses import dataclass
 from typing import Literal, get_args
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -21,7 +22,7 @@ from server.runs import store
 from server.runs.events import follow_batches
 from server.runs.notify import RUNS_CHANNEL, Notifier, wait
 from server.runs.recent import Event
-from server.runs.sse import HEARTBEAT_S
+from server.runs.sse import HEARTBEAT_S, outlasting_outages
 
 ThreadStreamMode = Literal["lifecycle", "run_modes", "state_update"]
 THREAD_STREAM_MODES: tuple[str, ...] = get_args(ThreadStreamMode)
@@ -54,9 +55,14 @@ def thread_stream(
         return everything or (lifecycle and event.event in _LIFECYCLE)
 
     async def events() -> AsyncIterator[bytes]:
+        at = _Position(resume=resume_point(last_event_id), from_the_start=last_event_id == FROM_THE_START)
+
+        def follow() -> AsyncIterator[tuple[uuid.UUID, list[Event]]]:
+            return _follow_thread(pool, notifier, thread_id, at, poll_s)
+
         SSE_CLIENTS.inc()
         try:
-            async for run_id, batch in _follow_thread(pool, notifier, thread_id, last_event_id, poll_s):
+            async for run_id, batch in outlasting_outages(follow, f"thread {thread_id}"):
                 frames = [_frame(run_id, event) for event in batch if shown(event)]
                 if frames:
                     yield b"".join(frames)
@@ -66,38 +72,52 @@ def thread_stream(
     return EventSourceResponse(events(), ping=HEARTBEAT_S)
 
 
+@dataclass
+class _Position:
+    """Where a thread's stream is, so that following again after a database outage goes on from there."""
+
+    resume: tuple[uuid.UUID, int] | None  # the run being followed and its last event sent
+    from_the_start: bool
+    placed: bool = False  # the client's Last-Event-ID is resolved into what follows
+    after: tuple[dt.datetime, uuid.UUID] | None = None  # the last run taken (created_at, run_id)
+    since: dt.datetime | None = None  # runs created before the stream connected are not followed
+
+
 async def _follow_thread(
-    pool: Pool, notifier: Notifier, thread_id: uuid.UUID, last_event_id: str | None, poll_s: float
+    pool: Pool, notifier: Notifier, thread_id: uuid.UUID, at: _Position, poll_s: float
 ) -> AsyncIterator[tuple[uuid.UUID, list[Event]]]:
-    """Each run's event batches, run after run, forever."""
-    after: tuple[dt.datetime, uuid.UUID] | None = None
-    since: dt.datetime | None = None
-    resume = resume_point(last_event_id)
-    async with pool.connection() as conn:
-        if resume is not None:
-            try:
-                run = await store.get_run(conn, resume[0], thread_id)
-            except NotFound:  # deleted, or not this thread's: start from the thread's runs as they come
-                run = None
-            if run is not None:
-                after = (run["created_at"], run["run_id"])
-        elif last_event_id != FROM_THE_START:
-            row = await (await conn.execute("SELECT now() AS now")).fetchone()
-            since = row["now"] if row else None
-    if resume is not None and after is not None:
-        async for batch in follow_batches(pool, notifier, resume[0], after=resume[1], poll_s=poll_s):
-            yield resume[0], batch
+    """Each run's event batches, run after run, forever, from `at` (which it moves along)."""
+    if not at.placed:
+        async with pool.connection() as conn:
+            if at.resume is not None:
+                try:
+                    run = await store.get_run(conn, at.resume[0], thread_id)
+                except NotFound:  # deleted, or not this thread's: start from the thread's runs as they come
+                    run = None
+                if run is not None:
+                    at.after = (run["created_at"], run["run_id"])
+                else:
+                    at.resume = None
+            elif not at.from_the_start:
+                row = await (await conn.execute("SELECT now() AS now")).fetchone()
+                at.since = row["now"] if row else None
+        at.placed = True
     async with notifier.subscribe(RUNS_CHANNEL) as wake:
         while True:
+            if at.resume is not None:
+                run_id = at.resume[0]
+                async for batch in follow_batches(pool, notifier, run_id, after=at.resume[1], poll_s=poll_s):
+                    at.resume = (run_id, batch[-1].seq)
+                    yield run_id, batch
+                at.resume = None
             wake.clear()
             async with pool.connection() as conn:
-                run = await store.next_run_of_thread(conn, thread_id, after=after, active_or_since=since)
+                run = await store.next_run_of_thread(conn, thread_id, after=at.after, active_or_since=at.since)
             if run is None:
                 await wait(wake, poll_s)  # a run started at once in its process notifies nobody: poll too
                 continue
-            async for batch in follow_batches(pool, notifier, run["run_id"], after=0, poll_s=poll_s):
-                yield run["run_id"], batch
-            after = (run["created_at"], run["run_id"])
+            at.after = (run["created_at"], run["run_id"])
+            at.resume = (run["run_id"], 0)
 
 
 def _frame(run_id: uuid.UUID, event: Event) -> bytes:

