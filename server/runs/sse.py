@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection
 from typing import TypeVar
 
 import psycopg
@@ -62,13 +62,15 @@ def mode_filter(stream_mode: Collection[str]) -> Callable[[Event], bool] | None:
     return wanted
 
 
-async def outlasting_outages(follow: Callable[[], AsyncIterator[T]], what: str) -> AsyncIterator[T]:
+async def outlasting_outages(
+    follow: Callable[[], AsyncIterator[T]], what: str, *, then_raise: bool = False
+) -> AsyncGenerator[T, None]:
     """What `follow()` yields; when the database stops answering, `follow()` again (it resumes after what was
-    sent) until it answers, for up to OUTAGE_WAIT_S: a restart of the database is ridden out on the open stream,
-    whose pings keep it open meanwhile. A client that saw the stream end without `end` might not come back for
-    the rest (langgraph-sdk reconnects only while the run is still pending or running). Down for longer, the
-    stream ends without `end`, as a restart of keel would, and the client reconnects (503 until the database is
-    back)."""
+    sent) until it answers, for up to OUTAGE_WAIT_S: a restart of the database is ridden out on the open response,
+    whose pings or newlines keep it open meanwhile. A client that saw a stream end without `end` might not come
+    back for the rest (langgraph-sdk reconnects only while the run is still pending or running). Down for longer,
+    a stream ends without `end`, as a restart of keel would, and the client reconnects (503 until the database is
+    back); `then_raise`: the error is raised instead (a wait's body is cut, so its client waits again)."""
     outage: float | None = None  # when the database stopped answering
     while True:
         try:
@@ -79,11 +81,13 @@ async def outlasting_outages(follow: Callable[[], AsyncIterator[T]], what: str) 
         except psycopg.OperationalError as exc:
             now = time.monotonic()
             if not database_unavailable(exc) or (outage is not None and now - outage >= OUTAGE_WAIT_S):
-                log.warning("stream of %s ended: database unavailable (%s)", what, exc)
+                log.warning("%s ended: database unavailable (%s)", what, exc)
+                if then_raise:
+                    raise
                 return
             if outage is None:
                 outage = now
-                log.warning("stream of %s waits for the database (up to %.0f s): %s", what, OUTAGE_WAIT_S, exc)
+                log.warning("%s waits for the database (up to %.0f s): %s", what, OUTAGE_WAIT_S, exc)
             await asyncio.sleep(_OUTAGE_RETRY_S)
 
 
@@ -110,7 +114,7 @@ def run_stream(
 
         SSE_CLIENTS.inc()
         try:
-            async for batch in outlasting_outages(follow, f"run {run_id}"):
+            async for batch in outlasting_outages(follow, f"stream of run {run_id}"):
                 shown = batch if wanted is None else [event for event in batch if wanted(event)]
                 sent = batch[-1].seq
                 if shown:  # one write per batch: a streamed answer is hundreds of token events

@@ -62,7 +62,7 @@ def thread_stream(
 
         SSE_CLIENTS.inc()
         try:
-            async for run_id, batch in outlasting_outages(follow, f"thread {thread_id}"):
+            async for run_id, batch in outlasting_outages(follow, f"stream of thread {thread_id}"):
                 frames = [_frame(run_id, event) for event in batch if shown(event)]
                 if frames:
                     yield b"".join(frames)

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator, Collection, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -33,7 +34,7 @@ from server.runs.events import follow_batches
 from server.runs.limits import UNLIMITED, Limit
 from server.runs.notify import Notifier
 from server.runs.request_body import RunCreate
-from server.runs.sse import cancel_abandoned, run_stream
+from server.runs.sse import cancel_abandoned, outlasting_outages, run_stream
 from server.runs.store.approvals import DecisionRecord
 from server.runs.thread_stream import ThreadStreamMode, thread_stream
 from server.runs.worker import Worker, slot_of
@@ -401,8 +402,16 @@ class RunService:
         proxy with an idle timeout keeps the connection; `Location` is where to wait again (`join`)."""
         thread_id, run_id = run["thread_id"], run["run_id"]
 
+        async def attempt() -> AsyncIterator[Any]:
+            yield await self.outcome(run)
+
+        async def outcome_outlasting_outages() -> Any:  # a restart of the database is waited out, as streams do
+            async with aclosing(outlasting_outages(attempt, f"wait for run {run_id}", then_raise=True)) as outcomes:
+                async for value in outcomes:
+                    return value
+
         async def body() -> AsyncIterator[bytes]:
-            outcome = asyncio.create_task(self.outcome(run), name=f"keel-wait-{run_id}")
+            outcome = asyncio.create_task(outcome_outlasting_outages(), name=f"keel-wait-{run_id}")
             answered = False
             try:
                 while not (await asyncio.wait({outcome}, timeout=KEEPALIVE_S))[0]:

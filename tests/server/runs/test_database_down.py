@@ -1,11 +1,13 @@
 """PostgreSQL stopped under a running keel: requests that need it answer 503 with Retry-After at once (no hang),
 `/ready` says the database is why, `/ok` and `/health` still answer, an open stream ends cleanly once the outage
 outlasts OUTAGE_WAIT_S; once the database is back the service recovers; and SIGTERM while it is down still exits
-within the shutdown grace. A restart of the database is ridden out by open streams: they go on to `end`."""
+within the shutdown grace. A restart of the database is ridden out by open streams and waits: they go on to the
+run's end."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import shlex
 import shutil
 import tempfile
@@ -161,21 +163,27 @@ async def test_open_streams_ride_out_a_database_restart(postgres: Postgres, tmp_
                     run_frames = _frames(run_stream.aiter_lines())
                     run_seen.append(await anext(run_frames))  # `metadata`: the run has started
                     run_id = run_stream.headers["Content-Location"].rsplit("/", 1)[-1]
-
-                    await asyncio.to_thread(postgres.stop)
-                    try:
-                        # Both streams meet the outage (they re-read every KEEL_RUN_POLL while the run makes no
-                        # progress); the database is back well within OUTAGE_WAIT_S of that.
-                        for what in (f"stream of run {run_id}", f"stream of thread {thread_id}"):
-                            await asyncio.to_thread(api.wait_for_output, what)
-                            said = [line for line in api.output().splitlines() if what in line]
-                            assert "waits for the database" in said[0], said
-                    finally:
-                        await asyncio.to_thread(postgres.start)
-                    # The same connections go on through the run's end, however it was cut off.
-                    await asyncio.wait_for(_until_end(run_frames, run_seen), timeout=90)
-                    thread_frames = _frames(thread_stream.aiter_lines())
-                    await asyncio.wait_for(_until_end(thread_frames, thread_seen), timeout=30)
+                    # A wait for the run's end too: its answer started (it has read the run) before the outage.
+                    async with http.stream("GET", f"/threads/{thread_id}/runs/{run_id}/join") as join:
+                        await asyncio.to_thread(postgres.stop)
+                        try:
+                            # All three meet the outage (they re-read every KEEL_RUN_POLL while the run makes no
+                            # progress); the database is back well within OUTAGE_WAIT_S of that.
+                            for what in (
+                                f"stream of run {run_id}",
+                                f"stream of thread {thread_id}",
+                                f"wait for run {run_id}",
+                            ):
+                                await asyncio.to_thread(api.wait_for_output, what)
+                                said = [line for line in api.output().splitlines() if what in line]
+                                assert "waits for the database" in said[0], said
+                        finally:
+                            await asyncio.to_thread(postgres.start)
+                        # The same connections go on through the run's end, however it was cut off.
+                        await asyncio.wait_for(_until_end(run_frames, run_seen), timeout=90)
+                        thread_frames = _frames(thread_stream.aiter_lines())
+                        await asyncio.wait_for(_until_end(thread_frames, thread_seen), timeout=30)
+                        waited = json.loads(await asyncio.wait_for(join.aread(), timeout=30))
                 # Exactly the run's log: what a replay from the start sends, in order, once each.
                 async with http.stream("GET", f"/threads/{thread_id}/runs/{run_id}/stream") as replay:
                     logged: list[dict[str, str]] = []
@@ -184,6 +192,7 @@ async def test_open_streams_ride_out_a_database_restart(postgres: Postgres, tmp_
                 assert thread_seen == [{**frame, "id": f"{run_id}:{frame['id']}"} for frame in logged]
                 done = (await http.get(f"/threads/{thread_id}/state")).json()["values"]["done"]
                 assert done == ["one", "two", "three"]
+                assert waited["done"] == done
         finally:
             await asyncio.to_thread(cluster.stop_all)
     for proc in cluster.procs:
