@@ -105,7 +105,7 @@ def _counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 async def _follow(pool: Pool, notifier: Notifier, run_id: uuid.UUID) -> list[Event]:
-    return [e async for batch in follow_batches(pool, notifier, run_id, after=0, poll_s=5.0) for e in batch]
+    return await _collect(follow_batches(pool, notifier, run_id, after=0, poll_s=5.0))
 
 
 async def _append_one_at_a_time(log: EventLog, count: int, seen: Any) -> None:
