@@ -2,7 +2,7 @@
 
 SSE event names follow LangGraph Server: `metadata` first, then `<mode>` or `<mode>|<ns>` (with
 `stream_subgraphs`), `error` on failure and `end` last. A retried run (attempt > 1) continues from its own
-latest checkpoint instead of feeding its input again.
+latest checkpoint instead of feeding its input again; a retried resume sends only the answers still awaited.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, BaseMessageChunk
 from langgraph._internal._constants import CONFIG_KEY_STRICT_RESUME
-from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.base import BaseCheckpointSaver, PendingWrite
+from langgraph.pregel._task_status import read_task_statuses
 from langgraph.types import Command, Send
 
 from server.auth.identity import User
@@ -64,11 +65,10 @@ def run_config(run: Run, *, resume_latest: bool) -> dict[str, Any]:
     # A resume map naming an interrupt that is no longer pending fails the run before anything is written,
     # instead of being ignored (the API checked it against the thread when the run was created).
     configurable[CONFIG_KEY_STRICT_RESUME] = True
-    checkpoint = kwargs.get("checkpoint") or {}
-    checkpoint_id = kwargs.get("checkpoint_id") or checkpoint.get("checkpoint_id")
+    checkpoint_id = _pinned_checkpoint(kwargs)
     if checkpoint_id and not resume_latest:
         configurable["checkpoint_id"] = checkpoint_id
-        configurable["checkpoint_ns"] = checkpoint.get("checkpoint_ns", "")
+        configurable["checkpoint_ns"] = (kwargs.get("checkpoint") or {}).get("checkpoint_ns", "")
     # Copied into every checkpoint's metadata: how a retry finds what its run already did.
     config.setdefault("metadata", {}).update(
         {"run_id": str(run["run_id"]), "graph_id": run["graph_id"], "assistant_id": run["assistant_id"]}
@@ -78,6 +78,11 @@ def run_config(run: Run, *, resume_latest: bool) -> dict[str, Any]:
     # LangGraph's default of 25 steps is too few for a supervisor loop that ends itself with max_steps.
     config.setdefault("recursion_limit", DEFAULT_RECURSION_LIMIT)
     return config
+
+
+def _pinned_checkpoint(kwargs: RunKwargs) -> str | None:
+    """The checkpoint the run was asked to start from, if any (time travel)."""
+    return kwargs.get("checkpoint_id") or (kwargs.get("checkpoint") or {}).get("checkpoint_id") or None
 
 
 def graph_input(kwargs: RunKwargs) -> Any:
@@ -92,12 +97,37 @@ def graph_input(kwargs: RunKwargs) -> Any:
     return Command(resume=command.get("resume"), update=command.get("update"), goto=goto or ())
 
 
-async def _already_started(graph: Graph, run: Run) -> bool:
-    """True when an earlier attempt of this run left a checkpoint: continue from it, don't re-send input."""
+async def _start(graph: Graph, run: Run) -> tuple[bool, Any]:
+    """Where the run starts: `(True, None)` when an earlier attempt of it left a checkpoint (continue from it,
+    don't re-send the input), else `(False, its input)`."""
+    kwargs = run["kwargs"]
     if not isinstance(graph.checkpointer, BaseCheckpointSaver) or run["attempt"] <= 1:
-        return False
+        return False, graph_input(kwargs)
     latest = await graph.checkpointer.aget_tuple({"configurable": {"thread_id": str(run["thread_id"])}})
-    return latest is not None and latest.metadata.get("run_id") == str(run["run_id"])
+    if latest is None:
+        return False, graph_input(kwargs)
+    if latest.metadata.get("run_id") == str(run["run_id"]):
+        return True, None
+    if _pinned_checkpoint(kwargs) not in (None, latest.config["configurable"]["checkpoint_id"]):
+        # Time travel: an earlier attempt that got anywhere saved its fork, a checkpoint of this run (as above).
+        return False, graph_input(kwargs)
+    return False, _still_unanswered(graph_input(kwargs), latest.pending_writes or [])
+
+
+def _still_unanswered(command: Any, pending_writes: list[PendingWrite]) -> Any:
+    """A retried resume without the answers its earlier attempt already gave. That attempt can die after an
+    answered task finished (or asked again) but before its step's checkpoint: the answer is in the step's pending
+    writes, the interrupt no longer pending, and strict resume would fail the retry for naming it. `None` (go on
+    from the checkpoint) when nothing else is left to send."""
+    if not isinstance(command, Command) or not isinstance(command.resume, dict):
+        return command
+    waiting = {i.id for status in read_task_statuses(pending_writes).values() for i in status.pending_interrupts}
+    resume = {interrupt_id: answer for interrupt_id, answer in command.resume.items() if interrupt_id in waiting}
+    if resume == command.resume:
+        return command
+    if not resume and not command.update and not command.goto:
+        return None
+    return Command(resume=resume or None, update=command.update, goto=command.goto)
 
 
 async def _with_events(
@@ -165,7 +195,7 @@ async def execute(
             | observed.run_metadata()
         ),
     )
-    started = await _already_started(graph, run)
+    started, graph_in = await _start(graph, run)
     config = observed.configure(run_config(run, resume_latest=started))
     # `values` when only `events` was asked for: the root stream then carries nothing anyone requested.
     lg_modes = sorted({STREAM_MODES[mode] for mode in requested} - {EVENTS}) or ["values"]
@@ -178,7 +208,6 @@ async def execute(
         "interrupt_after": kwargs.get("interrupt_after"),
         "durability": kwargs.get("durability") or "sync",
     }
-    graph_in = None if started else graph_input(kwargs)
     # The options' modes are checked against STREAM_MODES; LangGraph's overloads want them as literals.
     stream: AsyncGenerator[tuple[tuple[str, ...], str, Any], None]
     if EVENTS in requested:
