@@ -27,7 +27,7 @@ from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import APIConnectionError, APIStatusError
 from langgraph_sdk.schema import RunCreateMetadata, StreamMode, StreamPart
 
-from evals import desk
+from evals import checkpointed, desk
 from evals.dataset import Task
 from evals.records import Approval, Observed, RunSeen, Step, ToolCallSeen
 from nodes.guardrails import EVENT
@@ -312,6 +312,10 @@ async def run_all(
         observed.latency_s = round(time.monotonic() - started, 3)
         if url:
             observed.effects = await asyncio.to_thread(desk.effects, url, customers)
+            if observed.thread_id:  # results the stream missed (a worker killed before storing their events)
+                checkpointed.complete(
+                    observed, await asyncio.to_thread(checkpointed.tool_results, url, observed.thread_id)
+                )
             writes = [(c.name, c.call_id) for c in observed.tool_calls if c.ok]
             observed.duplicated_effects = desk.duplicated(observed.effects, writes)
         return observed
