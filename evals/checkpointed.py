@@ -17,7 +17,9 @@ from langchain_core.messages import ToolMessage
 from langgraph.checkpoint.postgres import PostgresSaver
 
 from evals.desk import retrying
-from evals.records import Observed, ToolCallSeen
+from evals.records import Observed
+
+MESSAGES = "messages"
 
 
 @dataclass(frozen=True)
@@ -38,14 +40,16 @@ def _tool_messages(value: Any) -> Iterable[ToolMessage]:
 
 @retrying
 def tool_results(url: str, thread_id: str) -> list[ToolResult]:
-    """Every tool message in the thread's checkpoints (any channel) and their pending writes, once per call, oldest
-    first."""
+    """Every tool message in the thread's checkpoints' `messages` and their pending writes to it, once per call,
+    oldest first. Other channels are left out, as the stream recorder leaves them: they can hold tool messages for
+    calls that never ran (the onboarding planner's feedback on its plan's steps)."""
     found: dict[str, ToolResult] = {}
     with PostgresSaver.from_conn_string(url) as saver:
         for saved in reversed(list(saver.list({"configurable": {"thread_id": thread_id}}))):
             namespace = saved.config["configurable"].get("checkpoint_ns", "")
             agent = namespace.split("|")[-1].split(":")[0]
-            values = [*saved.checkpoint["channel_values"].values(), *(w[2] for w in saved.pending_writes or [])]
+            writes = [value for _task, channel, value in saved.pending_writes or [] if channel == MESSAGES]
+            values = [saved.checkpoint["channel_values"].get(MESSAGES, []), *writes]
             for message in (m for value in values for m in _tool_messages(value)):
                 found.setdefault(
                     message.tool_call_id,
@@ -61,13 +65,8 @@ def tool_results(url: str, thread_id: str) -> list[ToolResult]:
 
 
 def complete(observed: Observed, results: Iterable[ToolResult]) -> None:
-    """Give the calls the stream showed without a result the one their checkpoints hold, and add the calls it did
-    not show at all."""
-    seen = {call.call_id: call for call in observed.tool_calls}
-    for result in results:
-        call = seen.get(result.call_id)
-        if call is None:
-            call = ToolCallSeen(agent=result.agent, name=result.name, args={}, call_id=result.call_id)
-            observed.tool_calls.append(call)
-        if call.ok is None:
+    """Give the calls the stream showed without a result the one their checkpoints hold."""
+    by_call = {result.call_id: result for result in results}
+    for call in observed.tool_calls:
+        if call.ok is None and (result := by_call.get(call.call_id)) is not None:
             call.ok, call.result = result.ok, result.text

@@ -1,6 +1,6 @@
 """The eval's record of tool results, completed from the thread's checkpoints: a result whose events the stream never
 carried (a worker killed before storing them) still counts as the call's, in a sub-graph's namespace or among a
-step's pending writes; a write no checkpoint knows of stays a duplicated effect."""
+step's pending writes, and only from `messages`; a write no checkpoint knows of stays a duplicated effect."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from evals.records import Observed, ToolCallSeen
 
 class Outer(TypedDict, total=False):
     messages: Annotated[list[AnyMessage], add_messages]
+    planner: Annotated[list[AnyMessage], add_messages]  # feedback on planned calls that never ran
     answers: Annotated[list[str], operator.add]
 
 
@@ -49,7 +50,10 @@ def _graph(saver: PostgresSaver) -> Any:
         return {"messages": [ToolMessage(content="done", name="ask_billing", tool_call_id="call_ask")]}
 
     def send(state: Outer) -> dict[str, Any]:
-        return {"messages": [ToolMessage(content="sent", name="send_external_message", tool_call_id="call_send")]}
+        return {
+            "messages": [ToolMessage(content="sent", name="send_external_message", tool_call_id="call_send")],
+            "planner": [ToolMessage(content="accepted", name="open_ticket", tool_call_id="call_planned")],
+        }
 
     def ask(state: Outer) -> dict[str, Any]:
         return {"answers": [interrupt("ok?")]}
@@ -76,9 +80,10 @@ def test_results_only_the_checkpoints_hold_complete_the_record_and_no_write_coun
         ("", "send_external_message", "call_send", True, "sent"),
     }
 
-    # The stream showed the refund's call but not its result, and never showed the message at all.
+    # The stream showed both writes' calls, without their results.
     observed = Observed(task_id="t", repeat=0, chaos="worker-kill", thread_id="t")
-    observed.tool_calls.append(ToolCallSeen(agent="billing", name="issue_refund", args={"a": 1}, call_id="call_refund"))
+    for name, call_id in (("issue_refund", "call_refund"), ("send_external_message", "call_send")):
+        observed.tool_calls.append(ToolCallSeen(agent="billing", name=name, args={"a": 1}, call_id=call_id))
     added = {"refunds": 1, "outbox": 1}
 
     def duplicated() -> int:
@@ -89,6 +94,7 @@ def test_results_only_the_checkpoints_hold_complete_the_record_and_no_write_coun
     assert duplicated() == 0
     refund = observed.tool_calls[0]
     assert (refund.args, refund.ok, refund.result) == ({"a": 1}, True, "refunded")  # what the stream showed is kept
+    assert len(observed.tool_calls) == 2  # calls the stream never showed are not made up
     # A second refund row that no checkpointed call explains is still a duplicated effect.
     added["refunds"] = 2
     assert duplicated() == 1
