@@ -314,7 +314,7 @@ async def run_all(
             observed.effects = await asyncio.to_thread(desk.effects, url, customers)
             if observed.thread_id:  # results the stream missed (a worker killed before storing their events)
                 checkpointed.complete(
-                    observed, await asyncio.to_thread(checkpointed.tool_results, url, observed.thread_id)
+                    observed, await asyncio.to_thread(checkpointed.tool_calls, url, observed.thread_id)
                 )
             writes = [(c.name, c.call_id) for c in observed.tool_calls if c.ok]
             observed.duplicated_effects = desk.duplicated(observed.effects, writes)

@@ -1,6 +1,6 @@
-"""The eval's record of tool results, completed from the thread's checkpoints: a result whose events the stream never
-carried (a worker killed before storing them) still counts as the call's, in a sub-graph's namespace or among a
-step's pending writes, and only from `messages`; a write no checkpoint knows of stays a duplicated effect."""
+"""The eval's record of tool calls, completed from the thread's checkpoints: a call or result whose events the stream
+never carried (a worker killed before storing them) is still recorded, from a sub-graph's namespace or a step's
+pending writes, and only from `messages`; a write no checkpoint knows of stays a duplicated effect."""
 
 from __future__ import annotations
 
@@ -50,9 +50,19 @@ def _graph(saver: PostgresSaver) -> Any:
         return {"messages": [ToolMessage(content="done", name="ask_billing", tool_call_id="call_ask")]}
 
     def send(state: Outer) -> dict[str, Any]:
+        calls = [
+            {"name": "send_external_message", "args": {"to": "a"}, "id": "call_send"},
+            {"name": "issue_refund", "args": {}, "id": "call_waiting"},  # no result (yet)
+        ]
         return {
-            "messages": [ToolMessage(content="sent", name="send_external_message", tool_call_id="call_send")],
-            "planner": [ToolMessage(content="accepted", name="open_ticket", tool_call_id="call_planned")],
+            "messages": [
+                AIMessage(content="", tool_calls=calls),
+                ToolMessage(content="sent", name="send_external_message", tool_call_id="call_send"),
+            ],
+            "planner": [
+                AIMessage(content="", tool_calls=[{"name": "open_ticket", "args": {}, "id": "call_planned"}]),
+                ToolMessage(content="accepted", name="open_ticket", tool_call_id="call_planned"),
+            ],
         }
 
     def ask(state: Outer) -> dict[str, Any]:
@@ -72,29 +82,32 @@ def test_results_only_the_checkpoints_hold_complete_the_record_and_no_write_coun
         # their results are pending writes, and the worker's are in its own namespace's checkpoints.
         _graph(saver).invoke({}, thread)
 
-    results = checkpointed.tool_results(database_url, thread["configurable"]["thread_id"])
-    assert {(r.agent, r.name, r.call_id, r.ok, r.text) for r in results} == {
+    found = checkpointed.tool_calls(database_url, thread["configurable"]["thread_id"])
+    assert {(c.agent, c.name, c.call_id, c.ok, c.text) for c in found} == {
         ("billing", "issue_refund", "call_refund", True, "refunded"),
         ("billing", "open_ticket", "x", False, "Error: refused"),
-        ("", "ask_billing", "call_ask", True, "done"),
         ("", "send_external_message", "call_send", True, "sent"),
+        ("", "issue_refund", "call_waiting", None, None),
     }
 
-    # The stream showed both writes' calls, without their results.
+    # The stream showed the refund's call without its result, and nothing of the rest.
     observed = Observed(task_id="t", repeat=0, chaos="worker-kill", thread_id="t")
-    for name, call_id in (("issue_refund", "call_refund"), ("send_external_message", "call_send")):
-        observed.tool_calls.append(ToolCallSeen(agent="billing", name=name, args={"a": 1}, call_id=call_id))
+    observed.tool_calls.append(ToolCallSeen(agent="billing", name="issue_refund", args={"a": 1}, call_id="call_refund"))
     added = {"refunds": 1, "outbox": 1}
 
     def duplicated() -> int:
         return desk.duplicated(added, [(c.name, c.call_id) for c in observed.tool_calls if c.ok])
 
     assert duplicated() == 2
-    checkpointed.complete(observed, results)
+    checkpointed.complete(observed, found)
     assert duplicated() == 0
-    refund = observed.tool_calls[0]
+    refund, *rest = observed.tool_calls
     assert (refund.args, refund.ok, refund.result) == ({"a": 1}, True, "refunded")  # what the stream showed is kept
-    assert len(observed.tool_calls) == 2  # calls the stream never showed are not made up
-    # A second refund row that no checkpointed call explains is still a duplicated effect.
+    assert {(c.name, c.call_id, c.ok) for c in rest} == {
+        ("open_ticket", "x", False),
+        ("send_external_message", "call_send", True),
+        ("issue_refund", "call_waiting", None),
+    }
+    # A second refund row that no checkpointed result explains is still a duplicated effect.
     added["refunds"] = 2
     assert duplicated() == 1
