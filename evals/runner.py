@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -128,7 +128,7 @@ class _Recorder:
 
     def __init__(self, observed: Observed) -> None:
         self.observed = observed
-        self.calls: dict[str, ToolCallSeen] = {}
+        self.calls: dict[str, ToolCallSeen] = {call.call_id: call for call in observed.tool_calls}
 
     def update(self, run_id: str, namespace: list[str], data: Any) -> None:
         if not isinstance(data, dict):
@@ -147,9 +147,10 @@ class _Recorder:
             self.observed.steps.append(Step(run_id=run_id, node=node, namespace=namespace, messages=messages))
             agent = namespace[-1].split(":")[0] if namespace else node
             for message in messages:
-                self._message(agent, message)
+                self.message(agent, message)
 
-    def _message(self, agent: str, message: dict[str, Any]) -> None:
+    def message(self, agent: str, message: dict[str, Any]) -> None:
+        """A message the graph wrote: the tool calls it proposes, or the result of one already seen."""
         for call in message.get("tool_calls") or []:
             call_id = str(call.get("id"))
             if call_id not in self.calls:
@@ -241,6 +242,13 @@ async def _stream_run(
     )
 
 
+def record_messages(observed: Observed, messages: Iterable[tuple[str, dict[str, Any]]]) -> None:
+    """(agent, message) pairs taken as the stream's would be: calls not seen yet are added, results filled in."""
+    recorder = _Recorder(observed)
+    for agent, message in messages:
+        recorder.message(agent, message)
+
+
 def _pending(state: dict[str, Any]) -> list[dict[str, Any]]:
     interrupts = list(state.get("interrupts") or [])
     if not interrupts:
@@ -312,10 +320,8 @@ async def run_all(
         observed.latency_s = round(time.monotonic() - started, 3)
         if url:
             observed.effects = await asyncio.to_thread(desk.effects, url, customers)
-            if observed.thread_id:  # results the stream missed (a worker killed before storing their events)
-                checkpointed.complete(
-                    observed, await asyncio.to_thread(checkpointed.tool_calls, url, observed.thread_id)
-                )
+            if observed.thread_id:  # calls the stream missed (a worker killed before storing their events)
+                record_messages(observed, await asyncio.to_thread(checkpointed.messages, url, observed.thread_id))
             writes = [(c.name, c.call_id) for c in observed.tool_calls if c.ok]
             observed.duplicated_effects = desk.duplicated(observed.effects, writes)
         return observed

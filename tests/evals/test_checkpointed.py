@@ -16,6 +16,7 @@ from typing_extensions import TypedDict
 
 from evals import checkpointed, desk
 from evals.records import Observed, ToolCallSeen
+from evals.runner import record_messages
 
 
 class Outer(TypedDict, total=False):
@@ -82,8 +83,10 @@ def test_results_only_the_checkpoints_hold_complete_the_record_and_no_write_coun
         # their results are pending writes, and the worker's are in its own namespace's checkpoints.
         _graph(saver).invoke({}, thread)
 
-    found = checkpointed.tool_calls(database_url, thread["configurable"]["thread_id"])
-    assert {(c.agent, c.name, c.call_id, c.ok, c.text) for c in found} == {
+    thread_id = thread["configurable"]["thread_id"]
+    found = Observed(task_id="t", repeat=0, chaos="worker-kill", thread_id=thread_id)
+    record_messages(found, checkpointed.messages(database_url, thread_id))
+    assert {(c.agent, c.name, c.call_id, c.ok, c.result) for c in found.tool_calls} == {
         ("billing", "issue_refund", "call_refund", True, "refunded"),
         ("billing", "open_ticket", "x", False, "Error: refused"),
         ("", "send_external_message", "call_send", True, "sent"),
@@ -99,7 +102,7 @@ def test_results_only_the_checkpoints_hold_complete_the_record_and_no_write_coun
         return desk.duplicated(added, [(c.name, c.call_id) for c in observed.tool_calls if c.ok])
 
     assert duplicated() == 2
-    checkpointed.complete(observed, found)
+    record_messages(observed, checkpointed.messages(database_url, thread_id))
     assert duplicated() == 0
     refund, *rest = observed.tool_calls
     assert (refund.args, refund.ok, refund.result) == ({"a": 1}, True, "refunded")  # what the stream showed is kept
