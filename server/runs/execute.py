@@ -100,18 +100,18 @@ def graph_input(kwargs: RunKwargs) -> Any:
 async def _start(graph: Graph, run: Run) -> tuple[bool, Any]:
     """Where the run starts: `(True, None)` when an earlier attempt of it left a checkpoint (continue from it,
     don't re-send the input), else `(False, its input)`."""
-    kwargs = run["kwargs"]
+    given = graph_input(run["kwargs"])
     if not isinstance(graph.checkpointer, BaseCheckpointSaver) or run["attempt"] <= 1:
-        return False, graph_input(kwargs)
+        return False, given
     latest = await graph.checkpointer.aget_tuple({"configurable": {"thread_id": str(run["thread_id"])}})
     if latest is None:
-        return False, graph_input(kwargs)
+        return False, given
     if latest.metadata.get("run_id") == str(run["run_id"]):
         return True, None
-    if _pinned_checkpoint(kwargs) not in (None, latest.config["configurable"]["checkpoint_id"]):
+    if _pinned_checkpoint(run["kwargs"]) not in (None, latest.config["configurable"]["checkpoint_id"]):
         # Time travel: an earlier attempt that got anywhere saved its fork, a checkpoint of this run (as above).
-        return False, graph_input(kwargs)
-    return False, _still_unanswered(graph_input(kwargs), latest.pending_writes or [])
+        return False, given
+    return False, _still_unanswered(given, latest.pending_writes or [])
 
 
 def _still_unanswered(command: Any, pending_writes: list[PendingWrite]) -> Any:
