@@ -51,11 +51,14 @@ def test_worker_kills_and_a_postgres_restart_duplicate_no_effect(tmp_path: Path)
 
 
 def test_injected_tool_faults_reach_the_agents_and_duplicate_no_effect(tmp_path: Path) -> None:
-    done, folder = _evals(tmp_path, "--repeat", "4", "--chaos", "tools")
+    # Which calls fail is drawn per thread and call (nodes/faults.py), and threads are new each time: the 3 tasks make
+    # about 4 calls a tool faults can hit per attempt, so 8 repeats leave ~1e-5 odds that no call meets one
+    # (4 repeats left ~3e-3, and CI met them once).
+    done, folder = _evals(tmp_path, "--repeat", "8", "--chaos", "tools")
     output = done.stdout + done.stderr
     observed = [json.loads(line) for line in (folder / "observed.jsonl").read_text().splitlines()]
     chaotic = [o for o in observed if o["chaos"] == "tools"]
-    assert len(chaotic) == 3 * 4
+    assert len(chaotic) == 3 * 8
     # KEEL_TOOL_FAULTS reached the workers: some calls met an injected timeout or 503 (30 % of each tool's calls).
     failed = [c["result"] for o in chaotic for c in o["tool_calls"] if c["ok"] is False]
     assert any("503" in (r or "") or "timed out" in (r or "").lower() for r in failed), failed
